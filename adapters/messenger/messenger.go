@@ -1,0 +1,52 @@
+package messenger
+
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/config"
+)
+
+// Name is the channel name used in routes, events and config.
+const Name = "messenger"
+
+// Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
+// tests swap in a fake or point APIBase at a mock Graph API.
+type Doer interface {
+	Do(req *fasthttp.Request, resp *fasthttp.Response) error
+}
+
+// Adapter is one Messenger connection: a Meta app and the Pages it serves.
+// Fill it with New; its fields are read-only once serving starts.
+type Adapter struct {
+	// Connection is the configured connection name.
+	Connection string
+	// AppSecret keys X-Hub-Signature-256.
+	AppSecret []byte
+	// VerifyToken answers the hub.challenge handshake.
+	VerifyToken []byte
+	// AppID is this app's id; echoes carrying it are our own sends.
+	AppID string
+	// APIBase is the Graph API root, version included
+	// (https://graph.facebook.com/v25.0).
+	APIBase string
+	// PageTokens maps a Page id to the token that sends as that Page.
+	PageTokens map[string]string
+	// Client sends Graph API calls; nil means a default fasthttp.Client.
+	Client Doer
+}
+
+// New builds the adapter of connection name from its config section.
+func New(name string, c *config.Messenger) *Adapter {
+	a := &Adapter{
+		Connection:  name,
+		AppSecret:   []byte(c.AppSecret),
+		VerifyToken: []byte(c.VerifyToken),
+		AppID:       c.AppID,
+		APIBase:     c.APIBase,
+		PageTokens:  make(map[string]string, len(c.Pages)),
+	}
+	for _, p := range c.Pages {
+		a.PageTokens[p.ID] = p.AccessToken
+	}
+	return a
+}

@@ -1,0 +1,267 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Channel names, as used in `channel:` and in webhook routes.
+const (
+	ChannelMessenger = "messenger"
+	ChannelInstagram = "instagram"
+	ChannelWhatsApp  = "whatsapp"
+	ChannelTelegram  = "telegram"
+	ChannelViber     = "viber"
+	ChannelWeb       = "web"
+)
+
+// BuiltinEcho is the backend URL of the built-in echo bot, which answers
+// every text with a reply that repeats it. The embedded default uses it.
+const BuiltinEcho = "builtin:echo"
+
+// Config is the whole file.
+type Config struct {
+	Listen      string       `yaml:"listen"`
+	APITokens   []string     `yaml:"api_tokens"`
+	Backend     Backend      `yaml:"backend"`
+	Store       Store        `yaml:"store"`
+	Limits      Limits       `yaml:"limits"`
+	Outbound    Outbound     `yaml:"outbound"`
+	Log         Log          `yaml:"log"`
+	Connections []Connection `yaml:"connections"`
+}
+
+// Backend is the bot backend events are forwarded to (DESIGN §4).
+type Backend struct {
+	URL     string        `yaml:"url"`
+	Secret  string        `yaml:"secret"`
+	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency bounds the events in flight to the backend at once;
+	// events of one response path are always sent one at a time.
+	Concurrency int `yaml:"concurrency"`
+	// RetryMin and RetryMax bound the exponential backoff between
+	// attempts to deliver one event.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+}
+
+// Store is where durable state lives.
+type Store struct {
+	Driver string `yaml:"driver"` // embedded
+	Path   string `yaml:"path"`
+	// DedupTTL is how long an event id is remembered for deduplication;
+	// Meta retries for 36 h and WhatsApp for 7 days.
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// CacheItems bounds the ristretto cache in front of the store.
+	CacheItems int64 `yaml:"cache_items"`
+}
+
+// Limits guard the inbound side.
+type Limits struct {
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+}
+
+// Outbound tunes reply delivery.
+type Outbound struct {
+	// Concurrency bounds the channel API calls in flight at once.
+	Concurrency int `yaml:"concurrency"`
+	// EnforceWindow refuses replies outside a channel's messaging window
+	// (Messenger's 24 hours) before calling the provider.
+	EnforceWindow *bool `yaml:"enforce_window"`
+	// Timeout bounds one channel API call.
+	Timeout time.Duration `yaml:"timeout"`
+	Breaker Breaker       `yaml:"breaker"`
+}
+
+// Breaker tunes the circuit breaker of each (channel, bot).
+type Breaker struct {
+	// Failures is how many consecutive transient failures open it.
+	Failures uint32 `yaml:"failures"`
+	// OpenFor is how long it stays open before letting a probe through.
+	OpenFor time.Duration `yaml:"open_for"`
+	// Interval resets the counts while closed.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Log sets the structured logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Connection is one configured channel endpoint. Exactly one of the typed
+// sections is set, chosen by Channel.
+type Connection struct {
+	Name      string
+	Channel   string
+	Messenger *Messenger
+	Instagram *Instagram
+	WhatsApp  *WhatsApp
+	Telegram  *Telegram
+	Viber     *Viber
+	Web       *Web
+}
+
+// Account is a bot identity on a Meta channel and the token to send as it.
+type Account struct {
+	ID          string `yaml:"id"`
+	AccessToken string `yaml:"access_token"`
+}
+
+// Meta holds what Messenger, Instagram and WhatsApp share.
+type Meta struct {
+	AppSecret   string `yaml:"app_secret"`
+	VerifyToken string `yaml:"verify_token"`
+	// AppID is this app's id; echoes of its own sends are marked as such.
+	AppID   string `yaml:"app_id"`
+	APIBase string `yaml:"api_base"`
+}
+
+// Messenger is a Facebook Page connection.
+type Messenger struct {
+	Meta  `yaml:",inline"`
+	Pages []Account `yaml:"pages"`
+}
+
+// Instagram is an Instagram professional account connection.
+type Instagram struct {
+	Meta     `yaml:",inline"`
+	Accounts []Account `yaml:"accounts"`
+}
+
+// WhatsApp is a WhatsApp Cloud API connection.
+type WhatsApp struct {
+	Meta         `yaml:",inline"`
+	PhoneNumbers []Account `yaml:"phone_numbers"`
+}
+
+// Telegram is one Telegram bot.
+type Telegram struct {
+	Token       string `yaml:"token"`
+	SecretToken string `yaml:"secret_token"`
+	APIBase     string `yaml:"api_base"`
+}
+
+// Viber is one Viber bot.
+type Viber struct {
+	BotID     string `yaml:"bot_id"`
+	AuthToken string `yaml:"auth_token"`
+	APIBase   string `yaml:"api_base"`
+}
+
+// Web is one web-widget bot.
+type Web struct {
+	BotID          string   `yaml:"bot_id"`
+	IdentitySecret string   `yaml:"identity_secret"`
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	APIBase        string   `yaml:"api_base"`
+}
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Default returns the embedded default configuration: listen on :8080, an
+// embedded store under ./data, the built-in echo backend and a demo
+// Messenger connection.
+func Default() (*Config, error) { return Parse(bytes.NewReader(defaultYAML)) }
+
+// DefaultYAML is the text of the embedded default, for printing.
+func DefaultYAML() []byte { return defaultYAML }
+
+// Load reads, expands, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return Parse(f)
+}
+
+// Parse reads a configuration from r, expands ${ENV} references in its
+// values, applies defaults and validates it.
+func Parse(r io.Reader) (*Config, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(r)
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("config: empty file")
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := expandEnv(&root, ""); err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := decodeStrict(&root, &c, ""); err != nil {
+		return nil, err
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value (not
+// in keys). An unset variable without a default is an error naming the key
+// and the variable, never the value.
+func expandEnv(n *yaml.Node, key string) error {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			k := key
+			if n.Kind == yaml.SequenceNode {
+				k = fmt.Sprintf("%s[%d]", key, i)
+			}
+			if err := expandEnv(c, k); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := expandEnv(n.Content[i+1], joinKey(key, n.Content[i].Value)); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var missing string
+		n.Value = os.Expand(n.Value, func(v string) string {
+			name, def, hasDef := strings.Cut(v, ":-")
+			if val, ok := os.LookupEnv(name); ok && val != "" {
+				return val
+			}
+			if !hasDef && missing == "" {
+				missing = name
+			}
+			return def
+		})
+		if missing != "" {
+			return fmt.Errorf("config: %s: environment variable %s is not set", key, missing)
+		}
+		// Resolve the tag again from the expanded text, so "${N}" can
+		// fill an int field; string fields take any scalar's text as is.
+		if n.Style == 0 {
+			n.Tag = ""
+		}
+	}
+	return nil
+}
+
+func joinKey(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}

@@ -1,0 +1,222 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Defaults applied by SetDefaults.
+const (
+	DefaultListen          = ":8080"
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultGraphAPIBase    = "https://graph.facebook.com/v25.0"
+	DefaultTelegramAPIBase = "https://api.telegram.org"
+	DefaultViberAPIBase    = "https://chatapi.viber.com/pa"
+)
+
+// SetDefaults fills every unset field with its default.
+func (c *Config) SetDefaults() {
+	setDefault(&c.Listen, DefaultListen)
+	b := &c.Backend
+	setDefault(&b.Timeout, 5*time.Second)
+	setDefault(&b.Concurrency, 64)
+	setDefault(&b.RetryMin, 100*time.Millisecond)
+	setDefault(&b.RetryMax, 30*time.Second)
+	s := &c.Store
+	setDefault(&s.Driver, "embedded")
+	setDefault(&s.Path, "./data")
+	setDefault(&s.DedupTTL, 7*24*time.Hour)
+	setDefault(&s.CacheItems, 1_000_000)
+	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
+	o := &c.Outbound
+	setDefault(&o.Concurrency, 64)
+	if o.EnforceWindow == nil {
+		t := true
+		o.EnforceWindow = &t
+	}
+	setDefault(&o.Timeout, 10*time.Second)
+	setDefault(&o.Breaker.Failures, 5)
+	setDefault(&o.Breaker.OpenFor, 30*time.Second)
+	setDefault(&o.Breaker.Interval, time.Minute)
+	setDefault(&c.Log.Level, "info")
+	setDefault(&c.Log.Format, "text")
+	for i := range c.Connections {
+		cn := &c.Connections[i]
+		switch {
+		case cn.Messenger != nil:
+			setDefault(&cn.Messenger.APIBase, DefaultGraphAPIBase)
+		case cn.Instagram != nil:
+			setDefault(&cn.Instagram.APIBase, DefaultGraphAPIBase)
+		case cn.WhatsApp != nil:
+			setDefault(&cn.WhatsApp.APIBase, DefaultGraphAPIBase)
+		case cn.Telegram != nil:
+			setDefault(&cn.Telegram.APIBase, DefaultTelegramAPIBase)
+		case cn.Viber != nil:
+			setDefault(&cn.Viber.APIBase, DefaultViberAPIBase)
+		}
+	}
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+var connName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate checks c and returns every problem found, each naming its key.
+func (c *Config) Validate() error {
+	var v validator
+	v.required("listen", c.Listen)
+	for i, t := range c.APITokens {
+		v.required(fmt.Sprintf("api_tokens[%d]", i), t)
+	}
+	b := c.Backend
+	if v.required("backend.url", b.URL) && b.URL != BuiltinEcho {
+		if v.httpURL("backend.url", b.URL) {
+			v.required("backend.secret", b.Secret)
+		}
+	}
+	positive(&v, "backend.timeout", b.Timeout)
+	positive(&v, "backend.concurrency", b.Concurrency)
+	if b.RetryMax < b.RetryMin {
+		v.add("backend.retry_max", "must not be less than retry_min")
+	}
+	if c.Store.Driver != "embedded" {
+		v.add("store.driver", "must be embedded")
+	}
+	v.required("store.path", c.Store.Path)
+	positive(&v, "limits.max_body_bytes", c.Limits.MaxBodyBytes)
+	positive(&v, "outbound.concurrency", c.Outbound.Concurrency)
+	names := map[string]int{}
+	for i, cn := range c.Connections {
+		k := fmt.Sprintf("connections[%d]", i)
+		if !connName.MatchString(cn.Name) {
+			if cn.Name == "" {
+				v.add(k+".name", "required")
+			} else {
+				v.add(k+".name", "must be 1-64 letters, digits, _ or -")
+			}
+		} else if j, dup := names[cn.Name]; dup {
+			v.add(k+".name", fmt.Sprintf("duplicates connections[%d].name", j))
+		}
+		names[cn.Name] = i
+		switch {
+		case cn.Channel == "":
+			v.add(k+".channel", "required")
+		case cn.Messenger != nil:
+			v.meta(k, cn.Messenger.Meta)
+			v.accounts(k+".pages", cn.Messenger.Pages)
+		case cn.Instagram != nil:
+			v.meta(k, cn.Instagram.Meta)
+			v.accounts(k+".accounts", cn.Instagram.Accounts)
+		case cn.WhatsApp != nil:
+			v.meta(k, cn.WhatsApp.Meta)
+			v.accounts(k+".phone_numbers", cn.WhatsApp.PhoneNumbers)
+		case cn.Telegram != nil:
+			if v.required(k+".token", cn.Telegram.Token) {
+				if id, _, ok := strings.Cut(cn.Telegram.Token, ":"); !ok || !isDigits(id) {
+					v.add(k+".token", "must look like <bot id>:<secret>")
+				}
+			}
+			v.required(k+".secret_token", cn.Telegram.SecretToken)
+			v.httpURL(k+".api_base", cn.Telegram.APIBase)
+		case cn.Viber != nil:
+			v.required(k+".bot_id", cn.Viber.BotID)
+			v.required(k+".auth_token", cn.Viber.AuthToken)
+			v.httpURL(k+".api_base", cn.Viber.APIBase)
+		case cn.Web != nil:
+			v.required(k+".bot_id", cn.Web.BotID)
+			v.required(k+".identity_secret", cn.Web.IdentitySecret)
+		default:
+			v.add(k+".channel", fmt.Sprintf("unknown channel %q", cn.Channel))
+		}
+	}
+	return v.err()
+}
+
+// Connection returns the connection named name, or nil.
+func (c *Config) Connection(name string) *Connection {
+	for i := range c.Connections {
+		if c.Connections[i].Name == name {
+			return &c.Connections[i]
+		}
+	}
+	return nil
+}
+
+// validator collects problems; messages never include values.
+type validator struct{ problems []string }
+
+func (v *validator) add(key, msg string) { v.problems = append(v.problems, key+": "+msg) }
+
+func (v *validator) required(key, val string) bool {
+	if strings.TrimSpace(val) == "" {
+		v.add(key, "required")
+		return false
+	}
+	return true
+}
+
+func positive[T ~int | ~int64](v *validator, key string, n T) {
+	if n <= 0 {
+		v.add(key, "must be positive")
+	}
+}
+
+func (v *validator) httpURL(key, s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(key, "must be an http or https URL")
+		return false
+	}
+	return true
+}
+
+func (v *validator) meta(k string, m Meta) {
+	v.required(k+".app_secret", m.AppSecret)
+	v.required(k+".verify_token", m.VerifyToken)
+	v.httpURL(k+".api_base", m.APIBase)
+}
+
+func (v *validator) accounts(k string, as []Account) {
+	if len(as) == 0 {
+		v.add(k, "at least one required")
+	}
+	seen := map[string]bool{}
+	for i, a := range as {
+		ak := fmt.Sprintf("%s[%d]", k, i)
+		if v.required(ak+".id", a.ID) {
+			if seen[a.ID] {
+				v.add(ak+".id", "duplicate")
+			}
+			seen[a.ID] = true
+		}
+		v.required(ak+".access_token", a.AccessToken)
+	}
+}
+
+func (v *validator) err() error {
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return errors.New("config: " + strings.Join(v.problems, "; "))
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,100 @@
+// Package store defines the durable state Switchboard keeps — the spool of
+// acknowledged-but-undelivered work, the dedup record, and small keyed
+// values (identity, messaging windows, one-time-notification tokens) — and
+// the contract every store backend meets. The embedded backend is
+// store/bolt; store/storetest is the conformance suite each backend runs.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind tells what a spool entry holds.
+type Kind uint8
+
+const (
+	// KindInbound is a canonical event waiting for the backend's ack.
+	KindInbound Kind = 1
+	// KindOutbound is a reply waiting to be sent to a channel.
+	KindOutbound Kind = 2
+)
+
+// Buckets of keyed values. A backend may hold others; these are the ones
+// the gateway uses.
+const (
+	BucketIdentity = "identity" // channel user or provided id → visitor id
+	BucketWindow   = "window"   // response path → last inbound time
+	BucketOTN      = "otn"      // response path → one-time-notification token
+)
+
+// ErrClosed is returned by every call after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Item is one piece of work to spool.
+type Item struct {
+	Kind Kind
+	// DedupKey, when set, makes the item a no-op if the same key was
+	// spooled within the store's dedup TTL (a provider's retry).
+	DedupKey string
+	// Lane orders delivery: entries of one lane are delivered in spool
+	// order. The gateway uses the connection and response path.
+	Lane string
+	Data []byte
+	// Sets are written in the same transaction when the item is new.
+	Sets []KV
+}
+
+// KV is one keyed value in a bucket.
+type KV struct {
+	Bucket string
+	Key    string
+	Value  []byte
+}
+
+// Entry is a spooled item.
+type Entry struct {
+	Seq  uint64 // increasing in spool order, never 0
+	Kind Kind
+	Lane string
+	Data []byte
+}
+
+// Store is the durable state. All methods are safe for concurrent use.
+// Durable means on disk (fsynced) when the call returns; backends batch
+// concurrent writes into one commit (group commit) to stay fast.
+type Store interface {
+	// Spool durably appends items in order and returns each one's Seq, or
+	// 0 for an item dropped as a duplicate. Items and their Sets are
+	// written atomically together.
+	Spool(items []Item) ([]uint64, error)
+	// Ack removes the entry seq (delivered or given up) and spools next in
+	// the same transaction: a reply replaces the event it answers without
+	// a moment where neither is on disk. It returns next's seqs.
+	Ack(seq uint64, next []Item) ([]uint64, error)
+	// Replay calls fn for every spooled entry in Seq order; it is how work
+	// survives a restart or crash. fn must not call the store.
+	Replay(fn func(Entry) error) error
+	// Get returns the value of key in bucket, or nil when absent.
+	Get(bucket, key string) ([]byte, error)
+	// Put stores value under key in bucket.
+	Put(bucket, key string, value []byte) error
+	// PutIfAbsent stores value unless key exists, and returns the value
+	// now stored.
+	PutIfAbsent(bucket, key string, value []byte) ([]byte, error)
+	// Take returns and deletes the value of key in one step (nil when
+	// absent): a one-time token is used exactly once.
+	Take(bucket, key string) ([]byte, error)
+	// Delete removes key from bucket.
+	Delete(bucket, key string) error
+	// Close flushes and releases the store.
+	Close() error
+}
+
+// Options tune a store backend.
+type Options struct {
+	// DedupTTL is how long a DedupKey is remembered; 0 means 7 days.
+	DedupTTL time.Duration
+	// Now is the clock; nil means time.Now. Tests move it.
+	Now func() time.Time
+}
