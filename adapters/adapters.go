@@ -61,6 +61,18 @@ type Outbound interface {
 	Send(ctx context.Context, to Recipient, r *normalize.Reply) (Sent, error)
 }
 
+// Windowed is a channel whose provider refuses free-form messages some
+// time after the person's last own action (Messenger's and WhatsApp's 24
+// hours). The gateway tracks that time per response path and asks the
+// adapter before every send; the adapter knows its tags and exceptions.
+type Windowed interface {
+	// CheckWindow returns nil when r may be sent, given the time since the
+	// person's last action (known is false when there never was one) and
+	// whether a one-time-notification token will be used; else a
+	// *RenderError saying why (code outside_window, tag_deprecated, …).
+	CheckWindow(since time.Duration, known bool, r *normalize.Reply, otn bool) error
+}
+
 // Handover runs one Messenger handover-protocol action (DESIGN §5):
 // action is inbox, pass, take, request, release or owner; owner returns the
 // app id that owns the thread.
@@ -154,6 +166,9 @@ type APIError struct {
 	HTTPStatus  int
 	// RetryAfter is how long the provider asked us to wait, when it said.
 	RetryAfter time.Duration
+	// PerRecipient marks a rate limit that applies to this recipient only
+	// (WhatsApp's pair rate); others slow the whole bot.
+	PerRecipient bool
 }
 
 func (e *APIError) Error() string {

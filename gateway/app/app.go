@@ -1,0 +1,136 @@
+// Package app wires Switchboard's parts from a configuration: the store,
+// identity, the inbound pipeline, outbound dispatch and the HTTP server.
+// The switchboard command and the end-to-end tests both start the gateway
+// through it, so what is tested is what runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/switchboard-gw/switchboard/config"
+	"github.com/switchboard-gw/switchboard/gateway/backend"
+	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/dispatch"
+	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/gateway/pipeline"
+	"github.com/switchboard-gw/switchboard/gateway/server"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/gateway/store/bolt"
+)
+
+// App is a running gateway.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    store.Store
+	Conns    *connections.Set
+	Identity *identity.Resolver
+	Pipeline *pipeline.Pipeline
+	Dispatch *dispatch.Dispatcher
+	Server   *server.Server
+}
+
+// New builds every part from cfg, opens the store and replays its spool.
+// Nothing listens until Serve.
+func New(cfg *config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log}
+	conns, err := connections.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Conns = conns
+	st, err := bolt.Open(cfg.Store.Path, store.Options{DedupTTL: cfg.Store.DedupTTL})
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	a.Identity, err = identity.New(st, cfg.Store.CacheItems)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var be backend.Client = backend.Echo{}
+	if cfg.Backend.URL != config.BuiltinEcho {
+		be = backend.NewHTTP(cfg.Backend.URL, []byte(cfg.Backend.Secret), cfg.Backend.Timeout, cfg.Backend.Concurrency)
+	}
+	a.Dispatch = &dispatch.Dispatcher{
+		Store:         st,
+		Conns:         conns,
+		Log:           log,
+		Workers:       cfg.Outbound.Concurrency,
+		EnforceWindow: *cfg.Outbound.EnforceWindow,
+		Timeout:       cfg.Outbound.Timeout,
+		Breaker:       cfg.Outbound.Breaker,
+		RetryMin:      cfg.Backend.RetryMin,
+		RetryMax:      cfg.Backend.RetryMax,
+	}
+	a.Dispatch.Start()
+	a.Pipeline = &pipeline.Pipeline{
+		Store:    st,
+		Identity: a.Identity,
+		Backend:  be,
+		Replies:  a.Dispatch,
+		Log:      log,
+		Workers:  cfg.Backend.Concurrency,
+		RetryMin: cfg.Backend.RetryMin,
+		RetryMax: cfg.Backend.RetryMax,
+	}
+	if err := a.Pipeline.Start(); err != nil {
+		a.close(context.Background())
+		return nil, err
+	}
+	a.Server = &server.Server{
+		Conns:        conns,
+		Pipeline:     a.Pipeline,
+		Dispatch:     a.Dispatch,
+		APITokens:    cfg.APITokens,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
+		Log:          log,
+	}
+	if usesDemoGraph(cfg) {
+		a.Server.Extra = demoGraph(log)
+	}
+	return a, nil
+}
+
+// Serve serves HTTP on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error { return a.Server.Serve(ln) }
+
+// Shutdown stops taking requests, lets forwarding and sending in flight
+// finish until ctx is done, and closes the store. What was not delivered
+// stays spooled for the next start.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.Server.Shutdown(ctx)
+	return errors.Join(err, a.close(ctx))
+}
+
+func (a *App) close(ctx context.Context) error {
+	var errs []error
+	if a.Pipeline != nil {
+		errs = append(errs, a.Pipeline.Close(ctx))
+	}
+	if a.Dispatch != nil {
+		errs = append(errs, a.Dispatch.Close(ctx))
+	}
+	if a.Identity != nil {
+		a.Identity.Close()
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Webhooks returns, for printing at start, the webhook route of every
+// connection on base (e.g. http://localhost:8080).
+func (a *App) Webhooks(base string) []string {
+	var out []string
+	for _, c := range a.Conns.All() {
+		out = append(out, fmt.Sprintf("%-10s %-12s %s/webhooks/%s/%s", c.Name, c.Channel, base, c.Channel, c.Name))
+	}
+	return out
+}

@@ -1,0 +1,343 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/config"
+	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/lanes"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// Dispatcher sends replies. Fill the exported fields, then call Start.
+type Dispatcher struct {
+	Store store.Store
+	Conns *connections.Set
+	Log   *slog.Logger
+	// Workers bounds channel API calls in flight.
+	Workers int
+	// EnforceWindow refuses replies outside a channel's messaging window
+	// before calling the provider.
+	EnforceWindow bool
+	// Timeout bounds one channel API call.
+	Timeout time.Duration
+	Breaker config.Breaker
+	// RetryMin and RetryMax bound the backoff of transient failures.
+	RetryMin, RetryMax time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	queue    *lanes.Queue[*job]
+	mu       sync.Mutex
+	breakers map[string]*breaker
+	sent     atomic.Uint64
+	failed   atomic.Uint64
+}
+
+// job is one reply on its way.
+type job struct {
+	seq     uint64 // spool entry; 0 for /v1/messages replies
+	conn    *connections.Conn
+	path    string
+	botID   string
+	userID  string
+	eventID string
+	reply   normalize.Reply
+	// caller is set for /v1/messages replies: the result goes back to it
+	// and the reply is given up once its context is done.
+	caller context.Context
+	done   chan<- normalize.SendResult
+	// otnToken holds the token across retries once looked up.
+	otnToken string
+}
+
+// spooled is the spool form of a synchronous reply.
+type spooled struct {
+	Connection   string          `json:"c"`
+	ResponsePath string          `json:"p"`
+	EventID      string          `json:"e,omitempty"`
+	Reply        normalize.Reply `json:"r"`
+}
+
+// breaker guards one (connection, bot) and carries its bot-wide pause.
+type breaker struct {
+	cb          *gobreaker.CircuitBreaker[adapters.Sent]
+	openedAt    atomic.Int64 // unix nanos of the last transition to open
+	pausedUntil atomic.Int64 // unix nanos; bot-wide rate limit
+}
+
+// Start begins dispatching.
+func (d *Dispatcher) Start() {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	d.breakers = make(map[string]*breaker)
+	d.queue = lanes.New(d.Workers, d.handle)
+}
+
+// Close stops dispatching; sends in flight finish until ctx is done.
+// Spooled replies not sent yet are replayed on the next start.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	if d.queue == nil {
+		return nil
+	}
+	return d.queue.Close(ctx)
+}
+
+// Pending is the number of replies queued or in flight.
+func (d *Dispatcher) Pending() int { return d.queue.Pending() }
+
+// Counters returns how many replies were sent and failed for good.
+func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.failed.Load() }
+
+// Items turns a backend's synchronous replies into spool items; it is half
+// of pipeline.Replies.
+func (d *Dispatcher) Items(connection, responsePath, eventID string, msgs []normalize.Reply) []store.Item {
+	items := make([]store.Item, 0, len(msgs))
+	for _, m := range msgs {
+		data, err := json.Marshal(spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
+		if err != nil {
+			continue // a decoded Reply always marshals
+		}
+		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane(connection, responsePath), Data: data})
+	}
+	return items
+}
+
+// Push queues spooled replies in order; it is the other half of
+// pipeline.Replies and also takes the replies replayed at start.
+func (d *Dispatcher) Push(entries []store.Entry) {
+	for _, e := range entries {
+		var s spooled
+		if err := json.Unmarshal(e.Data, &s); err != nil {
+			d.Log.Error("dispatch: unreadable spooled reply, dropped", "seq", e.Seq, "err", err)
+			d.Store.Ack(e.Seq, nil)
+			continue
+		}
+		j, err := d.newJob(s.Connection, s.ResponsePath, s.Reply)
+		if err != nil {
+			d.Log.Error("dispatch: spooled reply has no route, dropped", "seq", e.Seq, "connection", s.Connection, "err", err)
+			d.Store.Ack(e.Seq, nil)
+			d.failed.Add(1)
+			continue
+		}
+		j.seq, j.eventID = e.Seq, s.EventID
+		d.queue.Push(e.Lane, j)
+	}
+}
+
+func lane(connection, responsePath string) string { return connection + "\x00" + responsePath }
+
+func (d *Dispatcher) newJob(connection, responsePath string, r normalize.Reply) (*job, error) {
+	conn := d.Conns.Get(connection)
+	if conn == nil {
+		return nil, fmt.Errorf("unknown connection %q", connection)
+	}
+	if conn.Outbound == nil {
+		return nil, fmt.Errorf("connection %q cannot send", connection)
+	}
+	bot, user, err := normalize.ParseResponsePath(responsePath)
+	if err != nil {
+		return nil, err
+	}
+	r.Expand()
+	return &job{conn: conn, path: responsePath, botID: bot, userID: user, reply: r}, nil
+}
+
+func (d *Dispatcher) breakerFor(conn, bot string) *breaker {
+	key := conn + "\x00" + bot
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if b := d.breakers[key]; b != nil {
+		return b
+	}
+	b := &breaker{}
+	failures := d.Breaker.Failures
+	b.cb = gobreaker.NewCircuitBreaker[adapters.Sent](gobreaker.Settings{
+		Name:        conn + "/" + bot,
+		MaxRequests: 1,
+		Interval:    d.Breaker.Interval,
+		Timeout:     d.Breaker.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		IsExcluded:  excluded,
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				b.openedAt.Store(d.Now().UnixNano())
+			}
+			d.Log.Warn("dispatch: breaker changed state", "breaker", name, "from", from.String(), "to", to.String())
+		},
+	})
+	d.breakers[key] = b
+	return b
+}
+
+// excluded reports errors that say nothing about the channel's health: the
+// recipient's own state, a bad request, a rate limit (honoured separately),
+// a refusal before any call, or our own cancellation.
+func excluded(err error) bool {
+	var ae *adapters.APIError
+	if errors.As(err, &ae) {
+		return ae.Class != adapters.ClassTransient && ae.Class != adapters.ClassConfig
+	}
+	var re *adapters.RenderError
+	return errors.As(err, &re) || errors.Is(err, context.Canceled)
+}
+
+// openFor returns how long b stays open, or 0 when it lets calls through.
+func (d *Dispatcher) openFor(b *breaker) time.Duration {
+	if b.cb.State() != gobreaker.StateOpen {
+		return 0
+	}
+	left := d.Breaker.OpenFor - time.Duration(d.Now().UnixNano()-b.openedAt.Load())
+	return max(left, time.Second)
+}
+
+// handle sends the head reply of a lane; the lanes handler.
+func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) lanes.Result {
+	if j.caller != nil && j.caller.Err() != nil {
+		return d.finish(j, adapters.Sent{}, &adapters.APIError{Class: adapters.ClassTransient, Code: "timeout", Message: "gave up before sending: the API caller's deadline passed"})
+	}
+	b := d.breakerFor(j.conn.Name, j.botID)
+	if until := b.pausedUntil.Load(); until > d.Now().UnixNano() {
+		return d.retry(j, time.Duration(until-d.Now().UnixNano()), &adapters.APIError{Class: adapters.ClassRateLimited, Code: "rate_limited", Message: "the bot is rate limited by the channel"})
+	}
+	to, err := d.policy(j)
+	if err != nil {
+		return d.finish(j, adapters.Sent{}, err)
+	}
+	sent, err := b.cb.Execute(func() (adapters.Sent, error) {
+		cctx, cancel := context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+		return j.conn.Outbound.Send(cctx, to, &j.reply)
+	})
+	if err == nil {
+		if j.otnToken != "" {
+			if derr := d.Store.Delete(store.BucketOTN, lane(j.conn.Name, j.path)); derr != nil {
+				d.Log.Error("dispatch: used one-time-notification token not forgotten", "connection", j.conn.Name, "err", derr)
+			}
+		}
+		return d.finish(j, sent, nil)
+	}
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return d.retry(j, max(d.openFor(b), d.RetryMin), &adapters.APIError{Class: adapters.ClassTransient, Code: "breaker_open", Message: "the channel's circuit breaker is open"})
+	}
+	var ae *adapters.APIError
+	if !errors.As(err, &ae) {
+		return d.finish(j, adapters.Sent{}, err)
+	}
+	switch ae.Class {
+	case adapters.ClassRateLimited:
+		wait := ae.RetryAfter
+		if wait <= 0 {
+			wait = lanes.Backoff(attempt, d.RetryMin, d.RetryMax)
+		}
+		wait += rand.N(wait/10 + 1) // jitter: lanes of one bot do not wake together
+		if !ae.PerRecipient {
+			b.pausedUntil.Store(d.Now().Add(wait).UnixNano())
+		}
+		return d.retry(j, wait, ae)
+	case adapters.ClassTransient:
+		return d.retry(j, lanes.Backoff(attempt, d.RetryMin, d.RetryMax), ae)
+	case adapters.ClassConfig:
+		d.Log.Error("dispatch: CHANNEL CONFIGURATION ERROR: check the connection's token and permissions",
+			"connection", j.conn.Name, "bot", j.botID, "code", ae.Code, "channel_code", ae.ChannelCode, "message", ae.Message)
+	}
+	return d.finish(j, adapters.Sent{}, err)
+}
+
+// responseWindow is how long after a person's last action a reply counts
+// as a response (Meta's RESPONSE messaging type) rather than an update.
+const responseWindow = 24 * time.Hour
+
+// policy builds the recipient after the messaging-window and OTN checks.
+func (d *Dispatcher) policy(j *job) (adapters.Recipient, error) {
+	to := adapters.Recipient{BotID: j.botID, ChannelID: j.userID}
+	key := lane(j.conn.Name, j.path)
+	if j.reply.OTN && j.otnToken == "" {
+		tok, err := d.Store.Get(store.BucketOTN, key)
+		if err != nil {
+			return to, &adapters.APIError{Class: adapters.ClassTransient, Code: "store", Message: err.Error()}
+		}
+		if tok == nil {
+			return to, adapters.Renderf("no_otn_token", "no one-time-notification token is stored for %s (the person has not opted in, or it was used)", j.path)
+		}
+		j.otnToken = string(tok)
+	}
+	to.OTNToken = j.otnToken
+	w, ok := j.conn.Outbound.(adapters.Windowed)
+	if !ok {
+		to.Response = true
+		return to, nil
+	}
+	last, err := d.Store.Get(store.BucketWindow, key)
+	if err != nil {
+		return to, &adapters.APIError{Class: adapters.ClassTransient, Code: "store", Message: err.Error()}
+	}
+	var since time.Duration
+	known := len(last) == 8
+	if known {
+		since = d.Now().Sub(time.UnixMilli(int64(binary.BigEndian.Uint64(last))))
+	}
+	to.Response = known && since <= responseWindow && j.reply.Tag == ""
+	if d.EnforceWindow {
+		if err := w.CheckWindow(since, known, &j.reply, to.OTNToken != ""); err != nil {
+			return to, err
+		}
+	}
+	return to, nil
+}
+
+// retry waits and tries j again, unless its API caller cannot wait that
+// long: then it reports err to the caller.
+func (d *Dispatcher) retry(j *job, wait time.Duration, err *adapters.APIError) lanes.Result {
+	if j.caller != nil {
+		if dl, ok := j.caller.Deadline(); ok && d.Now().Add(wait).After(dl) {
+			e := *err
+			if e.RetryAfter == 0 {
+				e.RetryAfter = wait
+			}
+			return d.finish(j, adapters.Sent{}, &e)
+		}
+	}
+	return lanes.RetryAfter(wait)
+}
+
+// finish ends j: reports to its caller or removes it from the spool.
+func (d *Dispatcher) finish(j *job, sent adapters.Sent, err error) lanes.Result {
+	res := normalize.SendResult{MessageID: sent.MessageID, AttachmentID: sent.AttachmentID, Degraded: sent.Degraded}
+	if err != nil {
+		res.Error = adapters.SendError(err)
+		d.failed.Add(1)
+		if j.caller == nil {
+			d.Log.Warn("dispatch: reply failed for good", "connection", j.conn.Name, "event_id", j.eventID, "code", res.Error.Code, "err", err)
+		}
+	} else {
+		d.sent.Add(1)
+	}
+	if j.done != nil {
+		j.done <- res
+	}
+	if j.seq != 0 {
+		if _, aerr := d.Store.Ack(j.seq, nil); aerr != nil {
+			d.Log.Error("dispatch: ack not recorded; the reply may be sent again after a restart", "seq", j.seq, "err", aerr)
+		}
+	}
+	return lanes.Done
+}
+

@@ -1,0 +1,337 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/switchboard-gw/switchboard/gateway/backend"
+	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/gateway/lanes"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// Replies is where a backend's synchronous replies go: the outbound
+// dispatch. Items turns them into spool items (they are spooled in the
+// same transaction that acks the event); Push hands the durable entries
+// over for sending.
+type Replies interface {
+	Items(connection, responsePath, eventID string, msgs []normalize.Reply) []store.Item
+	Push(entries []store.Entry)
+}
+
+// Pipeline ingests canonical events and forwards them to the backend.
+// Fill the exported fields, then call Start.
+type Pipeline struct {
+	Store    store.Store
+	Identity *identity.Resolver
+	Backend  backend.Client
+	Replies  Replies // nil: replies are logged and dropped
+	Log      *slog.Logger
+	// Workers bounds events in flight to the backend.
+	Workers int
+	// RetryMin and RetryMax bound the backoff between delivery attempts.
+	RetryMin, RetryMax time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	queue *lanes.Queue[job]
+	pool  sync.Pool // *ingestBuf
+
+	accepted, duplicates, delivered, failed atomic.Uint64
+}
+
+// job is one spooled event waiting for the backend.
+type job struct {
+	seq   uint64
+	id    string
+	event []byte
+}
+
+// Start begins forwarding and replays what the spool holds from before:
+// inbound events to the backend, outbound replies to Replies, each in
+// spool order.
+func (p *Pipeline) Start() error {
+	if p.Log == nil {
+		p.Log = slog.Default()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	p.queue = lanes.New(p.Workers, p.forward)
+	var outbound []store.Entry
+	n := 0
+	err := p.Store.Replay(func(e store.Entry) error {
+		switch e.Kind {
+		case store.KindInbound:
+			id, ev, err := decodeInbound(e.Data)
+			if err != nil {
+				p.Log.Error("pipeline: unreadable spool entry, skipped", "seq", e.Seq, "err", err)
+				return nil
+			}
+			p.queue.Push(e.Lane, job{seq: e.Seq, id: id, event: ev})
+			n++
+		case store.KindOutbound:
+			outbound = append(outbound, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(outbound) > 0 && p.Replies != nil {
+		p.Replies.Push(outbound)
+	}
+	if n+len(outbound) > 0 {
+		p.Log.Info("pipeline: replaying spool", "events", n, "replies", len(outbound))
+	}
+	return nil
+}
+
+// Close stops forwarding, letting deliveries in flight finish until ctx
+// is done. Undelivered events stay in the spool for the next start.
+func (p *Pipeline) Close(ctx context.Context) error {
+	if p.queue == nil {
+		return nil
+	}
+	return p.queue.Close(ctx)
+}
+
+// Pending is the number of events waiting for the backend.
+func (p *Pipeline) Pending() int {
+	if p.queue == nil {
+		return 0
+	}
+	return p.queue.Pending()
+}
+
+// Counters returns a snapshot of the counters.
+func (p *Pipeline) Counters() (accepted, duplicates, delivered, failed uint64) {
+	return p.accepted.Load(), p.duplicates.Load(), p.delivered.Load(), p.failed.Load()
+}
+
+// ingestBuf is the per-call scratch of Ingest, pooled.
+type ingestBuf struct {
+	items []store.Item
+	keys  []string // identity key of each new visitor, by item
+}
+
+// Ingest makes events durable and queues them for the backend. It fills
+// VisitorID, then spools every event in one group-committed transaction,
+// dropping those whose ID was seen before (a provider's retry). When it
+// returns nil the events are on disk and the provider may be answered.
+// events must not alias request memory (adapters guarantee it).
+func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted, duplicates int, err error) {
+	if len(events) == 0 {
+		return 0, 0, nil
+	}
+	b, _ := p.pool.Get().(*ingestBuf)
+	if b == nil {
+		b = new(ingestBuf)
+	}
+	defer func() {
+		clear(b.items)
+		clear(b.keys)
+		b.items, b.keys = b.items[:0], b.keys[:0]
+		p.pool.Put(b)
+	}()
+	now := p.Now()
+	for i := range events {
+		ev := &events[i]
+		var sets []store.KV
+		key := ""
+		if ev.ChannelID != "" {
+			key = identity.ChannelUserKey(ev.Channel, ev.ResponsePath)
+			vid, isNew, err := p.Identity.Resolve(key)
+			if err != nil {
+				return 0, 0, err
+			}
+			ev.VisitorID = vid
+			if isNew {
+				sets = append(sets, store.KV{Bucket: store.BucketIdentity, Key: key, Value: []byte(vid)})
+			} else {
+				key = ""
+			}
+			sets = appendPolicySets(sets, connection, ev, now)
+		}
+		lane := Lane(connection, ev)
+		b.items = append(b.items, store.Item{
+			Kind:     store.KindInbound,
+			DedupKey: ev.ID,
+			Lane:     lane,
+			Data:     encodeInbound(ev),
+			Sets:     sets,
+		})
+		b.keys = append(b.keys, key)
+	}
+	seqs, err := p.Store.Spool(b.items)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, seq := range seqs {
+		if seq == 0 {
+			duplicates++
+			continue
+		}
+		accepted++
+		if b.keys[i] != "" {
+			p.Identity.Remember(b.keys[i], events[i].VisitorID)
+		}
+		it := &b.items[i]
+		p.queue.Push(it.Lane, job{seq: seq, id: events[i].ID, event: it.Data[inboundHeaderLen(it.Data):]})
+	}
+	p.accepted.Add(uint64(accepted))
+	p.duplicates.Add(uint64(duplicates))
+	return accepted, duplicates, nil
+}
+
+// Lane is the ordering key of an event: its connection and response path
+// (or bot id for events that address no person).
+func Lane(connection string, ev *normalize.Event) string {
+	if ev.ResponsePath != "" {
+		return connection + "\x00" + ev.ResponsePath
+	}
+	return connection + "\x00" + ev.BotID
+}
+
+// PathKey is the key of per-conversation policy state (the window, OTN
+// tokens): the connection and the response path.
+func PathKey(connection, responsePath string) string {
+	return connection + "\x00" + responsePath
+}
+
+// opensWindow reports whether an event is a person's own action, which
+// (re)opens the channel's messaging window (meta.md §9).
+func opensWindow(t normalize.EventType) bool {
+	switch t {
+	case normalize.TypeText, normalize.TypeQuickReply, normalize.TypePostback,
+		normalize.TypeAttachment, normalize.TypeLocation, normalize.TypeContact,
+		normalize.TypeReferral, normalize.TypeOptin, normalize.TypeReaction,
+		normalize.TypeAccountLink, normalize.TypeEdited, normalize.TypeConversationStarted:
+		return true
+	}
+	return false
+}
+
+// appendPolicySets records the state outbound policy needs, in the same
+// transaction as the event: the last inbound time of the conversation,
+// and a one-time-notification token from an opt-in.
+func appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, now time.Time) []store.KV {
+	if !opensWindow(ev.Type) {
+		return sets
+	}
+	pk := PathKey(connection, ev.ResponsePath)
+	at := ev.Timestamp
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(at.UnixMilli()))
+	sets = append(sets, store.KV{Bucket: store.BucketWindow, Key: pk, Value: ts[:]})
+	if ev.Type == normalize.TypeOptin && len(ev.Metadata) > 0 {
+		if tok := fastjson.GetString(ev.Metadata, "one_time_notif_token"); tok != "" {
+			sets = append(sets, store.KV{Bucket: store.BucketOTN, Key: pk, Value: []byte(tok)})
+		}
+	}
+	return sets
+}
+
+// Spool data of an inbound entry: uvarint id length, id, canonical JSON.
+func encodeInbound(ev *normalize.Event) []byte {
+	buf := make([]byte, 0, 512)
+	buf = binary.AppendUvarint(buf, uint64(len(ev.ID)))
+	buf = append(buf, ev.ID...)
+	return ev.AppendJSON(buf)
+}
+
+func inboundHeaderLen(data []byte) int {
+	n, k := binary.Uvarint(data)
+	return k + int(n)
+}
+
+var errBadEntry = errors.New("pipeline: bad spool entry")
+
+func decodeInbound(data []byte) (id string, event []byte, err error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || uint64(len(data)-k) < n {
+		return "", nil, errBadEntry
+	}
+	return string(data[k : k+int(n)]), data[k+int(n):], nil
+}
+
+// forward delivers one event, the lanes handler.
+func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int) lanes.Result {
+	answer, err := p.Backend.Deliver(ctx, j.id, j.event)
+	if err != nil {
+		d := lanes.Backoff(attempt, p.RetryMin, p.RetryMax)
+		lvl := slog.LevelWarn
+		if attempt > 1 {
+			lvl = slog.LevelDebug // one warning per event, not per retry
+		}
+		p.Log.LogAttrs(ctx, lvl, "pipeline: backend did not take event, will retry",
+			slog.String("event_id", j.id), slog.Int("attempt", attempt), slog.Duration("retry_in", d), slog.String("err", err.Error()))
+		p.failed.Add(1)
+		return lanes.RetryAfter(d)
+	}
+	var next []store.Item
+	var msgs []normalize.Reply
+	if len(answer) > 0 {
+		msgs, err = parseAnswer(answer)
+		if err != nil {
+			p.Log.Warn("pipeline: backend answer unreadable, event acknowledged without replies", "event_id", j.id, "err", err)
+		}
+	}
+	if len(msgs) > 0 {
+		if p.Replies == nil {
+			p.Log.Warn("pipeline: no outbound dispatch configured, replies dropped", "event_id", j.id, "replies", len(msgs))
+		} else {
+			conn, path := splitLane(lane)
+			next = p.Replies.Items(conn, path, j.id, msgs)
+		}
+	}
+	seqs, err := p.Store.Ack(j.seq, next)
+	if err != nil {
+		// The backend has the event; retrying would deliver it twice. It
+		// stays spooled and is replayed after a restart (at-least-once,
+		// deduplicated downstream by X-Switchboard-Event-Id).
+		p.Log.Error("pipeline: ack not recorded", "event_id", j.id, "err", err)
+		return lanes.Done
+	}
+	if len(next) > 0 {
+		entries := make([]store.Entry, 0, len(next))
+		for i, s := range seqs {
+			if s != 0 {
+				entries = append(entries, store.Entry{Seq: s, Kind: next[i].Kind, Lane: next[i].Lane, Data: next[i].Data})
+			}
+		}
+		p.Replies.Push(entries)
+	}
+	p.delivered.Add(1)
+	return lanes.Done
+}
+
+func splitLane(lane string) (connection, path string) {
+	for i := 0; i < len(lane); i++ {
+		if lane[i] == 0 {
+			return lane[:i], lane[i+1:]
+		}
+	}
+	return lane, ""
+}
+
+
+func parseAnswer(b []byte) ([]normalize.Reply, error) {
+	var a normalize.BackendAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, err
+	}
+	return a.Messages, nil
+}

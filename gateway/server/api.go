@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/gateway/dispatch"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// Dispatcher is what the /v1 API needs from outbound dispatch.
+type Dispatcher interface {
+	Send(ctx context.Context, connection string, req *normalize.MessagesRequest) ([]normalize.SendResult, error)
+	Handover(ctx context.Context, req *dispatch.HandoverRequest) (string, error)
+}
+
+// APITimeout bounds one /v1 call, waits behind earlier replies included.
+const APITimeout = 30 * time.Second
+
+// auth requires "Authorization: Bearer <token>" with one of APITokens,
+// compared in constant time.
+func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
+		if !ok || len(tok) == 0 {
+			writeError(ctx, 401, "missing_token", "Authorization: Bearer <api token> required")
+			return
+		}
+		match := 0
+		for _, t := range s.APITokens {
+			match |= subtle.ConstantTimeCompare(tok, []byte(t))
+		}
+		if match != 1 {
+			writeError(ctx, 403, "bad_token", "the API token is not valid")
+			return
+		}
+		h(ctx)
+	}
+}
+
+// decodeStrict decodes a /v1 body, refusing unknown fields so a typo in a
+// reply is an error rather than a silently different message.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// messagesBody is the body of POST /v1/messages: the canonical request
+// plus an optional connection name to pick among connections that serve
+// the same bot.
+type messagesBody struct {
+	Connection string `json:"connection,omitempty"`
+	normalize.MessagesRequest
+}
+
+func (s *Server) messages(ctx *fasthttp.RequestCtx) {
+	if s.Dispatch == nil {
+		writeError(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
+		return
+	}
+	var req messagesBody
+	if err := decodeStrict(ctx.PostBody(), &req); err != nil {
+		writeError(ctx, 400, "malformed_json", err.Error())
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), APITimeout)
+	defer cancel()
+	results, err := s.Dispatch.Send(c, req.Connection, &req.MessagesRequest)
+	if err != nil {
+		s.writeDispatchError(ctx, err)
+		return
+	}
+	writeJSON(ctx, 200, struct {
+		Results []normalize.SendResult `json:"results"`
+	}{results})
+}
+
+func (s *Server) handover(ctx *fasthttp.RequestCtx) {
+	if s.Dispatch == nil {
+		writeError(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
+		return
+	}
+	var req dispatch.HandoverRequest
+	if err := decodeStrict(ctx.PostBody(), &req); err != nil {
+		writeError(ctx, 400, "malformed_json", err.Error())
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), APITimeout)
+	defer cancel()
+	owner, err := s.Dispatch.Handover(c, &req)
+	if err != nil {
+		s.writeDispatchError(ctx, err)
+		return
+	}
+	writeJSON(ctx, 200, struct {
+		OK    bool   `json:"ok"`
+		Owner string `json:"owner,omitempty"`
+	}{true, owner})
+}
+
+// writeDispatchError maps dispatch and channel errors to HTTP.
+func (s *Server) writeDispatchError(ctx *fasthttp.RequestCtx, err error) {
+	var re *dispatch.RequestError
+	if errors.As(err, &re) {
+		if re.RetryAfter > 0 {
+			writeRetryError(ctx, re.Status, re.Code, re.Msg, re.RetryAfter)
+			return
+		}
+		writeError(ctx, re.Status, re.Code, re.Msg)
+		return
+	}
+	se := adapters.SendError(err)
+	status := 502
+	var ae *adapters.APIError
+	if errors.As(err, &ae) && ae.Class == adapters.ClassRateLimited {
+		writeRetryError(ctx, 429, se.Code, se.Message, ae.RetryAfter)
+		return
+	}
+	var rerr *adapters.RenderError
+	if errors.As(err, &rerr) {
+		status = 400
+	}
+	writeError(ctx, status, se.Code, se.Message)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, 500, "internal", "encoding the answer failed")
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"sync"
+
+	vm "github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+)
+
+// metrics are the server's Prometheus series. Labels are connection names
+// and short codes only, never a user, so cardinality stays bounded.
+type metrics struct {
+	mu       sync.RWMutex
+	counters map[seriesKey]*vm.Counter
+}
+
+type seriesKey struct{ family, connection, outcome string }
+
+// counter returns the series, creating it once; lookups of an existing
+// series allocate nothing, which keeps the webhook path allocation-free.
+func (m *metrics) counter(k seriesKey) *vm.Counter {
+	m.mu.RLock()
+	c := m.counters[k]
+	m.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counters == nil {
+		m.counters = make(map[seriesKey]*vm.Counter)
+	}
+	name := k.family + `{connection="` + k.connection + `"`
+	if k.outcome != "" {
+		name += `,outcome="` + k.outcome + `"`
+	}
+	c = vm.GetOrCreateCounter(name + "}")
+	m.counters[k] = c
+	return c
+}
+
+// webhook counts one webhook request by connection and outcome.
+func (m *metrics) webhook(connection, outcome string) {
+	m.counter(seriesKey{"switchboard_webhooks_total", connection, outcome}).Inc()
+}
+
+// events counts accepted and duplicate events of one webhook.
+func (m *metrics) events(connection string, accepted, duplicates int) {
+	m.counter(seriesKey{"switchboard_events_accepted_total", connection, ""}).Add(accepted)
+	if duplicates > 0 {
+		m.counter(seriesKey{"switchboard_events_duplicate_total", connection, ""}).Add(duplicates)
+	}
+}
+
+func (s *Server) metricsHandler(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; version=0.0.4")
+	vm.WritePrometheus(ctx, true)
+}

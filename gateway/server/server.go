@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/pipeline"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// Server routes HTTP to the gateway's parts. Fill the exported fields and
+// call Serve.
+type Server struct {
+	Conns    *connections.Set
+	Pipeline *pipeline.Pipeline
+	// Dispatch serves /v1/messages and /v1/handover; nil disables them.
+	Dispatch Dispatcher
+	// APITokens are the bearer tokens of the /v1 API.
+	APITokens []string
+	// MaxBodyBytes caps request bodies (413 beyond).
+	MaxBodyBytes int
+	Log          *slog.Logger
+	// Extra mounts additional routes (the demo Graph sink) before serving.
+	Extra func(r *router.Router)
+
+	srv      *fasthttp.Server
+	draining atomic.Bool
+	evPool   sync.Pool // *[]normalize.Event
+	metrics  metrics
+}
+
+// Handler builds the request handler.
+func (s *Server) Handler() fasthttp.RequestHandler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	r := router.New()
+	r.GET("/webhooks/{channel}/{connection}", s.handshake)
+	r.POST("/webhooks/{channel}/{connection}", s.webhook)
+	r.POST("/v1/messages", s.auth(s.messages))
+	r.POST("/v1/handover", s.auth(s.handover))
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHandler)
+	if s.Extra != nil {
+		s.Extra(r)
+	}
+	r.NotFound = func(ctx *fasthttp.RequestCtx) { writeError(ctx, 404, "not_found", "no such route") }
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, 405, "method_not_allowed", "method not allowed on this route")
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		s.Log.Error("server: handler panicked", "path", string(ctx.Path()), "panic", v)
+		writeError(ctx, 500, "internal", "internal error")
+	}
+	return r.Handler
+}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.srv = &fasthttp.Server{
+		Handler:            s.Handler(),
+		Name:               "switchboard",
+		MaxRequestBodySize: s.MaxBodyBytes,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				writeError(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
+				return
+			}
+			writeError(ctx, 400, "bad_request", "malformed HTTP request")
+		},
+		NoDefaultServerHeader:         true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+	}
+	return s.srv.Serve(ln)
+}
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		writeError(ctx, 503, "draining", "shutting down")
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ready"}`)
+}
+
+// handshake answers a provider's GET verification of the webhook URL.
+func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
+	conn := s.connection(ctx)
+	if conn == nil {
+		return
+	}
+	if conn.Handshaker == nil {
+		writeError(ctx, 405, "no_handshake", "this channel has no GET handshake")
+		return
+	}
+	challenge, err := conn.Handshaker.Handshake(ctx.QueryArgs())
+	if err != nil {
+		s.Log.Warn("server: webhook handshake refused", "connection", conn.Name, "err", err)
+		writeError(ctx, 403, "handshake_refused", err.Error())
+		return
+	}
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBody(challenge)
+}
+
+// connection finds the connection named in the route and checks the
+// route's channel matches it; it answers 404 itself when not.
+func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
+	name, _ := ctx.UserValue("connection").(string)
+	ch, _ := ctx.UserValue("channel").(string)
+	conn := s.Conns.Get(name)
+	if conn == nil || conn.Channel != ch {
+		writeError(ctx, 404, "unknown_connection", "no "+ch+" connection named "+name)
+		s.metrics.webhook("", "unknown_connection")
+		return nil
+	}
+	return conn
+}
+
+// webhook takes a provider's POST: verify, parse, spool, then 200.
+func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
+	conn := s.connection(ctx)
+	if conn == nil {
+		return
+	}
+	if conn.Inbound == nil {
+		writeError(ctx, 405, "no_inbound", "this connection takes no webhooks")
+		return
+	}
+	evp, _ := s.evPool.Get().(*[]normalize.Event)
+	if evp == nil {
+		evp = new([]normalize.Event)
+	}
+	defer func() {
+		for i := range *evp {
+			(*evp)[i].Reset()
+		}
+		*evp = (*evp)[:0]
+		s.evPool.Put(evp)
+	}()
+	events, err := pipeline.Accept(conn.Inbound, &ctx.Request.Header, ctx.PostBody(), (*evp)[:0])
+	*evp = events
+	if err != nil {
+		status, code := pipeline.Status(err)
+		s.Log.LogAttrs(context.Background(), slog.LevelWarn, "server: webhook refused",
+			slog.String("connection", conn.Name), slog.Int("status", status), slog.String("reason", err.Error()))
+		s.metrics.webhook(conn.Name, code)
+		writeError(ctx, status, code, err.Error())
+		return
+	}
+	accepted, dups, err := s.Pipeline.Ingest(conn.Name, events)
+	if err != nil {
+		s.Log.Error("server: spool unavailable, webhook refused for redelivery", "connection", conn.Name, "err", err)
+		s.metrics.webhook(conn.Name, "spool_unavailable")
+		writeRetryError(ctx, 503, "spool_unavailable", "events could not be made durable; retry later", 5*time.Second)
+		return
+	}
+	s.metrics.webhook(conn.Name, "ok")
+	s.metrics.events(conn.Name, accepted, dups)
+	ctx.SetContentType("application/json")
+	var buf [64]byte
+	out := append(buf[:0], `{"accepted":`...)
+	out = strconv.AppendInt(out, int64(accepted), 10)
+	out = append(out, `,"duplicates":`...)
+	out = strconv.AppendInt(out, int64(dups), 10)
+	out = append(out, '}')
+	ctx.SetBody(out)
+}
