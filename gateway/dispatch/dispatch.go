@@ -340,4 +340,3 @@ func (d *Dispatcher) finish(j *job, sent adapters.Sent, err error) lanes.Result 
 	}
 	return lanes.Done
 }
-

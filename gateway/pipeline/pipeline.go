@@ -327,7 +327,6 @@ func splitLane(lane string) (connection, path string) {
 	return lane, ""
 }
 
-
 func parseAnswer(b []byte) ([]normalize.Reply, error) {
 	var a normalize.BackendAnswer
 	if err := json.Unmarshal(b, &a); err != nil {
