@@ -1,0 +1,255 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// TestWebhookReachesBackendInOrder sends a batched webhook (two pages,
+// several events) and single ones, and checks the backend receives every
+// canonical event, signed, with a visitor id, in order per response path.
+func TestWebhookReachesBackendInOrder(t *testing.T) {
+	rec := newRecorder(t)
+	g := startGateway(t, testConfig(t, rec.url, ""))
+
+	batch := fmt.Sprintf(`{"object":"page","entry":[
+	 {"id":%[1]q,"time":1,"messaging":[
+	  {"sender":{"id":"u1"},"recipient":{"id":%[1]q},"timestamp":1718000000001,"message":{"mid":"m1","text":"one"}},
+	  {"sender":{"id":"u1"},"recipient":{"id":%[1]q},"timestamp":1718000000002,"message":{"mid":"m2","text":"two","quick_reply":{"payload":"P2"}}},
+	  {"sender":{"id":"u2"},"recipient":{"id":%[1]q},"timestamp":1718000000003,"postback":{"mid":"m3","title":"Go","payload":"GO"}}]},
+	 {"id":%[2]q,"time":2,"messaging":[
+	  {"sender":{"id":"u1"},"recipient":{"id":%[2]q},"timestamp":1718000000004,"message":{"mid":"m4","text":"other page"}}]}]}`, testPage, testPage2)
+	status, body := g.webhook(t, batch)
+	if status != 200 {
+		t.Fatalf("webhook: %d %s", status, body)
+	}
+	var ack struct{ Accepted, Duplicates int }
+	json.Unmarshal(body, &ack)
+	if ack.Accepted != 4 || ack.Duplicates != 0 {
+		t.Fatalf("ack %s, want 4 accepted", body)
+	}
+	for i := 5; i <= 8; i++ {
+		if st, b := g.webhook(t, textWebhook(testPage, "u1", fmt.Sprint("m", i), fmt.Sprint("msg ", i), 1718000000000+int64(i))); st != 200 {
+			t.Fatalf("webhook %d: %d %s", i, st, b)
+		}
+	}
+	events := rec.waitFor(8)
+	byPath := map[string][]string{}
+	visitor := map[string]string{}
+	for _, ev := range events {
+		if ev.Channel != "messenger" || ev.Connection != "fb" {
+			t.Errorf("event %s: channel %q connection %q", ev.ID, ev.Channel, ev.Connection)
+		}
+		if ev.ResponsePath != string(normalize.BuildResponsePath(ev.BotID, ev.ChannelID)) {
+			t.Errorf("event %s: response_path %q", ev.ID, ev.ResponsePath)
+		}
+		if !strings.HasPrefix(ev.VisitorID, "v_") {
+			t.Errorf("event %s: visitor_id %q", ev.ID, ev.VisitorID)
+		}
+		if v, ok := visitor[ev.ResponsePath]; ok && v != ev.VisitorID {
+			t.Errorf("path %s: visitor id changed from %s to %s", ev.ResponsePath, v, ev.VisitorID)
+		}
+		visitor[ev.ResponsePath] = ev.VisitorID
+		byPath[ev.ResponsePath] = append(byPath[ev.ResponsePath], ev.NativeID)
+	}
+	want := map[string][]string{
+		testPage + "/c/u1":  {"m1", "m2", "m5", "m6", "m7", "m8"},
+		testPage + "/c/u2":  {"m3"},
+		testPage2 + "/c/u1": {"m4"},
+	}
+	for p, mids := range want {
+		if fmt.Sprint(byPath[p]) != fmt.Sprint(mids) {
+			t.Errorf("path %s: got %v, want %v", p, byPath[p], mids)
+		}
+	}
+	if visitor[testPage+"/c/u1"] == visitor[testPage2+"/c/u1"] {
+		t.Error("PSIDs of two pages share a visitor id; PSIDs are page-scoped")
+	}
+	if events[1].Type != normalize.TypeQuickReply || events[1].Payload != "P2" {
+		t.Errorf("quick reply event: %+v", events[1])
+	}
+}
+
+// TestDuplicateWebhookReachesBackendOnce replays a webhook, as Meta does
+// on a slow answer, and checks the backend sees it once.
+func TestDuplicateWebhookReachesBackendOnce(t *testing.T) {
+	rec := newRecorder(t)
+	g := startGateway(t, testConfig(t, rec.url, ""))
+	body := textWebhook(testPage, "u1", "m_dup", "hello", 1718000000001)
+	if st, _ := g.webhook(t, body); st != 200 {
+		t.Fatal(st)
+	}
+	st, b := g.webhook(t, body)
+	if st != 200 || !strings.Contains(string(b), `"duplicates":1`) {
+		t.Fatalf("retry answered %d %s, want 200 with one duplicate", st, b)
+	}
+	// A later event on the same path arrives after anything queued before
+	// it, so once it is in, a duplicate would have been seen.
+	g.webhook(t, textWebhook(testPage, "u1", "m_after", "after", 1718000000002))
+	events := rec.waitFor(2)
+	if len(events) != 2 || events[0].NativeID != "m_dup" || events[1].NativeID != "m_after" {
+		t.Fatalf("backend got %v", nativeIDs(events))
+	}
+}
+
+// TestBackendDownThenUp keeps the backend failing while events arrive on
+// many paths, then recovers it: every event arrives once, in order per
+// path, and the provider got its 200s while the backend was down.
+func TestBackendDownThenUp(t *testing.T) {
+	rec := newRecorder(t)
+	rec.setDown(true)
+	g := startGateway(t, testConfig(t, rec.url, ""))
+	const users, per = 10, 5
+	for i := range per {
+		for u := range users {
+			mid := fmt.Sprintf("m_%d_%d", u, i)
+			if st, b := g.webhook(t, textWebhook(testPage, fmt.Sprint("u", u), mid, mid, int64(1718000000000+i))); st != 200 {
+				t.Fatalf("webhook while backend down: %d %s", st, b)
+			}
+		}
+	}
+	rec.waitTries(3 * users) // every lane retried at least a few times
+	if n := rec.count(); n != 0 {
+		t.Fatalf("backend acknowledged %d events while down", n)
+	}
+	rec.setDown(false)
+	events := rec.waitFor(users * per)
+	seen := map[string]bool{}
+	next := map[string]int{}
+	for _, ev := range events {
+		if seen[ev.ID] {
+			t.Errorf("event %s delivered twice", ev.ID)
+		}
+		seen[ev.ID] = true
+		var u, i int
+		fmt.Sscanf(ev.NativeID, "m_%d_%d", &u, &i)
+		if i != next[ev.ChannelID] {
+			t.Errorf("path %s: got message %d, want %d", ev.ChannelID, i, next[ev.ChannelID])
+		}
+		next[ev.ChannelID] = i + 1
+	}
+	if len(events) != users*per {
+		t.Fatalf("got %d events, want %d", len(events), users*per)
+	}
+}
+
+func nativeIDs(evs []normalize.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.NativeID
+	}
+	return out
+}
+
+// TestBadInput sends every kind of bad request and checks the status, the
+// JSON error code, and that nothing reached the backend.
+func TestBadInput(t *testing.T) {
+	rec := newRecorder(t)
+	cfg := testConfig(t, rec.url, "")
+	cfg.Limits.MaxBodyBytes = 4096
+	g := startGateway(t, cfg)
+	sign := func(b string) string { return mustSign(testAppSecret, b) }
+	good := textWebhook(testPage, "u1", "m_good", "hi", 1718000000001)
+	big := textWebhook(testPage, "u1", "m_big", strings.Repeat("x", 5000), 1718000000001)
+	invalidUTF8 := strings.Replace(good, "hi", "h\xffi", 1)
+	cases := []struct {
+		name   string
+		path   string
+		body   string
+		sig    string
+		status int
+		code   string
+	}{
+		{"missing signature", "/webhooks/messenger/fb", good, "", 401, "missing_signature"},
+		{"bad signature", "/webhooks/messenger/fb", good, sign(good + " "), 401, "bad_signature"},
+		{"signature of another secret", "/webhooks/messenger/fb", good, mustSign("other", good), 401, "bad_signature"},
+		{"unknown connection", "/webhooks/messenger/nope", good, sign(good), 404, "unknown_connection"},
+		{"wrong channel for connection", "/webhooks/telegram/fb", good, sign(good), 404, "unknown_connection"},
+		{"invalid utf-8", "/webhooks/messenger/fb", invalidUTF8, sign(invalidUTF8), 400, "invalid_utf8"},
+		{"malformed json", "/webhooks/messenger/fb", `{"object":"page",`, sign(`{"object":"page",`), 400, "malformed_json"},
+		{"not a page object", "/webhooks/messenger/fb", `{"object":"user","entry":[]}`, sign(`{"object":"user","entry":[]}`), 400, "unknown_object"},
+		{"entry not an array", "/webhooks/messenger/fb", `{"object":"page","entry":{}}`, sign(`{"object":"page","entry":{}}`), 400, "wrong_type"},
+		{"missing sender", "/webhooks/messenger/fb", noSender, sign(noSender), 400, "missing_field"},
+		{"body too large", "/webhooks/messenger/fb", big, sign(big), 413, "body_too_large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if c.sig != "" {
+				hdr["X-Hub-Signature-256"] = c.sig
+			}
+			st, b := post(t, g.base+c.path, []byte(c.body), hdr)
+			if st != c.status {
+				t.Fatalf("status %d, want %d (%s)", st, c.status, b)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(b, &e); err != nil || e.Error.Code != c.code || e.Error.Message == "" {
+				t.Fatalf("body %s, want JSON error code %s", b, c.code)
+			}
+		})
+	}
+	// sha1 only is refused even when right.
+	st, _ := post(t, g.base+"/webhooks/messenger/fb", []byte(good), map[string]string{"X-Hub-Signature": "sha1=0000000000000000000000000000000000000000"})
+	if st != 401 {
+		t.Errorf("sha1-only signature: %d, want 401", st)
+	}
+	// A good webhook after all that is the only thing the backend sees.
+	if st, b := g.webhook(t, good); st != 200 {
+		t.Fatalf("good webhook: %d %s", st, b)
+	}
+	events := rec.waitFor(1)
+	if len(events) != 1 || events[0].NativeID != "m_good" {
+		t.Fatalf("backend got %v, want only m_good", nativeIDs(events))
+	}
+}
+
+const noSender = `{"object":"page","entry":[{"id":"1061000000000001","time":1,"messaging":[{"recipient":{"id":"1061000000000001"},"timestamp":1,"message":{"mid":"m_x","text":"x"}}]}]}`
+
+func mustSign(secret, body string) string {
+	return string(signerFor(secret).Sign(nil, []byte(body)))
+}
+
+// TestHandshake checks Meta's GET verification.
+func TestHandshake(t *testing.T) {
+	g := startGateway(t, testConfig(t, newRecorder(t).url, ""))
+	get := func(q string) (int, string) {
+		st, b := httpGet(t, g.base+"/webhooks/messenger/fb?"+q)
+		return st, b
+	}
+	if st, b := get("hub.mode=subscribe&hub.verify_token=" + testVerifyToken + "&hub.challenge=1158201444"); st != 200 || b != "1158201444" {
+		t.Fatalf("good handshake: %d %q", st, b)
+	}
+	for _, q := range []string{
+		"hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+		"hub.mode=unsubscribe&hub.verify_token=" + testVerifyToken + "&hub.challenge=1",
+		"hub.challenge=1",
+	} {
+		if st, _ := get(q); st != 403 {
+			t.Errorf("%s: %d, want 403", q, st)
+		}
+	}
+}
+
+// TestHealthAndMetrics checks the operations routes.
+func TestHealthAndMetrics(t *testing.T) {
+	rec := newRecorder(t)
+	g := startGateway(t, testConfig(t, rec.url, ""))
+	g.webhook(t, textWebhook(testPage, "u1", "m1", "hi", 1))
+	rec.waitFor(1)
+	for path, want := range map[string]string{
+		"/healthz": `"ok"`,
+		"/readyz":  `"ready"`,
+		"/metrics": `switchboard_webhooks_total{connection="fb",outcome="ok"}`,
+	} {
+		st, b := httpGet(t, g.base+path)
+		if st != 200 || !strings.Contains(b, want) {
+			t.Errorf("%s: %d %q, want %s", path, st, b, want)
+		}
+	}
+}
