@@ -1,0 +1,752 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/switchboard-gw/switchboard/gateway/store"
+)
+
+// FileName is the database file inside the directory given to Open.
+const FileName = "switchboard.db"
+
+// ErrLocked is returned by Open when another process holds the database.
+var ErrLocked = errors.New("bolt: store is locked by another process")
+
+// ErrInvalidKey is returned for an empty or oversized bucket name, key or
+// DedupKey; nothing is written.
+var ErrInvalidKey = errors.New("bolt: invalid bucket or key")
+
+// ErrCorrupt is returned by Replay for a spool entry it cannot decode.
+var ErrCorrupt = errors.New("bolt: corrupt spool entry")
+
+const (
+	formatVersion   = 1
+	defaultDedupTTL = 7 * 24 * time.Hour
+
+	// maxBatch bounds the requests in one commit: a bigger transaction
+	// holds its callers longer and grows the dirty-page set.
+	maxBatch    = 1000
+	sweepEvery  = time.Minute
+	sweepChunk  = 1000 // dedup keys removed per transaction
+	replayChunk = 256  // entries read per read transaction
+	timeLen     = 8
+)
+
+// lockTimeout is how long Open waits for the file lock. A variable so
+// tests could shorten it.
+var lockTimeout = time.Second
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketSpool     = []byte("spool")      // seq(8) → kind(1) uvarint(len lane) lane data
+	bucketDedup     = []byte("dedup")      // key → insert time(8)
+	bucketDedupTime = []byte("dedup_time") // insert time(8) key → empty, for the sweeper
+	bucketKV        = []byte("kv")         // one nested bucket per store bucket
+	keyVersion      = []byte("version")
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is the embedded store. Writes go through one committer goroutine
+// that applies every request queued so far in one transaction; reads use
+// their own read transactions and never wait for it.
+type Store struct {
+	db  *bbolt.DB
+	ttl int64 // dedup TTL in nanoseconds
+	now func() time.Time
+
+	// mu is held shared while a caller enqueues and exclusively by Close
+	// while it closes reqs, so nothing is sent on a closed channel.
+	mu     sync.RWMutex
+	closed atomic.Bool
+	reqs   chan *request
+
+	committerDone chan struct{}
+	stopSweep     chan struct{}
+	sweeperDone   chan struct{}
+
+	spooled    atomic.Int64
+	commits    atomic.Uint64
+	requests   atomic.Uint64
+	duplicates atomic.Uint64
+}
+
+// Stats are counters for metrics. Requests/Commits is the group-commit
+// factor: write calls answered per fsync.
+type Stats struct {
+	Spooled    int64  // entries in the spool now
+	Commits    uint64 // write transactions committed since Open
+	Requests   uint64 // write calls committed since Open
+	Duplicates uint64 // items dropped by dedup since Open
+}
+
+// Open opens (creating if needed) the store in directory dir. It fails
+// with ErrLocked after about a second if another process has it open.
+func Open(dir string, opts store.Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: creating %s: %w", dir, err)
+	}
+	file := filepath.Join(dir, FileName)
+	db, err := bbolt.Open(file, 0o600, &bbolt.Options{
+		Timeout: lockTimeout,
+		// As etcd: the freelist is rebuilt on open instead of written on
+		// every commit, one page less per fsync. Data sync is unchanged.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s (waited %s)", ErrLocked, file, lockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: opening %s: %w", file, err)
+	}
+	s := &Store{
+		db:            db,
+		ttl:           int64(opts.DedupTTL),
+		now:           opts.Now,
+		reqs:          make(chan *request, maxBatch),
+		committerDone: make(chan struct{}),
+		stopSweep:     make(chan struct{}),
+		sweeperDone:   make(chan struct{}),
+	}
+	if s.ttl <= 0 {
+		s.ttl = int64(defaultDedupTTL)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: opening %s: %w", file, err)
+	}
+	go s.commitLoop()
+	go s.sweepLoop()
+	return s, nil
+}
+
+// init creates the buckets, checks the format version and counts the spool.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketSpool, bucketDedup, bucketDedupTime, bucketKV} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keyVersion); v == nil {
+			if err := meta.Put(keyVersion, binary.BigEndian.AppendUint64(nil, formatVersion)); err != nil {
+				return err
+			}
+		} else if len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
+			return fmt.Errorf("unsupported format version %x (want %d)", v, formatVersion)
+		}
+		s.spooled.Store(int64(tx.Bucket(bucketSpool).Stats().KeyN))
+		return nil
+	})
+}
+
+// Stats returns the counters; safe to call at any time, also after Close.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Spooled:    s.spooled.Load(),
+		Commits:    s.commits.Load(),
+		Requests:   s.requests.Load(),
+		Duplicates: s.duplicates.Load(),
+	}
+}
+
+// Spool implements store.Store.
+func (s *Store) Spool(items []store.Item) ([]uint64, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if len(items) == 0 {
+		return []uint64{}, nil
+	}
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
+	r := acquireRequest(opSpool)
+	defer releaseRequest(r)
+	r.items = items
+	r.seqs = make([]uint64, 0, len(items))
+	if err := s.do(r); err != nil {
+		return nil, err
+	}
+	return r.seqs, nil
+}
+
+// Ack implements store.Store. Acking a seq that is not spooled (acked
+// before, or never spooled) only spools next.
+func (s *Store) Ack(seq uint64, next []store.Item) ([]uint64, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := checkItems(next); err != nil {
+		return nil, err
+	}
+	r := acquireRequest(opAck)
+	defer releaseRequest(r)
+	r.seq = seq
+	r.items = next
+	r.seqs = make([]uint64, 0, len(next))
+	if err := s.do(r); err != nil {
+		return nil, err
+	}
+	return r.seqs, nil
+}
+
+// Replay implements store.Store. It reads the spool in chunks, each in its
+// own read transaction, and calls fn outside any transaction: a slow fn
+// does not pin old pages, and fn may call the store (an Ack from fn does
+// not deadlock here, though the store.Store contract does not promise it).
+// Entries spooled during Replay with a higher Seq are visited too.
+func (s *Store) Replay(fn func(store.Entry) error) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	var after uint64
+	chunk := make([]store.Entry, 0, replayChunk)
+	for {
+		chunk = chunk[:0]
+		var bad error // a corrupt entry, reported after the good ones before it
+		err := s.db.View(func(tx *bbolt.Tx) error {
+			c := tx.Bucket(bucketSpool).Cursor()
+			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(chunk) < replayChunk; k, v = c.Next() {
+				e, err := decodeEntry(k, v)
+				if err != nil {
+					bad = err
+					return nil
+				}
+				chunk = append(chunk, e)
+			}
+			return nil
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, e := range chunk {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if bad != nil || len(chunk) < replayChunk {
+			return bad
+		}
+		after = chunk[len(chunk)-1].Seq
+	}
+}
+
+// Get implements store.Store. The value is a copy.
+func (s *Store) Get(bucket, key string) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := checkKey(bucket, key); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketKV).Bucket([]byte(bucket)); b != nil {
+			if v, ok := lookup(b, key); ok {
+				out = append(make([]byte, 0, len(v)), v...)
+			}
+		}
+		return nil
+	})
+	return out, mapErr(err)
+}
+
+// Put implements store.Store.
+func (s *Store) Put(bucket, key string, value []byte) error {
+	_, err := s.kv(opPut, bucket, key, value)
+	return err
+}
+
+// PutIfAbsent implements store.Store.
+func (s *Store) PutIfAbsent(bucket, key string, value []byte) ([]byte, error) {
+	return s.kv(opPutIfAbsent, bucket, key, value)
+}
+
+// Take implements store.Store.
+func (s *Store) Take(bucket, key string) ([]byte, error) {
+	return s.kv(opTake, bucket, key, nil)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(bucket, key string) error {
+	_, err := s.kv(opDelete, bucket, key, nil)
+	return err
+}
+
+func (s *Store) kv(op opKind, bucket, key string, value []byte) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := checkKey(bucket, key); err != nil {
+		return nil, err
+	}
+	r := acquireRequest(op)
+	defer releaseRequest(r)
+	r.bucket, r.key, r.value = bucket, key, value
+	if err := s.do(r); err != nil {
+		return nil, err
+	}
+	return r.val, nil
+}
+
+// Sweep deletes dedup keys older than the TTL, in transactions of at most
+// sweepChunk keys, and returns how many it deleted. A background goroutine
+// calls it every minute; expired keys are ignored by Spool even before
+// they are swept, so Sweep only bounds the file's growth.
+func (s *Store) Sweep() (int, error) {
+	total := 0
+	for {
+		if s.closed.Load() {
+			return total, store.ErrClosed
+		}
+		r := acquireRequest(opSweep)
+		err := s.do(r)
+		n := r.n
+		releaseRequest(r)
+		total += n
+		if err != nil || n < sweepChunk {
+			return total, err
+		}
+	}
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.sweeperDone)
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case <-t.C:
+			// An error here is ErrClosed or a failed commit that the next
+			// write will report to its caller; the next tick retries.
+			_, _ = s.Sweep()
+		}
+	}
+}
+
+// Close answers the queued writes, stops the goroutines and closes the
+// database. Every later call, Close included, returns store.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return store.ErrClosed
+	}
+	s.closed.Store(true)
+	close(s.reqs)
+	s.mu.Unlock()
+
+	close(s.stopSweep)
+	<-s.sweeperDone
+	<-s.committerDone
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("bolt: closing: %w", err)
+	}
+	return nil
+}
+
+// mapErr turns bbolt's error for a read racing Close into store.ErrClosed.
+func mapErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return store.ErrClosed
+	}
+	return err
+}
+
+// --- group commit ---
+
+type opKind uint8
+
+const (
+	opSpool opKind = iota
+	opAck
+	opPut
+	opPutIfAbsent
+	opTake
+	opDelete
+	opSweep
+)
+
+// request is one write call waiting for the committer. The caller owns it
+// again once done is signalled.
+type request struct {
+	op     opKind
+	seq    uint64       // opAck: the entry to remove
+	items  []store.Item // opSpool, opAck
+	bucket string
+	key    string
+	value  []byte
+
+	// Results. apply resets them, as a batch may be applied more than once.
+	seqs  []uint64
+	val   []byte
+	n     int   // opSweep: keys deleted
+	delta int64 // change in spooled entries
+	dups  int
+	err   error
+
+	done chan struct{}
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+func acquireRequest(op opKind) *request {
+	r := requestPool.Get().(*request)
+	r.op = op
+	return r
+}
+
+func releaseRequest(r *request) {
+	done := r.done
+	*r = request{done: done}
+	requestPool.Put(r)
+}
+
+// do queues r for the committer and waits for its answer.
+func (s *Store) do(r *request) error {
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	s.reqs <- r
+	s.mu.RUnlock()
+	<-r.done
+	return r.err
+}
+
+// commitLoop is the committer: it takes the first request, everything
+// queued behind it (up to maxBatch) without waiting, and commits them in
+// one transaction. Requests arriving meanwhile form the next batch, so
+// the batch size follows the load and an idle store adds no delay.
+func (s *Store) commitLoop() {
+	defer close(s.committerDone)
+	batch := make([]*request, 0, maxBatch)
+	for r := range s.reqs {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit applies batch in one transaction and answers every request. When
+// one request fails, the transaction is rolled back and the batch is run
+// again without it, so one bad request cannot fail the others; a failing
+// Begin or Commit fails them all.
+func (s *Store) commit(batch []*request) {
+	live := batch
+	for len(live) > 0 {
+		failed, err := s.tryCommit(live)
+		if failed < 0 {
+			if err != nil {
+				for _, r := range live {
+					r.err = err
+				}
+				break
+			}
+			var delta int64
+			var dups int
+			for _, r := range live {
+				delta += r.delta
+				dups += r.dups
+			}
+			s.spooled.Add(delta)
+			s.duplicates.Add(uint64(dups))
+			s.requests.Add(uint64(len(live)))
+			s.commits.Add(1)
+			break
+		}
+		live[failed].err = err
+		rest := make([]*request, 0, len(live)-1)
+		rest = append(rest, live[:failed]...)
+		live = append(rest, live[failed+1:]...)
+	}
+	for _, r := range batch {
+		r.done <- struct{}{}
+	}
+}
+
+// tryCommit returns the index of the request that failed, or -1 and the
+// error of the transaction itself.
+func (s *Store) tryCommit(live []*request) (int, error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return -1, fmt.Errorf("bolt: beginning transaction: %w", err)
+	}
+	now := s.now().UnixNano()
+	for i, r := range live {
+		if err := s.apply(tx, r, now); err != nil {
+			_ = tx.Rollback()
+			return i, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return -1, fmt.Errorf("bolt: committing: %w", err)
+	}
+	return -1, nil
+}
+
+func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
+	r.seqs, r.val, r.n, r.delta, r.dups = r.seqs[:0], nil, 0, 0, 0
+	switch r.op {
+	case opSpool:
+		return s.spool(tx, r, now)
+	case opAck:
+		sp := tx.Bucket(bucketSpool)
+		k := seqKey(r.seq)
+		if sp.Get(k) != nil {
+			if err := sp.Delete(k); err != nil {
+				return fmt.Errorf("bolt: acking %d: %w", r.seq, err)
+			}
+			r.delta--
+		}
+		return s.spool(tx, r, now)
+	case opPut, opPutIfAbsent:
+		b, err := tx.Bucket(bucketKV).CreateBucketIfNotExists([]byte(r.bucket))
+		if err != nil {
+			return fmt.Errorf("bolt: bucket %q: %w", r.bucket, err)
+		}
+		if r.op == opPutIfAbsent {
+			if v, ok := lookup(b, r.key); ok {
+				r.val = append(make([]byte, 0, len(v)), v...)
+				return nil
+			}
+		}
+		if err := b.Put([]byte(r.key), r.value); err != nil {
+			return fmt.Errorf("bolt: putting %q/%q: %w", r.bucket, r.key, err)
+		}
+		r.val = r.value
+		if r.val == nil {
+			r.val = []byte{} // stored, hence not nil
+		}
+		return nil
+	case opTake, opDelete:
+		b := tx.Bucket(bucketKV).Bucket([]byte(r.bucket))
+		if b == nil {
+			return nil
+		}
+		v, ok := lookup(b, r.key)
+		if !ok {
+			return nil
+		}
+		if r.op == opTake {
+			r.val = append(make([]byte, 0, len(v)), v...)
+		}
+		if err := b.Delete([]byte(r.key)); err != nil {
+			return fmt.Errorf("bolt: deleting %q/%q: %w", r.bucket, r.key, err)
+		}
+		return nil
+	case opSweep:
+		return s.sweep(tx, r, now)
+	}
+	return fmt.Errorf("bolt: unknown op %d", r.op)
+}
+
+// spool appends r.items, skipping duplicates, and writes the Sets of the
+// new ones.
+func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
+	sp := tx.Bucket(bucketSpool)
+	kv := tx.Bucket(bucketKV)
+	for i := range r.items {
+		it := &r.items[i]
+		if it.DedupKey != "" {
+			dup, err := s.remember(tx, it.DedupKey, now)
+			if err != nil {
+				return err
+			}
+			if dup {
+				r.seqs = append(r.seqs, 0)
+				r.dups++
+				continue
+			}
+		}
+		seq, err := sp.NextSequence()
+		if err != nil {
+			return fmt.Errorf("bolt: next seq: %w", err)
+		}
+		if err := sp.Put(seqKey(seq), encodeEntry(it)); err != nil {
+			return fmt.Errorf("bolt: spooling item %d: %w", i, err)
+		}
+		for j := range it.Sets {
+			set := &it.Sets[j]
+			b, err := kv.CreateBucketIfNotExists([]byte(set.Bucket))
+			if err != nil {
+				return fmt.Errorf("bolt: item %d: bucket %q: %w", i, set.Bucket, err)
+			}
+			if err := b.Put([]byte(set.Key), set.Value); err != nil {
+				return fmt.Errorf("bolt: item %d: putting %q/%q: %w", i, set.Bucket, set.Key, err)
+			}
+		}
+		r.seqs = append(r.seqs, seq)
+		r.delta++
+	}
+	return nil
+}
+
+// remember reports whether key was recorded within the TTL; if not, it
+// records key at now. A duplicate does not extend the window: it closes
+// TTL after the first sighting.
+func (s *Store) remember(tx *bbolt.Tx, key string, now int64) (dup bool, err error) {
+	dd := tx.Bucket(bucketDedup)
+	idx := tx.Bucket(bucketDedupTime)
+	k := []byte(key)
+	if v := dd.Get(k); len(v) == timeLen {
+		t := decodeTime(v)
+		if now-t < s.ttl {
+			return true, nil
+		}
+		if err := idx.Delete(timeKey(t, k)); err != nil {
+			return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
+		}
+	}
+	tk := timeKey(now, k)
+	if err := dd.Put(k, tk[:timeLen]); err != nil {
+		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
+	}
+	if err := idx.Put(tk, nil); err != nil {
+		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
+	}
+	return false, nil
+}
+
+// sweep deletes up to sweepChunk expired dedup keys, oldest first.
+func (s *Store) sweep(tx *bbolt.Tx, r *request, now int64) error {
+	dd := tx.Bucket(bucketDedup)
+	idx := tx.Bucket(bucketDedupTime)
+	var expired [][]byte
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
+		if len(k) > timeLen && now-decodeTime(k) < s.ttl {
+			break
+		}
+		expired = append(expired, bytes.Clone(k))
+	}
+	// Deleted after the walk: deleting under a bbolt cursor can skip keys.
+	for _, k := range expired {
+		if err := idx.Delete(k); err != nil {
+			return fmt.Errorf("bolt: sweeping: %w", err)
+		}
+		if len(k) <= timeLen {
+			continue // malformed index key: drop it
+		}
+		if v := dd.Get(k[timeLen:]); bytes.Equal(v, k[:timeLen]) {
+			if err := dd.Delete(k[timeLen:]); err != nil {
+				return fmt.Errorf("bolt: sweeping: %w", err)
+			}
+		}
+	}
+	r.n = len(expired)
+	return nil
+}
+
+// --- encoding ---
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+// timeKey is the order-preserving encoding of unix nanoseconds t (sign bit
+// flipped, big-endian) followed by key.
+func timeKey(t int64, key []byte) []byte {
+	b := make([]byte, timeLen, timeLen+len(key))
+	binary.BigEndian.PutUint64(b, uint64(t)^(1<<63))
+	return append(b, key...)
+}
+
+func decodeTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+func encodeEntry(it *store.Item) []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(it.Lane)+len(it.Data))
+	b = append(b, byte(it.Kind))
+	b = binary.AppendUvarint(b, uint64(len(it.Lane)))
+	b = append(b, it.Lane...)
+	return append(b, it.Data...)
+}
+
+// decodeEntry copies the entry out of bbolt's memory, which is valid only
+// inside the transaction.
+func decodeEntry(k, v []byte) (store.Entry, error) {
+	if len(k) != 8 || len(v) < 1 {
+		return store.Entry{}, fmt.Errorf("%w: key %x", ErrCorrupt, k)
+	}
+	seq := binary.BigEndian.Uint64(k)
+	n, w := binary.Uvarint(v[1:])
+	if w <= 0 || n > uint64(len(v)-1-w) {
+		return store.Entry{}, fmt.Errorf("%w: seq %d", ErrCorrupt, seq)
+	}
+	lane := v[1+w : 1+w+int(n)]
+	data := v[1+w+int(n):]
+	e := store.Entry{Seq: seq, Kind: store.Kind(v[0]), Lane: string(lane)}
+	if len(data) > 0 {
+		e.Data = bytes.Clone(data)
+	}
+	return e, nil
+}
+
+// lookup tells a present empty value from an absent key, which Bucket.Get
+// does not promise to do. KV buckets hold no nested buckets.
+func lookup(b *bbolt.Bucket, key string) ([]byte, bool) {
+	k, v := b.Cursor().Seek([]byte(key))
+	if k == nil || string(k) != key {
+		return nil, false
+	}
+	return v, true
+}
+
+// --- validation ---
+
+func checkKey(bucket, key string) error {
+	switch {
+	case bucket == "" || len(bucket) > bbolt.MaxKeySize:
+		return fmt.Errorf("%w: bucket name of %d bytes", ErrInvalidKey, len(bucket))
+	case key == "" || len(key) > bbolt.MaxKeySize:
+		return fmt.Errorf("%w: bucket %q: key of %d bytes", ErrInvalidKey, bucket, len(key))
+	}
+	return nil
+}
+
+// checkItems rejects a call before it is queued, so a bad item fails its
+// own call, whole, and never reaches a shared transaction.
+func checkItems(items []store.Item) error {
+	for i := range items {
+		it := &items[i]
+		if len(it.DedupKey) > bbolt.MaxKeySize-timeLen {
+			return fmt.Errorf("%w: item %d: dedup key of %d bytes", ErrInvalidKey, i, len(it.DedupKey))
+		}
+		for j := range it.Sets {
+			if err := checkKey(it.Sets[j].Bucket, it.Sets[j].Key); err != nil {
+				return fmt.Errorf("item %d: set %d: %w", i, j, err)
+			}
+		}
+	}
+	return nil
+}

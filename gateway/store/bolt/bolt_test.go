@@ -1,0 +1,509 @@
+package bolt
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/gateway/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func openT(t testing.TB, dir string, opts store.Options) *Store {
+	t.Helper()
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, dir string, opts store.Options) store.Store {
+		return openT(t, dir, opts)
+	})
+}
+
+func TestOpenCreatesPrivateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	openT(t, dir, store.Options{})
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("dir mode %v, want 0700", perm)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+		t.Error(err)
+	}
+
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(file, store.Options{}); err == nil {
+		t.Error("Open on a regular file succeeded")
+	}
+}
+
+// TestLocked: a second Open of a directory in use fails fast. flock locks
+// belong to the open file, so this holds within one process too.
+func TestLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Open(dir, store.Options{})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("second Open took %s", d)
+	}
+	t.Logf("second Open failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openT(t, dir, store.Options{})
+}
+
+// blockCommits holds bbolt's writer lock so the committer stalls in Begin
+// and requests pile up in its queue. The returned func releases it.
+func blockCommits(t *testing.T, s *Store) func() {
+	t.Helper()
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = tx.Rollback() }
+}
+
+// waitQueued waits until entered callers are all in the queue, or stuck
+// behind a full one: the queue length stops changing.
+func waitQueued(t *testing.T, s *Store, entered *atomic.Int64, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for entered.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatal("callers did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	last, stable := -1, 0
+	for stable < 5 {
+		time.Sleep(10 * time.Millisecond)
+		if l := len(s.reqs); l == last {
+			stable++
+		} else {
+			last, stable = l, 0
+		}
+	}
+}
+
+func spoolConcurrently(t *testing.T, s *Store, n int, entered *atomic.Int64) (wait func() []error) {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			entered.Add(1)
+			_, errs[i] = s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte(strconv.Itoa(i))}})
+		})
+	}
+	return func() []error { wg.Wait(); return errs }
+}
+
+func TestGroupCommit(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const n = 200
+	release := blockCommits(t, s)
+	var entered atomic.Int64
+	wait := spoolConcurrently(t, s, n, &entered)
+	waitQueued(t, s, &entered, n)
+	release()
+	for i, err := range wait() {
+		if err != nil {
+			t.Fatalf("Spool %d: %v", i, err)
+		}
+	}
+	st := s.Stats()
+	t.Logf("%d concurrent Spool calls, %+v", n, st)
+	// The committer's first batch, then the rest in one.
+	if st.Commits > 3 || st.Requests != n || st.Spooled != n {
+		t.Fatalf("stats %+v, want <= 3 commits for %d requests", st, n)
+	}
+}
+
+// TestGroupCommitUnforced only reports how calls group without help; how
+// much depends on the disk's fsync time.
+func TestGroupCommitUnforced(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const workers, calls = 64, 20
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range calls {
+				if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Data: make([]byte, 1024)}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := s.Stats()
+	t.Logf("%d workers x %d calls: %d commits, %.1f requests per commit", workers, calls, st.Commits, float64(st.Requests)/float64(st.Commits))
+	if st.Commits >= st.Requests {
+		t.Errorf("no grouping at all: %+v", st)
+	}
+}
+
+func TestBatchBound(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const n = 2500
+	release := blockCommits(t, s)
+	var entered atomic.Int64
+	wait := spoolConcurrently(t, s, n, &entered)
+	waitQueued(t, s, &entered, n)
+	release()
+	for i, err := range wait() {
+		if err != nil {
+			t.Fatalf("Spool %d: %v", i, err)
+		}
+	}
+	st := s.Stats()
+	t.Logf("%+v", st)
+	if least := uint64((n + maxBatch - 1) / maxBatch); st.Commits < least || st.Commits > least+3 {
+		t.Fatalf("%d commits for %d requests, want %d to %d", st.Commits, n, least, least+3)
+	}
+}
+
+// TestFailureIsolation: a request that fails inside a batch fails alone.
+func TestFailureIsolation(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const n = 50
+	release := blockCommits(t, s)
+	var entered atomic.Int64
+	wait := spoolConcurrently(t, s, n, &entered)
+	// Bypasses the up-front validation so bbolt rejects it in the batch.
+	var badErr error
+	var bad sync.WaitGroup
+	bad.Go(func() {
+		r := acquireRequest(opPut)
+		defer releaseRequest(r)
+		r.bucket, r.key, r.value = store.BucketIdentity, "", []byte("v")
+		entered.Add(1)
+		badErr = s.do(r)
+	})
+	waitQueued(t, s, &entered, n+1)
+	release()
+	for i, err := range wait() {
+		if err != nil {
+			t.Fatalf("Spool %d failed with the bad request: %v", i, err)
+		}
+	}
+	bad.Wait()
+	if !errors.Is(badErr, berrors.ErrKeyRequired) {
+		t.Fatalf("bad request: %v, want ErrKeyRequired", badErr)
+	}
+	st := s.Stats()
+	if st.Spooled != n || st.Requests != n {
+		t.Fatalf("stats %+v, want %d spooled", st, n)
+	}
+	var count int
+	if err := s.Replay(func(store.Entry) error { count++; return nil }); err != nil || count != n {
+		t.Fatalf("Replay: %d entries, %v", count, err)
+	}
+	// Seqs of the rolled-back attempts were not consumed twice.
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		if seq := tx.Bucket(bucketSpool).Sequence(); seq != n {
+			return fmt.Errorf("spool sequence %d, want %d", seq, n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
+	s := openT(t, t.TempDir(), store.Options{DedupTTL: time.Hour, Now: clock})
+	const n = 2*sweepChunk + 500
+	items := make([]store.Item, n)
+	for i := range items {
+		items[i] = store.Item{Kind: store.KindInbound, DedupKey: fmt.Sprintf("old-%d", i)}
+	}
+	if _, err := s.Spool(items); err != nil {
+		t.Fatal(err)
+	}
+	advance(30 * time.Minute)
+	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, DedupKey: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Sweep(); err != nil || got != 0 {
+		t.Fatalf("Sweep before expiry = %d, %v", got, err)
+	}
+	advance(45 * time.Minute) // old-* expired, new not
+	got, err := s.Sweep()
+	if err != nil || got != n {
+		t.Fatalf("Sweep = %d, %v; want %d", got, err, n)
+	}
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketDedup, bucketDedupTime} {
+			if k := tx.Bucket(b).Stats().KeyN; k != 1 {
+				return fmt.Errorf("bucket %s has %d keys, want 1", b, k)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seqs, err := s.Spool([]store.Item{{Kind: store.KindInbound, DedupKey: "new"}}); err != nil || seqs[0] != 0 {
+		t.Fatalf("unexpired key after Sweep: %v, %v", seqs, err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := store.Item{Kind: store.KindInbound, DedupKey: "k"}
+	seqs, err := s.Spool([]store.Item{it, it, {Kind: store.KindInbound}, {Kind: store.KindInbound}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ack(seqs[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ack(seqs[0], nil); err != nil { // unknown now: no change
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Spooled != 2 || st.Duplicates != 1 || st.Commits != 3 || st.Requests != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, dir, store.Options{})
+	if st := s.Stats(); st.Spooled != 2 {
+		t.Fatalf("Spooled after reopen = %d, want 2", st.Spooled)
+	}
+}
+
+func TestReplayCorruptEntry(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte("ok")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketSpool).Put(seqKey(99), []byte{1, 0x05, 'a'}) // lane longer than the value
+	}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err := s.Replay(func(store.Entry) error { calls++; return nil })
+	if !errors.Is(err, ErrCorrupt) || calls != 1 {
+		t.Fatalf("Replay = %v after %d entries, want ErrCorrupt after the good one", err, calls)
+	}
+}
+
+func TestReplayMayAck(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const n = replayChunk + 7
+	items := make([]store.Item, n)
+	for i := range items {
+		items[i] = store.Item{Kind: store.KindInbound, Lane: "l", Data: []byte(strconv.Itoa(i))}
+	}
+	if _, err := s.Spool(items); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err := s.Replay(func(e store.Entry) error {
+		seen++
+		if e.Kind == store.KindOutbound {
+			_, err := s.Ack(e.Seq, nil)
+			return err
+		}
+		_, err := s.Ack(e.Seq, []store.Item{{Kind: store.KindOutbound, Lane: e.Lane, Data: e.Data}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replies spooled during the replay have higher seqs and are visited too.
+	if seen != 2*n || s.Stats().Spooled != 0 {
+		t.Fatalf("visited %d entries, %d left; want %d and 0", seen, s.Stats().Spooled, 2*n)
+	}
+}
+
+// --- crash safety ---
+
+const (
+	crashDirEnv   = "SWITCHBOARD_BOLT_CRASH_DIR"
+	crashRoundEnv = "SWITCHBOARD_BOLT_CRASH_ROUND"
+	crashAfter    = 300 // calls returned before the child kills itself
+)
+
+// TestCrashChild is the child process of TestCrashSafety: it spools and
+// acks from several goroutines, reporting each call on stdout after it
+// returned, and SIGKILLs itself while other calls are in flight.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		t.Skip("helper process for TestCrashSafety")
+	}
+	round := os.Getenv(crashRoundEnv)
+	s, err := Open(dir, store.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	var mu sync.Mutex
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(os.Stdout, format+"\n", args...) // one write(2) per line
+	}
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(4)
+	}
+	var returned atomic.Int64
+	for w := range 8 {
+		go func() {
+			for i := 0; ; i++ {
+				data := fmt.Sprintf("r%s-w%d-%d", round, w, i)
+				seqs, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: fmt.Sprint(w), Data: []byte(data)}})
+				if err != nil {
+					fail(err)
+				}
+				report("S %d %s", seqs[0], data)
+				if i%3 == 2 {
+					next, err := s.Ack(seqs[0], []store.Item{{Kind: store.KindOutbound, Lane: fmt.Sprint(w), Data: []byte(data + "-reply")}})
+					if err != nil {
+						fail(err)
+					}
+					report("A %d %d %s-reply", seqs[0], next[0], data)
+				}
+				if returned.Add(1) == crashAfter {
+					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Minute)
+	fail(errors.New("still alive"))
+}
+
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	spooled := map[uint64]string{} // seq → data, reported by S
+	acked := map[uint64]uint64{}   // seq → reply seq, reported by A
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("round %d: child: %v\n%s", round, err, stderr.Bytes())
+		}
+		if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: child did not die by SIGKILL: %v\n%s", round, err, stderr.Bytes())
+		}
+
+		lines := 0
+		sc := bufio.NewScanner(&stdout)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 3 && f[0] == "S":
+				seq, _ := strconv.ParseUint(f[1], 10, 64)
+				spooled[seq] = f[2]
+			case len(f) == 4 && f[0] == "A":
+				seq, _ := strconv.ParseUint(f[1], 10, 64)
+				next, _ := strconv.ParseUint(f[2], 10, 64)
+				acked[seq] = next
+				spooled[next] = f[3]
+			default:
+				continue
+			}
+			lines++
+		}
+		if lines < crashAfter {
+			t.Fatalf("round %d: child reported %d calls, want >= %d\n%s", round, lines, crashAfter, stderr.Bytes())
+		}
+
+		s, err := Open(dir, store.Options{})
+		if err != nil {
+			t.Fatalf("round %d: reopening after the crash: %v", round, err)
+		}
+		onDisk := map[uint64]string{}
+		byData := map[string]uint64{}
+		if err := s.Replay(func(e store.Entry) error {
+			if prev, dup := byData[string(e.Data)]; dup {
+				return fmt.Errorf("%q at seqs %d and %d", e.Data, prev, e.Seq)
+			}
+			onDisk[e.Seq] = string(e.Data)
+			byData[string(e.Data)] = e.Seq
+			return nil
+		}); err != nil {
+			t.Fatalf("round %d: Replay: %v", round, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for seq, data := range spooled {
+			if _, ok := acked[seq]; ok {
+				if got, ok := onDisk[seq]; ok {
+					t.Errorf("round %d: acked seq %d (%s) replayed as %q", round, seq, data, got)
+				}
+				continue
+			}
+			if got, ok := onDisk[seq]; ok {
+				if got != data {
+					t.Errorf("round %d: seq %d is %q, want %q", round, seq, got, data)
+				}
+				continue
+			}
+			// The child may have died between an Ack's commit and its
+			// report: then the reply must be there instead.
+			if _, ok := byData[data+"-reply"]; !ok {
+				t.Errorf("round %d: seq %d (%s) returned from Spool but is lost", round, seq, data)
+			}
+		}
+		t.Logf("round %d: %d calls reported, %d entries on disk", round, lines, len(onDisk))
+	}
+}
