@@ -73,6 +73,16 @@ type Windowed interface {
 	CheckWindow(since time.Duration, known bool, r *normalize.Reply, otn bool) error
 }
 
+// Paced is a channel whose provider limits how fast one recipient may be
+// sent to (Telegram: about 1 message a second per chat, 20 a minute per
+// group). The gateway keeps that pace per recipient, making the
+// conversation's lane wait instead of provoking the provider's 429.
+type Paced interface {
+	// Pace returns the minimum spacing of sends to to, and how many may go
+	// at once before it applies; every <= 0 means unpaced.
+	Pace(to Recipient) (every time.Duration, burst int)
+}
+
 // Handover runs one Messenger handover-protocol action (DESIGN §5):
 // action is inbox, pass, take, request, release or owner; owner returns the
 // app id that owns the thread.

@@ -68,7 +68,10 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		RetryMin:      cfg.Backend.RetryMin,
 		RetryMax:      cfg.Backend.RetryMax,
 	}
-	a.Dispatch.Start()
+	if err := a.Dispatch.Start(); err != nil {
+		a.close(context.Background())
+		return nil, err
+	}
 	a.Pipeline = &pipeline.Pipeline{
 		Store:    st,
 		Identity: a.Identity,

@@ -41,6 +41,7 @@ type Dispatcher struct {
 	Now func() time.Time
 
 	queue    *lanes.Queue[*job]
+	pacer    *pacer
 	mu       sync.Mutex
 	breakers map[string]*breaker
 	sent     atomic.Uint64
@@ -80,15 +81,21 @@ type breaker struct {
 }
 
 // Start begins dispatching.
-func (d *Dispatcher) Start() {
+func (d *Dispatcher) Start() error {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	p, err := newPacer()
+	if err != nil {
+		return err
+	}
+	d.pacer = p
 	d.breakers = make(map[string]*breaker)
 	d.queue = lanes.New(d.Workers, d.handle)
+	return nil
 }
 
 // Close stops dispatching; sends in flight finish until ctx is done.
@@ -97,7 +104,9 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	if d.queue == nil {
 		return nil
 	}
-	return d.queue.Close(ctx)
+	err := d.queue.Close(ctx)
+	d.pacer.close()
+	return err
 }
 
 // Pending is the number of replies queued or in flight.
@@ -220,6 +229,11 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 	to, err := d.policy(j)
 	if err != nil {
 		return d.finish(j, adapters.Sent{}, err)
+	}
+	if p, ok := j.conn.Outbound.(adapters.Paced); ok {
+		if wait := d.pacer.wait(lane(j.conn.Name, j.path), p, to, d.Now()); wait > 0 {
+			return d.retry(j, wait, &adapters.APIError{Class: adapters.ClassRateLimited, Code: "paced", Message: "keeping the channel's per-recipient pace"})
+		}
 	}
 	sent, err := b.cb.Execute(func() (adapters.Sent, error) {
 		cctx, cancel := context.WithTimeout(ctx, d.Timeout)

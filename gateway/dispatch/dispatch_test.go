@@ -88,7 +88,9 @@ func newDispatcher(t *testing.T, out adapters.Outbound) (*Dispatcher, store.Stor
 		RetryMin:      2 * time.Millisecond,
 		RetryMax:      20 * time.Millisecond,
 	}
-	d.Start()
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		d.Close(context.Background())
 		st.Close()
@@ -376,5 +378,46 @@ func TestWindowPolicy(t *testing.T) {
 	d.EnforceWindow = false
 	if e := send("never", normalize.Reply{Text: "hi"}); e != nil {
 		t.Fatalf("with enforcement off: %+v", e)
+	}
+}
+
+// paced adds a per-recipient pace to fakeChannel, as Telegram has.
+type paced struct {
+	*fakeChannel
+	every time.Duration
+}
+
+func (p paced) Pace(adapters.Recipient) (time.Duration, int) { return p.every, 1 }
+
+// TestPacePerRecipient checks sends to one recipient are spaced by the
+// channel's pace while another recipient is not held up by it.
+func TestPacePerRecipient(t *testing.T) {
+	const every = 40 * time.Millisecond
+	var mu sync.Mutex
+	times := map[string][]time.Time{}
+	ch := &fakeChannel{}
+	ch.fail = func(_ int, to adapters.Recipient, _ *normalize.Reply) error {
+		mu.Lock()
+		times[to.ChannelID] = append(times[to.ChannelID], time.Now())
+		mu.Unlock()
+		return nil
+	}
+	d, _ := newDispatcher(t, paced{ch, every})
+	start := time.Now()
+	spoolNoWindow := func(user string, texts ...string) { spool(t, d, d.Store, user, texts...) }
+	spoolNoWindow("u1", "a", "b", "c")
+	spoolNoWindow("u2", "x")
+	waitUntil(t, "sent", func() bool { s, _ := d.Counters(); return s == 4 })
+	mu.Lock()
+	defer mu.Unlock()
+	u1 := times["u1"]
+	for i := 1; i < len(u1); i++ {
+		// rate.Limiter grants tokens on a continuous clock: allow 10% slack.
+		if gap := u1[i].Sub(u1[i-1]); gap < every*9/10 {
+			t.Fatalf("u1 sends %d and %d only %s apart, pace is %s", i-1, i, gap, every)
+		}
+	}
+	if first := times["u2"][0].Sub(start); first >= 2*every {
+		t.Fatalf("u2 waited %s behind u1's pace", first)
 	}
 }
