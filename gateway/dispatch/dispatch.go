@@ -249,7 +249,11 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 		return d.finish(j, sent, nil)
 	}
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return d.retry(j, max(d.openFor(b), d.RetryMin), &adapters.APIError{Class: adapters.ClassTransient, Code: "breaker_open", Message: "the channel's circuit breaker is open"})
+		open := &adapters.APIError{Class: adapters.ClassTransient, Code: "breaker_open", Message: "the channel's circuit breaker is open", RetryAfter: d.openFor(b)}
+		if j.caller != nil {
+			return d.finish(j, adapters.Sent{}, open) // an API caller hears it at once
+		}
+		return d.retry(j, max(open.RetryAfter, d.RetryMin), open)
 	}
 	var ae *adapters.APIError
 	if !errors.As(err, &ae) {
@@ -267,6 +271,9 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 		}
 		return d.retry(j, wait, ae)
 	case adapters.ClassTransient:
+		if j.caller != nil && attempt >= apiAttempts {
+			return d.finish(j, adapters.Sent{}, err)
+		}
 		return d.retry(j, lanes.Backoff(attempt, d.RetryMin, d.RetryMax), ae)
 	case adapters.ClassConfig:
 		d.Log.Error("dispatch: CHANNEL CONFIGURATION ERROR: check the connection's token and permissions",
@@ -274,6 +281,11 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 	}
 	return d.finish(j, adapters.Sent{}, err)
 }
+
+// apiAttempts bounds the tries of a /v1/messages reply on transient
+// failures: its caller is waiting and can retry itself, while spooled
+// replies are retried until they go out.
+const apiAttempts = 3
 
 // responseWindow is how long after a person's last action a reply counts
 // as a response (Meta's RESPONSE messaging type) rather than an update.
