@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ const (
 	ChannelViber     = "viber"
 	ChannelWeb       = "web"
 )
+
+// channels lists the channel names a connection may take.
+var channels = []string{ChannelMessenger, ChannelInstagram, ChannelWhatsApp, ChannelTelegram, ChannelViber, ChannelWeb}
 
 // BuiltinEcho is the backend URL of the built-in echo bot, which answers
 // every text with a reply that repeats it. The embedded default uses it.
@@ -187,7 +191,8 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse reads a configuration from r, expands ${ENV} references in its
-// values, applies defaults and validates it.
+// values, applies defaults and validates it. Every problem found in one
+// stage is reported together, each naming its key.
 func Parse(r io.Reader) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(r)
@@ -197,8 +202,11 @@ func Parse(r io.Reader) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if err := expandEnv(&root, ""); err != nil {
-		return nil, err
+	var problems []string
+	expandEnv(&root, "", &problems)
+	checkKeys(&root, reflect.TypeFor[Config](), "", &problems)
+	if len(problems) > 0 {
+		return nil, errors.New("config: " + strings.Join(problems, "; "))
 	}
 	var c Config
 	if err := decodeStrict(&root, &c, ""); err != nil {
@@ -212,9 +220,16 @@ func Parse(r io.Reader) (*Config, error) {
 }
 
 // expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value (not
-// in keys). An unset variable without a default is an error naming the key
-// and the variable, never the value.
-func expandEnv(n *yaml.Node, key string) error {
+// in keys), and $${ by a literal ${. As in the shell, ${VAR} of a variable
+// set to "" is "", while ${VAR:-default} gives the default for an unset or
+// empty variable. An unset variable without a default is a problem naming
+// the key and the variable, never a value.
+//
+// Expansion works on the parsed document, so an expanded value can never
+// change the YAML structure (a secret holding ": " or "#" stays one value).
+// The flip side: in flow style, as in {secret: ${X}}, the reference must be
+// quoted, since a plain flow scalar cannot contain "{" or "}".
+func expandEnv(n *yaml.Node, key string, problems *[]string) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for i, c := range n.Content {
@@ -222,41 +237,102 @@ func expandEnv(n *yaml.Node, key string) error {
 			if n.Kind == yaml.SequenceNode {
 				k = fmt.Sprintf("%s[%d]", key, i)
 			}
-			if err := expandEnv(c, k); err != nil {
-				return err
-			}
+			expandEnv(c, k, problems)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := expandEnv(n.Content[i+1], joinKey(key, n.Content[i].Value)); err != nil {
-				return err
-			}
+			expandEnv(n.Content[i+1], joinKey(key, n.Content[i].Value), problems)
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
-			return nil
+			return
 		}
-		var missing string
-		n.Value = os.Expand(n.Value, func(v string) string {
-			name, def, hasDef := strings.Cut(v, ":-")
-			if val, ok := os.LookupEnv(name); ok && val != "" {
-				return val
-			}
-			if !hasDef && missing == "" {
-				missing = name
-			}
-			return def
-		})
-		if missing != "" {
-			return fmt.Errorf("config: %s: environment variable %s is not set", key, missing)
+		v, err := expandString(n.Value)
+		if err != "" {
+			*problems = append(*problems, keyName(key)+": "+err)
+			return
 		}
-		// Resolve the tag again from the expanded text, so "${N}" can
-		// fill an int field; string fields take any scalar's text as is.
-		if n.Style == 0 {
-			n.Tag = ""
+		n.Value = v
+		// Resolve the tag again from the expanded text, quoted or not, so
+		// that "${N}" can fill an int, bool or duration field; string fields
+		// take any scalar's text as is. Text that would resolve to null
+		// ("null", "~") stays a string; an empty result is null, so the
+		// field keeps its default. An explicit tag (!!str "${X}") is kept.
+		if n.Style&yaml.TaggedStyle == 0 {
+			n.Tag = (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag()
+			if n.Tag == "!!null" && v != "" {
+				n.Tag = "!!str"
+			}
 		}
 	}
-	return nil
+}
+
+// expandString expands the references in s. The problem it returns names
+// variables only: s may hold a secret around the reference.
+func expandString(s string) (string, string) {
+	var b strings.Builder
+	var missing []string
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		if i > 0 && s[i-1] == '$' { // $${ is a literal ${
+			b.WriteString(s[:i-1])
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", "unterminated ${ (write $${ for a literal ${)"
+		}
+		ref := s[i+2 : i+end]
+		s = s[i+end+1:]
+		name, def, hasDef := strings.Cut(ref, ":-")
+		if !isEnvName(name) {
+			return "", "invalid environment reference (want ${NAME} or ${NAME:-default}; write $${ for a literal ${)"
+		}
+		val, ok := os.LookupEnv(name)
+		switch {
+		case hasDef && val == "":
+			val = def
+		case !ok:
+			missing = append(missing, name)
+		}
+		b.WriteString(val)
+	}
+	switch len(missing) {
+	case 0:
+		return b.String(), ""
+	case 1:
+		return "", "environment variable " + missing[0] + " is not set"
+	}
+	return "", "environment variables " + strings.Join(missing, ", ") + " are not set"
+}
+
+// isEnvName reports whether s is a POSIX environment variable name.
+func isEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// keyName is key as errors print it.
+func keyName(key string) string {
+	if key == "" {
+		return "(top level)"
+	}
+	return key
 }
 
 func joinKey(prefix, k string) string {

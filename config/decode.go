@@ -4,20 +4,16 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// decodeStrict decodes n into out and refuses keys that out does not
-// declare, naming them by their full key path. yaml.v3's KnownFields works
-// on a Decoder only, not on the Node decoding that typed connection
-// sections need, and its messages name Go types rather than keys.
+// decodeStrict decodes n into out. Parse has run checkKeys first, so what
+// is left to fail here is rare; its message still drops values.
 func decodeStrict(n *yaml.Node, out any, key string) error {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
-	}
-	if err := checkKeys(n, reflect.TypeOf(out).Elem(), key); err != nil {
-		return err
 	}
 	if err := n.Decode(out); err != nil {
 		return fmt.Errorf("config: %s%s", prefixKey(key), typeErrorText(err))
@@ -51,35 +47,90 @@ func typeErrorText(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-// checkKeys walks a mapping node against the yaml tags of t.
-func checkKeys(n *yaml.Node, t reflect.Type, key string) error {
+var durationType = reflect.TypeFor[time.Duration]()
+
+// checkKeys walks n against the yaml tags of t, adding a problem for every
+// key t does not declare and every value that does not fit its field, each
+// named by its full key path. yaml.v3's KnownFields works on a Decoder
+// only, not on the Node decoding that typed connection sections need, and
+// its messages name Go types and quote values rather than name keys.
+func checkKeys(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
+	if n.Kind == yaml.DocumentNode {
+		for _, c := range n.Content {
+			checkKeys(c, t, key, problems)
+		}
+		return
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // the zero value: defaults apply
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	bad := func(msg string) {
+		*problems = append(*problems, fmt.Sprintf("%s: %s (line %d)", keyName(key), msg, n.Line))
+	}
 	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			bad("must be a mapping")
+			return
+		}
 		fields := yamlFields(t)
-		if t == reflect.TypeOf(Connection{}) {
+		if t == reflect.TypeFor[Connection]() {
 			fields = connectionFields(n)
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
 			ft, ok := fields[k]
 			if !ok {
-				return fmt.Errorf("config: %s: unknown key (line %d)", joinKey(key, k), n.Content[i].Line)
+				if fields != nil {
+					*problems = append(*problems, fmt.Sprintf("%s: unknown key (line %d)", joinKey(key, k), n.Content[i].Line))
+				}
+				continue
 			}
-			if err := checkKeys(n.Content[i+1], ft, joinKey(key, k)); err != nil {
-				return err
-			}
+			checkKeys(n.Content[i+1], ft, joinKey(key, k), problems)
 		}
-	case n.Kind == yaml.SequenceNode && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			bad("must be a mapping")
+		}
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		if n.Kind != yaml.SequenceNode {
+			bad("must be a list")
+			return
+		}
 		for i, c := range n.Content {
-			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); err != nil {
-				return err
-			}
+			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", key, i), problems)
+		}
+	default:
+		if n.Kind != yaml.ScalarNode || n.Decode(reflect.New(t).Interface()) != nil {
+			bad("must be " + describe(t))
 		}
 	}
-	return nil
+}
+
+// describe names what a scalar of type t must look like.
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int64:
+		if t == durationType {
+			return "a duration such as 5s or 1m30s"
+		}
+		return "an integer"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a single value"
 }
 
 // yamlFields maps the yaml keys of struct t, inlined structs flattened, to
@@ -108,7 +159,9 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // connectionFields is the key set of a connection: name, channel and the
-// keys of the typed section its channel selects.
+// keys of the typed section its channel selects. With no known channel it
+// is nil, so that Validate reports the channel rather than every other key
+// as unknown.
 func connectionFields(n *yaml.Node) map[string]reflect.Type {
 	var section reflect.Type
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -118,12 +171,12 @@ func connectionFields(n *yaml.Node) map[string]reflect.Type {
 			}
 		}
 	}
-	m := map[string]reflect.Type{}
-	if section != nil {
-		m = yamlFields(section)
+	if section == nil {
+		return nil
 	}
-	m["name"] = reflect.TypeOf("")
-	m["channel"] = reflect.TypeOf("")
+	m := yamlFields(section)
+	m["name"] = reflect.TypeFor[string]()
+	m["channel"] = reflect.TypeFor[string]()
 	return m
 }
 

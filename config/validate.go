@@ -85,6 +85,7 @@ func (c *Config) Validate() error {
 	}
 	positive(&v, "backend.timeout", b.Timeout)
 	positive(&v, "backend.concurrency", b.Concurrency)
+	positive(&v, "backend.retry_min", b.RetryMin)
 	if b.RetryMax < b.RetryMin {
 		v.add("backend.retry_max", "must not be less than retry_min")
 	}
@@ -92,8 +93,13 @@ func (c *Config) Validate() error {
 		v.add("store.driver", "must be embedded")
 	}
 	v.required("store.path", c.Store.Path)
+	positive(&v, "store.dedup_ttl", c.Store.DedupTTL)
+	positive(&v, "store.cache_items", c.Store.CacheItems)
 	positive(&v, "limits.max_body_bytes", c.Limits.MaxBodyBytes)
 	positive(&v, "outbound.concurrency", c.Outbound.Concurrency)
+	positive(&v, "outbound.timeout", c.Outbound.Timeout)
+	positive(&v, "outbound.breaker.open_for", c.Outbound.Breaker.OpenFor)
+	positive(&v, "outbound.breaker.interval", c.Outbound.Breaker.Interval)
 	names := map[string]int{}
 	for i, cn := range c.Connections {
 		k := fmt.Sprintf("connections[%d]", i)
@@ -135,7 +141,8 @@ func (c *Config) Validate() error {
 			v.required(k+".bot_id", cn.Web.BotID)
 			v.required(k+".identity_secret", cn.Web.IdentitySecret)
 		default:
-			v.add(k+".channel", fmt.Sprintf("unknown channel %q", cn.Channel))
+			// The value is not echoed: no error ever quotes one.
+			v.add(k+".channel", "unknown channel (want "+strings.Join(channels, ", ")+")")
 		}
 	}
 	return v.err()

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 )
@@ -106,9 +107,12 @@ func (e *Event) Reset() {
 	*e = Event{Attachments: att}
 }
 
-// AppendJSON appends the canonical JSON of e to dst. It is equivalent to
-// json.Marshal(e) up to the timestamp precision (always milliseconds, UTC)
-// and allocates nothing beyond growing dst.
+// AppendJSON appends the canonical JSON of e to dst. It is byte for byte
+// json.Marshal(e) except for the timestamp (always UTC with exactly three
+// fractional digits, where json.Marshal keeps the zone and trims zeros),
+// Metadata and Attributes (appended as given, where json.Marshal compacts
+// them), and a NaN or infinite coordinate (null, where json.Marshal fails).
+// It allocates nothing beyond growing dst.
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = AppendString(dst, e.ID)
@@ -148,9 +152,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	}
 	if l := e.Location; l != nil {
 		dst = append(dst, `,"location":{"lat":`...)
-		dst = strconv.AppendFloat(dst, l.Lat, 'f', -1, 64)
+		dst = appendFloat(dst, l.Lat)
 		dst = append(dst, `,"long":`...)
-		dst = strconv.AppendFloat(dst, l.Long, 'f', -1, 64)
+		dst = appendFloat(dst, l.Long)
 		dst = appendField(dst, "name", l.Name)
 		dst = appendField(dst, "address", l.Address)
 		dst = append(dst, '}')
@@ -181,6 +185,29 @@ func (a *Attachment) appendJSON(dst []byte) []byte {
 	dst = appendField(dst, "caption", a.Caption)
 	dst = appendField(dst, "sticker_id", a.StickerID)
 	return append(dst, '}')
+}
+
+// appendFloat appends f as encoding/json formats a float64: shortest
+// representation, exponent form below 1e-6 and from 1e21. JSON has no NaN or
+// infinity, for which json.Marshal fails; they become null (as in
+// JavaScript's JSON.stringify) so that the event stays valid JSON.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }
 
 // appendField appends `,"key":"value"` when value is not empty.

@@ -95,7 +95,10 @@ type OTNRequest struct {
 //   - a title "Label [https://icon.png]" becomes Title "Label" and ImageURL;
 //   - a button whose value is a URL becomes a URL button, "phone_number:+1…"
 //     a phone button, "account_link:https://…" a login button, and the title
-//     account_unlink a logout button; anything else is a postback.
+//     account_unlink a logout button; anything else is a postback;
+//   - a text quick reply or a postback without a payload takes its title.
+//
+// Explicit types are kept. Expand is idempotent.
 func (r *Reply) Expand() {
 	for i := range r.QuickReplies {
 		r.QuickReplies[i].expand()
@@ -138,11 +141,21 @@ func expandButtons(bs []Button) {
 }
 
 func (b *Button) expand() {
-	if b.Type != "" {
-		if b.Type == ButtonAccountLink && b.URL == "" {
+	switch b.Type {
+	case "":
+	case ButtonAccountLink:
+		if b.URL == "" {
 			b.URL = strings.TrimPrefix(b.Payload, "account_link:")
 			b.Payload = ""
 		}
+		return
+	case ButtonPostback:
+		// As for an untyped button: channels refuse an empty payload.
+		if b.Payload == "" {
+			b.Payload = b.Title
+		}
+		return
+	default:
 		return
 	}
 	v := b.Payload
