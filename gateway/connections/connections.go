@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/messenger"
+	"github.com/switchboard-gw/switchboard/adapters/viber"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
@@ -44,6 +45,8 @@ func Build(c *config.Config) (*Set, error) {
 		switch {
 		case cc.Messenger != nil:
 			a = messenger.New(cc.Name, cc.Messenger)
+		case cc.Viber != nil:
+			a = viber.New(cc.Name, cc.Viber)
 		default:
 			return nil, fmt.Errorf("connections[%d] (%s): channel %s is not supported yet", i, cc.Name, cc.Channel)
 		}
