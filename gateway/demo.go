@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/config"
-	"github.com/switchboard-gw/switchboard/gateway/backend"
 )
 
 // demoBody is a Messenger text webhook for the embedded default's demo page.
@@ -18,7 +18,7 @@ func demoCurl(base string) string {
 	if err != nil || len(cfg.Connections) == 0 || cfg.Connections[0].Messenger == nil {
 		return "(no demo connection)"
 	}
-	s := &backend.Signer{Secret: []byte(cfg.Connections[0].Messenger.AppSecret)}
+	s := &meta.Signer{Secret: []byte(cfg.Connections[0].Messenger.AppSecret)}
 	sig := s.Sign(nil, []byte(demoBody))
 	return fmt.Sprintf("curl -s %s/webhooks/messenger/%s -H 'Content-Type: application/json' -H 'X-Hub-Signature-256: %s' -d '%s'",
 		base, cfg.Connections[0].Name, sig, demoBody)

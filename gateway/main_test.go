@@ -17,9 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
+
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchboard-gw/switchboard/gateway/backend"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -144,7 +145,7 @@ connections:
 		t.Fatal(err)
 	}
 	c := startChild(t, "-config", cfgPath)
-	signer := backend.Signer{Secret: []byte("app-secret")}
+	signer := meta.Signer{Secret: []byte("app-secret")}
 	const users, per = 5, 20
 	for i := range per {
 		for u := range users {
@@ -197,7 +198,7 @@ connections:
 
 // TestNormalizeCommand runs the offline tool on the embedded default.
 func TestNormalizeCommand(t *testing.T) {
-	sig := string((&backend.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(demoBody)))
+	sig := string((&meta.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(demoBody)))
 	var out, errb bytes.Buffer
 	code := run([]string{"normalize", "-connection", "demo", "-H", "X-Hub-Signature-256: " + sig}, strings.NewReader(demoBody), &out, &errb)
 	if code != 0 {
@@ -226,7 +227,7 @@ func TestNormalizeCommand(t *testing.T) {
 	}
 	// Zero events is still accepted.
 	empty := `{"object":"page","entry":[]}`
-	sig = string((&backend.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(empty)))
+	sig = string((&meta.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(empty)))
 	out.Reset()
 	if code := run([]string{"normalize", "-connection", "demo", "-H", "x-hub-signature-256: " + sig}, strings.NewReader(empty), &out, &errb); code != 0 || out.Len() != 0 {
 		t.Fatalf("empty batch: exit %d, out %q", code, out.String())

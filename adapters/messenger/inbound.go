@@ -24,7 +24,7 @@ var (
 // Verify checks X-Hub-Signature-256 over the raw body with the app secret
 // (channels/meta.md §2). It allocates nothing once warm.
 func (a *Adapter) Verify(h adapters.Peeker, body []byte) error {
-	return meta.VerifySignature(a.AppSecret, h, body)
+	return a.Signature.Verify(h, body)
 }
 
 // Handshake answers Meta's hub.challenge verification GET.

@@ -32,7 +32,7 @@ const (
 func testAdapter() *Adapter {
 	return &Adapter{
 		Connection:  "fb",
-		AppSecret:   []byte(testSecret),
+		Signature:   meta.Signer{Secret: []byte(testSecret)},
 		VerifyToken: []byte(testVerifyToken),
 		AppID:       testAppID,
 		APIBase:     "http://127.0.0.1:1/v25.0",
@@ -451,8 +451,7 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-	noSecret := testAdapter()
-	noSecret.AppSecret = nil
+	noSecret := &Adapter{Connection: "fb"}
 	if err := noSecret.Verify(signed(body), body); !errors.Is(err, adapters.ErrBadSignature) {
 		t.Fatalf("adapter without a secret: err = %v", err)
 	}

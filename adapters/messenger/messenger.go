@@ -3,6 +3,7 @@ package messenger
 import (
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
@@ -20,8 +21,9 @@ type Doer interface {
 type Adapter struct {
 	// Connection is the configured connection name.
 	Connection string
-	// AppSecret keys X-Hub-Signature-256.
-	AppSecret []byte
+	// Signature verifies X-Hub-Signature-256 with the app secret:
+	// Adapter{Signature: meta.Signer{Secret: s}}. Not copied after use.
+	Signature meta.Signer
 	// VerifyToken answers the hub.challenge handshake.
 	VerifyToken []byte
 	// AppID is this app's id; echoes carrying it are our own sends.
@@ -39,12 +41,12 @@ type Adapter struct {
 func New(name string, c *config.Messenger) *Adapter {
 	a := &Adapter{
 		Connection:  name,
-		AppSecret:   []byte(c.AppSecret),
 		VerifyToken: []byte(c.VerifyToken),
 		AppID:       c.AppID,
 		APIBase:     c.APIBase,
 		PageTokens:  make(map[string]string, len(c.Pages)),
 	}
+	a.Signature.Secret = []byte(c.AppSecret)
 	for _, p := range c.Pages {
 		a.PageTokens[p.ID] = p.AccessToken
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/switchboard-gw/switchboard/adapters"
 )
@@ -125,61 +124,4 @@ func (s *Signer) Verify(h adapters.Peeker, body []byte) error {
 		return errMismatch
 	}
 	return nil
-}
-
-// VerifySignature checks h's X-Hub-Signature-256 over body with appSecret;
-// see Signer.Verify. Errors wrap ErrMissingSignature or ErrBadSignature.
-//
-// It keeps one Signer per distinct secret so that repeated calls allocate
-// nothing; the set is bounded (maxSigners), beyond which each call builds a
-// throwaway Signer. Callers that hold a Signer of their own skip the lookup.
-func VerifySignature(appSecret []byte, h adapters.Peeker, body []byte) error {
-	return signerFor(appSecret).Verify(h, body)
-}
-
-// maxSigners bounds the secrets VerifySignature remembers: one per
-// configured Meta app is the expected use.
-const maxSigners = 256
-
-var (
-	signers   atomic.Pointer[map[string]*Signer] // copy-on-write; read without locks
-	signersMu sync.Mutex                         // serialises writers
-)
-
-// signerFor returns the shared Signer of secret, creating it on first use.
-func signerFor(secret []byte) *Signer {
-	if m := signers.Load(); m != nil {
-		if s, ok := (*m)[string(secret)]; ok {
-			return s
-		}
-	}
-	signersMu.Lock()
-	defer signersMu.Unlock()
-	old := signers.Load()
-	if old != nil {
-		if s, ok := (*old)[string(secret)]; ok {
-			return s
-		}
-		if len(*old) >= maxSigners {
-			return &Signer{Secret: secret}
-		}
-	}
-	key := string(secret)
-	s := &Signer{Secret: []byte(key)}
-	next := make(map[string]*Signer, 1+mapLen(old))
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
-	next[key] = s
-	signers.Store(&next)
-	return s
-}
-
-func mapLen(m *map[string]*Signer) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
 }

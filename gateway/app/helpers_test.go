@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/config"
@@ -36,7 +38,7 @@ type recorder struct {
 	t      testing.TB
 	url    string
 	srv    *fasthttp.Server
-	signer backend.Signer
+	signer meta.Signer
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -49,7 +51,7 @@ type recorder struct {
 }
 
 func newRecorder(t testing.TB) *recorder {
-	r := &recorder{t: t, signer: backend.Signer{Secret: []byte(testBackendKey)}}
+	r := &recorder{t: t, signer: meta.Signer{Secret: []byte(testBackendKey)}}
 	r.cond = sync.NewCond(&r.mu)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -230,7 +232,7 @@ func post(t testing.TB, url string, body []byte, hdr map[string]string) (int, []
 // webhook posts a Messenger webhook signed with the test app secret.
 func (g *gateway) webhook(t testing.TB, body string) (int, []byte) {
 	t.Helper()
-	s := backend.Signer{Secret: []byte(testAppSecret)}
+	s := meta.Signer{Secret: []byte(testAppSecret)}
 	return post(t, g.base+"/webhooks/messenger/fb", []byte(body), map[string]string{
 		"X-Hub-Signature-256": string(s.Sign(nil, []byte(body))),
 	})
@@ -249,7 +251,7 @@ func textWebhook(page, psid, mid, text string, ts int64) string {
 		page, ts, psid, page, ts, mid, text)
 }
 
-func signerFor(secret string) *backend.Signer { return &backend.Signer{Secret: []byte(secret)} }
+func signerFor(secret string) *meta.Signer { return &meta.Signer{Secret: []byte(secret)} }
 
 func httpGet(t testing.TB, url string) (int, string) {
 	t.Helper()

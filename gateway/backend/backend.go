@@ -6,19 +6,19 @@ package backend
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/adapters/meta"
 )
 
-// Headers sent with every event.
+// Headers sent with every event. The signature uses the scheme of Meta's
+// X-Hub-Signature-256 ("sha256=" and the hex HMAC-SHA256 of the raw body),
+// so a backend can verify it with code it may already have, and the
+// gateway signs with the same pooled, allocation-free meta.Signer.
 const (
 	HeaderSignature = "X-Switchboard-Signature"
 	HeaderEventID   = "X-Switchboard-Event-Id"
@@ -45,7 +45,7 @@ const maxAnswer = 1 << 20
 type HTTP struct {
 	URL     string
 	Timeout time.Duration
-	signer  *Signer
+	signer  *meta.Signer
 	client  *fasthttp.Client
 }
 
@@ -55,7 +55,7 @@ func NewHTTP(url string, secret []byte, timeout time.Duration, concurrency int) 
 	return &HTTP{
 		URL:     url,
 		Timeout: timeout,
-		signer:  &Signer{Secret: secret},
+		signer:  &meta.Signer{Secret: secret},
 		client: &fasthttp.Client{
 			Name:                          "switchboard",
 			MaxConnsPerHost:               concurrency,
@@ -100,26 +100,4 @@ func (h *HTTP) Deliver(ctx context.Context, eventID string, event []byte) ([]byt
 		return nil, nil
 	}
 	return append([]byte(nil), resp.Body()...), nil
-}
-
-// Signer computes "sha256=<hex HMAC-SHA256>" signatures with Secret. The
-// zero value signs with an empty key; it is safe for concurrent use.
-type Signer struct {
-	Secret []byte
-	pool   sync.Pool
-}
-
-// Sign appends the signature of body to dst.
-func (s *Signer) Sign(dst, body []byte) []byte {
-	m, _ := s.pool.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, s.Secret)
-	}
-	m.Reset()
-	m.Write(body)
-	var sum [sha256.Size]byte
-	dst = append(dst, "sha256="...)
-	dst = hex.AppendEncode(dst, m.Sum(sum[:0]))
-	s.pool.Put(m)
-	return dst
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -34,7 +36,7 @@ func TestHTTPDeliver(t *testing.T) {
 	delay := time.Duration(0)
 	url := serve(t, func(ctx *fasthttp.RequestCtx) {
 		time.Sleep(delay)
-		want := (&Signer{Secret: secret}).Sign(nil, ctx.PostBody())
+		want := (&meta.Signer{Secret: secret}).Sign(nil, ctx.PostBody())
 		if !bytes.Equal(ctx.Request.Header.Peek(HeaderSignature), want) {
 			t.Errorf("signature %q, want %q", ctx.Request.Header.Peek(HeaderSignature), want)
 		}
@@ -64,7 +66,7 @@ func TestHTTPDeliver(t *testing.T) {
 // TestSignerKnownVector checks the signature against a value computed
 // independently (echo -n body | openssl dgst -sha256 -hmac key).
 func TestSignerKnownVector(t *testing.T) {
-	got := string((&Signer{Secret: []byte("key")}).Sign(nil, []byte("The quick brown fox jumps over the lazy dog")))
+	got := string((&meta.Signer{Secret: []byte("key")}).Sign(nil, []byte("The quick brown fox jumps over the lazy dog")))
 	want := "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
