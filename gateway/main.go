@@ -16,7 +16,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -114,6 +113,6 @@ func printBanner(w io.Writer, a *app.App, addr net.Addr, embedded bool) {
 	}
 	if embedded {
 		fmt.Fprintf(w, "Running on the embedded default (built-in echo backend, demo Messenger page).\n"+
-			"Try it: %s\n", strings.ReplaceAll(demoCurl(base), "\n", " "))
+			"Try it: %s\n", demoCurl(base, time.Now()))
 	}
 }

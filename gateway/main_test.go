@@ -198,9 +198,10 @@ connections:
 
 // TestNormalizeCommand runs the offline tool on the embedded default.
 func TestNormalizeCommand(t *testing.T) {
-	sig := string((&meta.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(demoBody)))
+	body := demoBody(time.Now())
+	sig := string((&meta.Signer{Secret: []byte("demo-app-secret")}).Sign(nil, []byte(body)))
 	var out, errb bytes.Buffer
-	code := run([]string{"normalize", "-connection", "demo", "-H", "X-Hub-Signature-256: " + sig}, strings.NewReader(demoBody), &out, &errb)
+	code := run([]string{"normalize", "-connection", "demo", "-H", "X-Hub-Signature-256: " + sig}, strings.NewReader(body), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -218,7 +219,7 @@ func TestNormalizeCommand(t *testing.T) {
 
 	out.Reset()
 	errb.Reset()
-	code = run([]string{"normalize", "-connection", "demo", "-H", "X-Hub-Signature-256: sha256=00"}, strings.NewReader(demoBody), &out, &errb)
+	code = run([]string{"normalize", "-connection", "demo", "-H", "X-Hub-Signature-256: sha256=00"}, strings.NewReader(body), &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "bad_signature") || out.Len() != 0 {
 		t.Fatalf("bad signature: exit %d, stderr %q, stdout %q", code, errb.String(), out.String())
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/messenger"
+	"github.com/switchboard-gw/switchboard/adapters/telegram"
 	"github.com/switchboard-gw/switchboard/adapters/viber"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -45,6 +46,8 @@ func Build(c *config.Config) (*Set, error) {
 		switch {
 		case cc.Messenger != nil:
 			a = messenger.New(cc.Name, cc.Messenger)
+		case cc.Telegram != nil:
+			a = telegram.New(cc.Name, cc.Telegram)
 		case cc.Viber != nil:
 			a = viber.New(cc.Name, cc.Viber)
 		default:
