@@ -4,22 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
+	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-// update rewrites the golden files of this package's tests (go test
-// -update). Declared once here; other golden tests in the package share it.
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // Fake credentials: never real ones. testAppID is above 2^53 so that an
 // app id passed through float64 would not match it.
@@ -40,130 +32,18 @@ func testAdapter() *Adapter {
 }
 
 // signed returns the headers Meta would send with body.
-func signed(body []byte) adapters.Header {
-	s := meta.Signer{Secret: []byte(testSecret)}
-	h := adapters.Header{}
-	h.Set(meta.SignatureHeader, string(s.Sign(nil, body)))
-	return h
-}
-
-// encodeEvents renders events as the golden files hold them: the
-// canonical JSON of each (AppendJSON), in an indented array.
-func encodeEvents(t testing.TB, evs []normalize.Event) []byte {
-	t.Helper()
-	raw := []byte{'['}
-	for i := range evs {
-		if i > 0 {
-			raw = append(raw, ',')
-		}
-		raw = evs[i].AppendJSON(raw)
-	}
-	raw = append(raw, ']')
-	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		t.Fatalf("events encode to invalid JSON: %v\n%s", err, raw)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func fixtures(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "inbound", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".golden.json") {
-			bodies = append(bodies, f)
-		}
-	}
-	if len(bodies) == 0 {
-		t.Fatal("no fixtures in testdata/inbound")
-	}
-	return bodies
-}
+func signed(body []byte) adapters.Header { return metatest.Signed(testSecret, body) }
 
 // TestGolden runs every testdata/inbound/<case>.json through Verify and
 // Parse and compares the events with <case>.golden.json.
 func TestGolden(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Verify(signed(body), body); err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			evs, err := a.Parse(nil, body)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := encodeEvents(t, evs)
-			golden := strings.TrimSuffix(f, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("events differ from %s (-want +got):\n%s", golden, diff)
-			}
-			// The golden JSON decodes into the same events: the canonical
-			// encoding and the struct tags agree.
-			var back []normalize.Event
-			if err := json.Unmarshal(got, &back); err != nil {
-				t.Fatalf("golden does not decode: %v", err)
-			}
-			if len(back) != len(evs) {
-				t.Fatalf("decoded %d events, parsed %d", len(back), len(evs))
-			}
-			checkInvariants(t, evs)
-		})
-	}
+	metatest.Golden(t, testAdapter(), Name, testSecret)
 }
 
 // checkInvariants holds for every event Parse emits.
 func checkInvariants(t testing.TB, evs []normalize.Event) {
 	t.Helper()
-	ids := map[string]int{}
-	for i := range evs {
-		e := &evs[i]
-		if e.ID == "" || e.Type == "" || e.Channel != Name {
-			t.Errorf("event %d lacks id/type/channel: %+v", i, e)
-		}
-		if !strings.HasPrefix(e.ID, "messenger:") {
-			t.Errorf("event %d id %q lacks the channel prefix", i, e.ID)
-		}
-		if e.BotID == "" {
-			t.Errorf("event %d has no bot id", i)
-		}
-		if e.ChannelID != "" && string(normalize.BuildResponsePath(e.BotID, e.ChannelID)) != e.ResponsePath {
-			t.Errorf("event %d response path %q, want %q", i, e.ResponsePath, normalize.BuildResponsePath(e.BotID, e.ChannelID))
-		}
-		if e.ChannelID == "" && e.ResponsePath != "" {
-			t.Errorf("event %d has a path but no channel id", i)
-		}
-		if len(e.Metadata) > 0 && !json.Valid(e.Metadata) {
-			t.Errorf("event %d metadata is not JSON: %s", i, e.Metadata)
-		}
-		if !json.Valid(e.AppendJSON(nil)) {
-			t.Errorf("event %d encodes to invalid JSON: %s", i, e.AppendJSON(nil))
-		}
-		if j, ok := ids[e.ID]; ok && !sameContent(&evs[j], e) {
-			t.Errorf("events %d and %d differ but share id %q", j, i, e.ID)
-		}
-		ids[e.ID] = i
-	}
+	metatest.CheckEvents(t, Name, evs)
 }
 
 func TestParseAppendsAndKeepsDst(t *testing.T) {
@@ -193,46 +73,14 @@ func TestParseAppendsAndKeepsDst(t *testing.T) {
 // Events own their memory: scribbling over the body (fasthttp reuses it)
 // or parsing another body changes nothing.
 func TestParseDoesNotAlias(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := a.Parse(nil, body)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		before := encodeEvents(t, evs)
-		for i := range body {
-			body[i] = 'X'
-		}
-		if _, err := a.Parse(nil, mustRead(t, "batch_two_pages.json")); err != nil {
-			t.Fatal(err)
-		}
-		if after := encodeEvents(t, evs); !bytes.Equal(before, after) {
-			t.Fatalf("%s: events changed after the body was reused:\n%s\nvs\n%s", f, before, after)
-		}
-	}
+	metatest.NoAlias(t, testAdapter(), mustRead(t, "batch_two_pages.json"))
 }
 
 // The same webhook retried gives the same ids; two deliveries of one
 // message in different batches share its id.
 func TestIDsStable(t *testing.T) {
 	a := testAdapter()
-	for _, f := range fixtures(t) {
-		body, _ := os.ReadFile(f)
-		e1, err1 := a.Parse(nil, body)
-		e2, err2 := a.Parse(nil, bytes.Clone(body))
-		if err1 != nil || err2 != nil {
-			t.Fatalf("%s: %v %v", f, err1, err2)
-		}
-		for i := range e1 {
-			if e1[i].ID != e2[i].ID {
-				t.Errorf("%s: event %d id %q then %q", f, i, e1[i].ID, e2[i].ID)
-			}
-		}
-	}
+	metatest.StableIDs(t, a)
 	single, _ := a.Parse(nil, mustRead(t, "text.json"))
 	batch := []byte(`{"object":"page","entry":[{"id":"106123456789012","time":1718000009999,"messaging":[` +
 		`{"sender":{"id":"7023456789012345"},"recipient":{"id":"106123456789012"},"timestamp":1718000000000,"message":{"mid":"m_other","text":"x"}},` +
@@ -296,9 +144,7 @@ func TestParseRefuses(t *testing.T) {
 		post = `]}]}`
 	)
 	item := func(s string) string { return pre + s + post }
-	tests := []struct {
-		name, body, code, msg string
-	}{
+	tests := []metatest.Refusal{
 		{"empty body", ``, "malformed_json", ""},
 		{"whitespace", "  \n", "malformed_json", ""},
 		{"truncated", `{"object":"page","entry":[`, "malformed_json", ""},
@@ -354,35 +200,12 @@ func TestParseRefuses(t *testing.T) {
 		{"optin without anyone", item(`{"recipient":{"id":"1"},"optin":{"ref":"x"}}`), "missing_field", "sender.id"},
 		{"second entry bad", `{"object":"page","entry":[{"id":"1","messaging":[]},{"id":"1","standby":[{"sender":{"id":7}}]}]}`, "wrong_type", "entry[1].standby[0].sender.id"},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dst := make([]normalize.Event, 1, 4)
-			got, err := a.Parse(dst, []byte(tt.body))
-			var ie *adapters.InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v (%T), want *adapters.InputError; events %+v", err, err, got)
-			}
-			if ie.Code != tt.code {
-				t.Errorf("code = %s, want %s (%v)", ie.Code, tt.code, err)
-			}
-			if !strings.Contains(ie.Msg, tt.msg) {
-				t.Errorf("message %q does not mention %q", ie.Msg, tt.msg)
-			}
-			if len(got) != 1 {
-				t.Errorf("refused body left %d events in dst", len(got))
-			}
-		})
-	}
+	metatest.Refuses(t, testAdapter(), tests)
 }
 
 // Bodies that are odd but acceptable parse without error.
 func TestParseAccepts(t *testing.T) {
-	tests := []struct {
-		name, body string
-		n          int
-		typ        normalize.EventType
-	}{
+	tests := []metatest.Acceptance{
 		{"no entry", `{"object":"page"}`, 0, ""},
 		{"entry null", `{"object":"page","entry":null}`, 0, ""},
 		{"empty entry", `{"object":"page","entry":[]}`, 0, ""},
@@ -403,93 +226,25 @@ func TestParseAccepts(t *testing.T) {
 		{"control chars in text", "{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{\"sender\":{\"id\":\"2\"},\"message\":{\"text\":\"a\x01b\\x\\ud800\"}}]}]}", 1, normalize.TypeText},
 		{"attachment without type", `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","attachments":[{"payload":{"url":"u"}}]}}]}]}`, 1, normalize.TypeAttachment},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := a.Parse(nil, []byte(tt.body))
-			if err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if len(evs) != tt.n {
-				t.Fatalf("got %d events, want %d", len(evs), tt.n)
-			}
-			if tt.n > 0 && evs[0].Type != tt.typ {
-				t.Errorf("type = %s, want %s", evs[0].Type, tt.typ)
-			}
-			checkInvariants(t, evs)
-		})
-	}
+	metatest.Accepts(t, testAdapter(), Name, tests)
 }
 
 func TestVerify(t *testing.T) {
-	a := testAdapter()
-	body := mustRead(t, "text.json")
-	if err := a.Verify(signed(body), body); err != nil {
-		t.Fatalf("good signature refused: %v", err)
-	}
-	other := meta.Signer{Secret: []byte("not-the-secret")}
-	sha1Only := adapters.Header{}
-	sha1Only.Set(meta.LegacySignatureHeader, "sha1=0123456789abcdef0123456789abcdef01234567")
-	tampered := bytes.Replace(body, []byte("hello"), []byte("jello"), 1)
-	tests := []struct {
-		name string
-		h    adapters.Header
-		body []byte
-		want error
-	}{
-		{"wrong secret", adapters.Header{"X-Hub-Signature-256": string(other.Sign(nil, body))}, body, adapters.ErrBadSignature},
-		{"tampered body", signed(body), tampered, adapters.ErrBadSignature},
-		{"garbage", adapters.Header{"X-Hub-Signature-256": "sha256=nothex"}, body, adapters.ErrBadSignature},
-		{"missing", adapters.Header{}, body, adapters.ErrMissingSignature},
-		{"sha1 only", sha1Only, body, adapters.ErrMissingSignature},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := a.Verify(tt.h, tt.body)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
-			}
-		})
-	}
+	metatest.Verify(t, testAdapter(), testSecret, mustRead(t, "text.json"))
 	noSecret := &Adapter{Connection: "fb"}
+	body := mustRead(t, "text.json")
 	if err := noSecret.Verify(signed(body), body); !errors.Is(err, adapters.ErrBadSignature) {
 		t.Fatalf("adapter without a secret: err = %v", err)
 	}
 }
 
 func TestHandshake(t *testing.T) {
-	a := testAdapter()
-	q := adapters.Header{}
-	q["hub.mode"] = "subscribe"
-	q["hub.verify_token"] = testVerifyToken
-	q["hub.challenge"] = "1158201444"
-	got, err := a.Handshake(peekMap(q))
-	if err != nil || string(got) != "1158201444" {
-		t.Fatalf("Handshake = %q, %v", got, err)
-	}
-	q["hub.verify_token"] = "wrong"
-	if _, err := a.Handshake(peekMap(q)); !errors.Is(err, adapters.ErrHandshake) {
-		t.Fatalf("wrong token: err = %v", err)
-	}
-}
-
-// peekMap reads query arguments by exact name.
-type peekMap map[string]string
-
-func (m peekMap) Peek(k string) []byte {
-	if v, ok := m[k]; ok {
-		return []byte(v)
-	}
-	return nil
+	metatest.Handshake(t, testAdapter(), testVerifyToken)
 }
 
 func mustRead(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "inbound", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return metatest.ReadFixture(t, name)
 }
 
 // A suffixed id never lands on an id the batch already uses.
@@ -517,60 +272,6 @@ func TestUniqueIDsSuffixCollision(t *testing.T) {
 // with values of every JSON type: Parse must never panic, must refuse with
 // an InputError or accept, and what it accepts must hold the invariants.
 func TestTypeConfusion(t *testing.T) {
-	subs := []any{nil, json.Number("0"), json.Number("-1"), json.Number("1.5"), json.Number("1e400"),
-		json.Number("18446744073709551616"), "", "x\u0000y", true, []any{}, map[string]any{}, []any{json.Number("1"), "a"}}
-	a := testAdapter()
-	n := 0
-	for _, f := range fixtures(t) {
-		body, _ := os.ReadFile(f)
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		var root any
-		if err := dec.Decode(&root); err != nil {
-			t.Fatal(err)
-		}
-		var walk func(v any, set func(any))
-		try := func(set func(any), orig any) {
-			for _, s := range subs {
-				set(s)
-				mutated, err := json.Marshal(root)
-				if err != nil {
-					t.Fatal(err)
-				}
-				n++
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("%s: panic %v on %s", f, r, mutated)
-						}
-					}()
-					evs, err := a.Parse(nil, mutated)
-					var ie *adapters.InputError
-					if err != nil && !errors.As(err, &ie) {
-						t.Fatalf("%s: %T %v", f, err, err)
-					}
-					if err == nil {
-						checkInvariants(t, evs)
-					}
-				}()
-			}
-			set(orig)
-		}
-		walk = func(v any, set func(any)) {
-			switch x := v.(type) {
-			case map[string]any:
-				for k, c := range x {
-					try(func(nv any) { x[k] = nv }, c)
-					walk(c, func(nv any) { x[k] = nv })
-				}
-			case []any:
-				for i, c := range x {
-					try(func(nv any) { x[i] = nv }, c)
-					walk(c, func(nv any) { x[i] = nv })
-				}
-			}
-		}
-		walk(root, func(any) {})
-	}
+	n := metatest.TypeConfusion(t, testAdapter(), Name)
 	t.Logf("%d mutated bodies", n)
 }

@@ -1,8 +1,6 @@
 package messenger
 
 import (
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -12,9 +10,7 @@ const Name = "messenger"
 
 // Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
 // tests swap in a fake or point APIBase at a mock Graph API.
-type Doer interface {
-	Do(req *fasthttp.Request, resp *fasthttp.Response) error
-}
+type Doer = meta.Doer
 
 // Adapter is one Messenger connection: a Meta app and the Pages it serves.
 // Fill it with New; its fields are read-only once serving starts.
@@ -44,11 +40,8 @@ func New(name string, c *config.Messenger) *Adapter {
 		VerifyToken: []byte(c.VerifyToken),
 		AppID:       c.AppID,
 		APIBase:     c.APIBase,
-		PageTokens:  make(map[string]string, len(c.Pages)),
+		PageTokens:  meta.Tokens(c.Pages),
 	}
 	a.Signature.Secret = []byte(c.AppSecret)
-	for _, p := range c.Pages {
-		a.PageTokens[p.ID] = p.AccessToken
-	}
 	return a
 }

@@ -1,37 +1,20 @@
 package messenger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-// The -update flag rewrites golden files. The inbound golden tests of this
-// package may register it too: whichever file comes first does.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata golden files")
-	}
-}
-
-func outUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 const (
 	outPage  = "1061"
@@ -42,182 +25,24 @@ func outAdapter(base string) *Adapter {
 	return &Adapter{Connection: "fb", AppID: "1000000000001", APIBase: base, PageTokens: map[string]string{outPage: outToken}}
 }
 
-// outCase is testdata/outbound/<case>.json.
-type outCase struct {
-	Recipient struct {
-		BotID     string `json:"bot_id"`
-		ChannelID string `json:"channel_id"`
-		OTNToken  string `json:"otn_token"`
-		Response  bool   `json:"response"`
-	} `json:"recipient"`
-	Reply normalize.Reply `json:"reply"`
-}
-
-func (c *outCase) to() adapters.Recipient {
-	return adapters.Recipient{BotID: c.Recipient.BotID, ChannelID: c.Recipient.ChannelID, OTNToken: c.Recipient.OTNToken, Response: c.Recipient.Response}
-}
-
-// outGolden is testdata/outbound/<case>.golden.json.
-type outGolden struct {
-	Path     string          `json:"path,omitempty"`
-	Body     json.RawMessage `json:"body,omitempty"`
-	Degraded []string        `json:"degraded,omitempty"`
-	Error    *outGoldenError `json:"error,omitempty"`
-}
-
-type outGoldenError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func outCases(t testing.TB) []string {
-	files, err := filepath.Glob("testdata/outbound/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".golden.json") {
-			names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
-		}
-	}
-	if len(names) == 0 {
-		t.Fatal("no outbound cases")
-	}
-	return names
-}
-
-func readOutCase(t testing.TB, name string) *outCase {
-	raw, err := os.ReadFile(filepath.Join("testdata/outbound", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c outCase
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &c
-}
-
 // TestRenderGolden renders every testdata/outbound case and compares the
 // path, exact body and degradations (or the error) with its golden file.
 func TestRenderGolden(t *testing.T) {
-	a := outAdapter("https://graph.example/v25.0")
-	for _, name := range outCases(t) {
-		t.Run(name, func(t *testing.T) {
-			c := readOutCase(t, name)
-			before := outJSON(t, &c.Reply)
-			body, path, degraded, err := a.Render([]byte("prefix:"), c.to(), &c.Reply)
-			if !bytes.HasPrefix(body, []byte("prefix:")) {
-				t.Fatalf("Render dropped dst: %q", body)
-			}
-			body = body[len("prefix:"):]
-			if after := outJSON(t, &c.Reply); after != before {
-				t.Errorf("Render modified the reply:\nbefore %s\nafter  %s", before, after)
-			}
-
-			var got outGolden
-			if err != nil {
-				var re *adapters.RenderError
-				if !errors.As(err, &re) {
-					t.Fatalf("error %T %v, want *adapters.RenderError", err, err)
-				}
-				if len(body) != 0 {
-					t.Errorf("body %q appended on error", body)
-				}
-				got.Error = &outGoldenError{Code: re.Code, Message: re.Msg}
-			} else {
-				if !json.Valid(body) {
-					t.Fatalf("invalid JSON: %s", body)
-				}
-				got.Path, got.Body = path, body
-			}
-			got.Degraded = degraded
-			// Keep the renderer's own escapes: no HTML escaping on top.
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(got); err != nil {
-				t.Fatal(err)
-			}
-			out := buf.Bytes()
-
-			file := filepath.Join("testdata/outbound", name+".golden.json")
-			if outUpdate() {
-				if err := os.WriteFile(file, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(file)
-			if rerr != nil {
-				t.Fatalf("%v (run with -update)", rerr)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s differs (-want +got):\n%s", file, cmp.Diff(string(want), string(out)))
-			}
-		})
-	}
+	metatest.RenderGolden(t, outAdapter("https://graph.example/v25.0").Render)
 }
 
-func outJSON(t testing.TB, r *normalize.Reply) string {
-	raw, err := json.Marshal(r)
+// TestWireTypesMatchEncodingJSON checks that every rendered body decodes
+// strictly into the wire types of types.go and that encoding/json writes
+// them back byte for byte: the json tags are a true description of the
+// wire format.
+func TestWireTypesMatchEncodingJSON(t *testing.T) {
+	a := outAdapter("https://graph.example/v25.0")
+	metatest.WireTypes(t, a.Render)
+	body, _, _, err := a.RenderHandover(nil, adapters.Recipient{BotID: outPage, ChannelID: "5901"}, "inbox", "", `a "b" <c>`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(raw)
-}
-
-// TestWireTypesMatchEncodingJSON checks that the append encoders of
-// types.go write what encoding/json writes for the same structs, so the
-// json tags are a true description of the wire format.
-func TestWireTypesMatchEncodingJSON(t *testing.T) {
-	for _, name := range outCases(t) {
-		c := readOutCase(t, name)
-		rs := renderers.Get().(*renderer)
-		req, err := rs.build(c.to(), &c.Reply)
-		if err == nil {
-			want, merr := json.Marshal(req)
-			if merr != nil {
-				t.Fatal(merr)
-			}
-			if got := req.appendJSON(nil); !bytes.Equal(got, want) {
-				t.Errorf("%s:\nappendJSON   %s\nencoding/json %s", name, got, want)
-			}
-		}
-		rs.release()
-	}
-
-	tc := ThreadControlRequest{Recipient: SendRecipient{ID: "5901"}, TargetAppID: "263902037430900", Metadata: `a "b" <c>`}
-	want, _ := json.Marshal(&tc)
-	if got := tc.appendJSON(nil); !bytes.Equal(got, want) {
-		t.Errorf("ThreadControlRequest:\nappendJSON   %s\nencoding/json %s", got, want)
-	}
-}
-
-// TestRenderMessageDecodes decodes rendered bodies into the wire types
-// strictly: every member the renderer writes is a member types.go names.
-func TestRenderMessageDecodes(t *testing.T) {
-	a := outAdapter("https://graph.example/v25.0")
-	for _, name := range outCases(t) {
-		c := readOutCase(t, name)
-		if len(c.Reply.ChannelData) > 0 {
-			continue
-		}
-		body, _, _, err := a.Render(nil, c.to(), &c.Reply)
-		if err != nil {
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		var req SendRequest
-		if err := dec.Decode(&req); err != nil {
-			t.Errorf("%s: %v\n%s", name, err, body)
-		}
-	}
+	metatest.RoundTrip(t, "handover", body, &ThreadControlRequest{})
 }
 
 func TestRenderHandover(t *testing.T) {
@@ -260,55 +85,12 @@ func TestRenderHandover(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-		cut  bool
-	}{
-		{"short", 20, "short", false},
-		{"Exactly twenty chars", 20, "Exactly twenty chars", false},
-		{"Exactly twenty chars!", 20, "Exactly twenty char…", true},
-		{"ééééééééééééééééééééé", 20, "ééééééééééééééééééé…", true},
-		{"word word word word word", 11, "word word…", true},
-	}
-	for _, tt := range tests {
-		got, cut := truncate(tt.in, tt.n)
-		if got != tt.want || cut != tt.cut {
-			t.Errorf("truncate(%q, %d) = %q %v, want %q %v", tt.in, tt.n, got, cut, tt.want, tt.cut)
-		}
-	}
-}
-
-func TestIsFacebookURL(t *testing.T) {
-	ok := []string{"https://facebook.com/x", "https://www.facebook.com/x", "https://business.facebook.com/1/videos/2", "http://WWW.FACEBOOK.COM/x", "https://facebook.com:443/x"}
-	bad := []string{"https://facebook.com.evil.example/x", "https://evil.example/facebook.com", "https://facebook.com@evil.example/",
-		"https://user@facebook.com/x", "https://notfacebook.com/x", "ftp://facebook.com/x", "facebook.com/x", "https://fbcdn.net/x", "https:///x"}
-	for _, u := range ok {
-		if !isFacebookURL(u) {
-			t.Errorf("%s refused", u)
-		}
-	}
-	for _, u := range bad {
-		if isFacebookURL(u) {
-			t.Errorf("%s accepted", u)
-		}
-	}
-}
-
 // outMock starts a mock Graph API with the test page.
 func outMock(t testing.TB) (*mockgraph.Server, *Adapter) {
 	t.Helper()
-	s := mockgraph.New()
-	s.AddPage(outPage, outToken)
-	base, err := s.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, base, client := metatest.MockGraph(t, outPage, outToken)
 	a := outAdapter(base)
-	a.Client = &fasthttp.Client{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	a.Client = client
 	return s, a
 }
 
@@ -324,17 +106,10 @@ func TestSendMock(t *testing.T) {
 	if !strings.HasPrefix(sent.MessageID, "m_") || sent.AttachmentID != "" {
 		t.Errorf("sent = %+v", sent)
 	}
-	reqs := s.Requests()
-	if len(reqs) != 1 {
-		t.Fatalf("%d requests", len(reqs))
-	}
-	r := reqs[0]
-	if r.Method != "POST" || r.Path != "/v25.0/me/messages" || r.Query != "access_token="+outToken {
-		t.Errorf("request %s %s?%s", r.Method, r.Path, r.Query)
-	}
+	body := metatest.SentBody(t, s, outToken)
 	want := `{"recipient":{"id":"5901"},"messaging_type":"RESPONSE","message":{"text":"hello","quick_replies":[{"content_type":"text","title":"Hi","payload":"Hi"}]}}`
-	if string(r.Body) != want {
-		t.Errorf("body %s\nwant %s", r.Body, want)
+	if string(body) != want {
+		t.Errorf("body %s\nwant %s", body, want)
 	}
 
 	sent, err = a.Send(ctx, to, &normalize.Reply{Attachment: &normalize.OutAttachment{Type: "image", URL: "https://example.com/a.png", Reusable: true}})
@@ -567,48 +342,12 @@ func TestSendPlainDoer(t *testing.T) {
 	}
 }
 
-func TestAppendURI(t *testing.T) {
-	a := &Adapter{APIBase: "https://graph.example/v25.0/"}
-	if got := string(a.appendURI(nil, PathMessages, "EAAB-x_y.z~1")); got != "https://graph.example/v25.0/me/messages?access_token=EAAB-x_y.z~1" {
-		t.Errorf("plain token: %s", got)
-	}
-	if got := string(a.appendURI(nil, PathThreadOwner+"?recipient=1", "a+b/c=&d")); got != "https://graph.example/v25.0/me/thread_owner?recipient=1&access_token=a%2Bb%2Fc%3D%26d" {
-		t.Errorf("escaped token: %s", got)
-	}
-}
-
 // FuzzRender feeds arbitrary replies to Render: it must not panic, and
 // what it renders must be one valid JSON object.
 func FuzzRender(f *testing.F) {
-	files, _ := filepath.Glob("testdata/outbound/*.json")
-	for _, file := range files {
-		if !strings.HasSuffix(file, ".golden.json") {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(raw)
-		}
-	}
+	metatest.OutSeeds(f)
 	a := outAdapter("https://graph.example/v25.0")
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var c outCase
-		if json.Unmarshal(raw, &c) != nil {
-			return
-		}
-		to := c.to()
-		to.BotID = outPage
-		body, path, _, err := a.Render(nil, to, &c.Reply)
-		if err != nil {
-			var re *adapters.RenderError
-			if !errors.As(err, &re) {
-				t.Fatalf("error %T %v", err, err)
-			}
-			return
-		}
-		var m map[string]json.RawMessage
-		if path != PathMessages || json.Unmarshal(body, &m) != nil || m == nil {
-			t.Fatalf("path %q body %s", path, body)
-		}
+		metatest.CheckRender(t, a.Render, outPage, raw)
 	})
 }

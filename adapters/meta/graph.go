@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -42,6 +43,15 @@ type GraphError struct {
 	IsTransient    bool   `json:"is_transient,omitempty"`
 	ErrorUserTitle string `json:"error_user_title,omitempty"`
 	ErrorUserMsg   string `json:"error_user_msg,omitempty"`
+	// ErrorData is WhatsApp's error_data; its details explain the code
+	// ("Message failed to send because more than 24 hours have passed…").
+	ErrorData GraphErrorData `json:"error_data,omitzero"`
+}
+
+// GraphErrorData is error_data of a WhatsApp Cloud API error.
+type GraphErrorData struct {
+	MessagingProduct string `json:"messaging_product,omitempty"`
+	Details          string `json:"details,omitempty"`
 }
 
 // ChannelCode is "code/subcode", or "code" without a subcode.
@@ -84,6 +94,10 @@ func ParseError(body []byte) (*GraphError, bool) {
 		IsTransient:    e.GetBool("is_transient"),
 		ErrorUserTitle: string(e.GetStringBytes("error_user_title")),
 		ErrorUserMsg:   string(e.GetStringBytes("error_user_msg")),
+		ErrorData: GraphErrorData{
+			MessagingProduct: string(e.GetStringBytes("error_data", "messaging_product")),
+			Details:          string(e.GetStringBytes("error_data", "details")),
+		},
 	}, true
 }
 
@@ -255,11 +269,18 @@ func defaultWait(code int) time.Duration {
 }
 
 // message is what the backend sees: Meta's developer message (or the
-// user-facing one when it is missing) and the trace id support asks for.
+// user-facing one when it is missing), WhatsApp's error_data.details when
+// it adds to it, and the trace id support asks for.
 func message(g *GraphError) string {
 	m := g.Message
 	if m == "" {
 		m = g.ErrorUserMsg
+	}
+	if d := g.ErrorData.Details; d != "" && !strings.Contains(m, d) {
+		if m != "" {
+			m += ": "
+		}
+		m += d
 	}
 	if g.FBTraceID != "" {
 		m += " (fbtrace_id " + g.FBTraceID + ")"
