@@ -1,0 +1,156 @@
+// Package channelmock is the bench suite's stand-in for the channels' send
+// APIs: a fasthttp server on a loopback port that answers each send like
+// the real API's success and timestamps it, so the suite can close the
+// round trip (webhook in → backend → reply at the channel API) and account
+// for every reply. It checks what a send must carry (a known access token,
+// a recipient, a message) and refuses the rest the way the channel would.
+//
+// bench/mockgraph mocks the Graph API in depth (scripted failures,
+// throttling, handover) for tests; it records calls but has no hook to
+// timestamp each one as it arrives without keeping it, which a long load
+// run needs. This mock does only that, cheaply.
+//
+// Served today (Messenger): POST /{version}/me/messages and
+// /{version}/{page-id}/messages. A new channel adds its route here.
+package channelmock
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// GraphVersion is the version prefix of MessengerBase.
+const GraphVersion = "v25.0"
+
+// Server is the mock. AddMessengerPage before Start.
+type Server struct {
+	// OnReply is called for every accepted send; text and recipient are
+	// valid only during the call.
+	OnReply func(channel string, recipient, text []byte, at time.Time)
+
+	// Accepted counts answered sends; Refused counts sends answered with
+	// an error (bad token, bad body, unknown route).
+	Accepted, Refused atomic.Uint64
+
+	mu      sync.Mutex
+	tokens  map[string]string // Messenger access token → page id
+	seq     atomic.Uint64
+	parsers fastjson.ParserPool
+	srv     *fasthttp.Server
+	addr    string
+}
+
+// AddMessengerPage lets token send as page.
+func (s *Server) AddMessengerPage(page, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]string{}
+	}
+	s.tokens[token] = page
+}
+
+// Start listens on addr ("" for 127.0.0.1:0).
+func (s *Server) Start(addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("channelmock: %w", err)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		Name:                  "channelmock",
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           time.Minute,
+		NoDefaultServerHeader: true,
+	}
+	go s.srv.Serve(ln) //nolint:errcheck // nil on Shutdown
+	s.addr = ln.Addr().String()
+	return nil
+}
+
+// MessengerBase is the api_base of a Messenger connection sending here.
+func (s *Server) MessengerBase() string { return "http://" + s.addr + "/" + GraphVersion }
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	at := time.Now()
+	ctx.SetContentType("application/json; charset=UTF-8")
+	path := string(ctx.Path())
+	if ctx.IsPost() && strings.HasSuffix(path, "/messages") && strings.HasPrefix(path, "/v") {
+		s.messengerSend(ctx, path, at)
+		return
+	}
+	s.Refused.Add(1)
+	ctx.SetStatusCode(400)
+	ctx.SetBodyString(`{"error":{"message":"Unknown path components","type":"OAuthException","code":2500}}`)
+}
+
+// messengerSend answers the Send API: {"recipient_id","message_id"}.
+func (s *Server) messengerSend(ctx *fasthttp.RequestCtx, path string, at time.Time) {
+	s.mu.Lock()
+	page, ok := s.tokens[string(ctx.QueryArgs().Peek("access_token"))]
+	s.mu.Unlock()
+	node := strings.TrimSuffix(path[strings.IndexByte(path[1:], '/')+2:], "/messages")
+	if !ok || (node != "me" && node != page) {
+		s.graphError(ctx, 190, "Invalid OAuth access token - Cannot parse access token")
+		return
+	}
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(ctx.PostBody())
+	if err != nil || v.Type() != fastjson.TypeObject {
+		s.graphError(ctx, 100, "(#100) The request body is not a JSON object")
+		return
+	}
+	psid := v.GetStringBytes("recipient", "id")
+	if len(psid) == 0 {
+		s.graphError(ctx, 100, "(#100) param recipient must be non-empty.")
+		return
+	}
+	if v.Get("message") == nil && v.Get("sender_action") == nil {
+		s.graphError(ctx, 100, "(#100) Must send either message or sender action")
+		return
+	}
+	if s.OnReply != nil {
+		s.OnReply("messenger", psid, v.GetStringBytes("message", "text"), at)
+	}
+	s.Accepted.Add(1)
+	var buf [128]byte
+	b := append(buf[:0], `{"recipient_id":`...)
+	b = normalize.AppendString(b, string(psid))
+	b = append(b, `,"message_id":"m_`...)
+	b = strconv.AppendUint(b, s.seq.Add(1), 10)
+	ctx.SetBody(append(b, `"}`...))
+}
+
+func (s *Server) graphError(ctx *fasthttp.RequestCtx, code int, msg string) {
+	s.Refused.Add(1)
+	ctx.SetStatusCode(400)
+	b := append([]byte(`{"error":{"message":`), normalize.AppendString(nil, msg)...)
+	b = append(b, `,"type":"OAuthException","code":`...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	ctx.SetBody(append(b, `,"fbtrace_id":"Abench"}}`...))
+}

@@ -1,0 +1,123 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestAccounting(t *testing.T) {
+	l := New()
+	now := time.Now()
+	p := l.Phase("main", now.Add(-time.Second), now.Add(time.Hour))
+	for _, id := range []string{"ok", "dup", "lost-backend", "lost-reply", "refused", "refused-but-came", "misrouted"} {
+		l.Expect(p, id, "u1", now, nil)
+	}
+	if p.Account().Sent != 7 {
+		t.Fatal("sent")
+	}
+	for _, id := range []string{"ok", "dup", "lost-backend", "lost-reply", "misrouted"} {
+		l.Answered(id, true)
+	}
+	l.Answered("refused", false)
+	l.Answered("refused-but-came", false)
+	if got := p.Outstanding(); got != 5 {
+		t.Fatalf("outstanding %d, want 5", got)
+	}
+	at := now.Add(3 * time.Millisecond)
+	for _, id := range []string{"ok", "dup", "dup", "lost-reply", "refused-but-came", "misrouted"} {
+		l.Backend([]byte(id), at)
+	}
+	for _, id := range []string{"ok", "dup", "dup", "refused-but-came"} {
+		l.Reply([]byte(id), []byte("u1"), at.Add(2*time.Millisecond))
+	}
+	l.Reply([]byte("misrouted"), []byte("u2"), at)
+	l.Backend([]byte("never-sent"), at)
+	l.Reply([]byte("never-sent"), []byte("u1"), at)
+
+	a := p.Account()
+	want := Accounting{
+		Sent: 7, Acked: 5, Refused: 2,
+		AtBackend: 5, BackendDuplicates: 1,
+		Replied: 4, ReplyDuplicates: 1,
+		LostAtBackend: 1, LostReplies: 1, Lost: 2,
+		Misrouted: 1, DeliveredUnacked: 1,
+	}
+	if a != want {
+		t.Fatalf("accounting\n got %+v\nwant %+v", a, want)
+	}
+	if l.UnknownEvents.Load() != 1 || l.UnknownReplies.Load() != 1 {
+		t.Fatal("unknown arrivals not counted")
+	}
+	if got := p.Outstanding(); got != 2 {
+		t.Fatalf("outstanding %d, want the 2 lost", got)
+	}
+	if p.Drain(context.Background(), 50*time.Millisecond) {
+		t.Fatal("drained with replies missing")
+	}
+	if rt := p.RoundTrip.Summary(); rt.Count != 4 || rt.Max < 4.9 || rt.Max > 5.1 {
+		t.Fatalf("round trip %+v, want the 4 first replies, the latest at 5 ms", rt)
+	}
+	if b, r := p.InWindow(); b != 5 || r != 4 {
+		t.Fatalf("in window: backend %d replies %d", b, r)
+	}
+}
+
+// A reply may overtake its webhook's answer: the event must not stay
+// outstanding.
+func TestReplyBeforeAnswer(t *testing.T) {
+	l := New()
+	p := l.Phase("main", time.Now(), time.Now().Add(time.Hour))
+	l.Expect(p, "e", "u", time.Now(), nil)
+	l.Backend([]byte("e"), time.Now())
+	l.Reply([]byte("e"), []byte("u"), time.Now())
+	l.Answered("e", true)
+	if p.Outstanding() != 0 || !p.Drain(context.Background(), time.Second) {
+		t.Fatalf("outstanding %d", p.Outstanding())
+	}
+	if a := p.Account(); a.Lost != 0 || a.Replied != 1 {
+		t.Fatalf("%+v", a)
+	}
+}
+
+func TestMeasuredOnlyInsideWindow(t *testing.T) {
+	l := New()
+	now := time.Now()
+	p := l.Phase("main", now.Add(time.Second), now.Add(2*time.Second))
+	l.Expect(p, "warmup", "u", now, nil)
+	l.Expect(p, "window", "u", now.Add(1500*time.Millisecond), nil)
+	l.Reply([]byte("warmup"), []byte("u"), now.Add(1100*time.Millisecond))
+	l.Reply([]byte("window"), []byte("u"), now.Add(1600*time.Millisecond))
+	if rt := p.RoundTrip.Summary(); rt.Count != 1 || rt.Max < 99 || rt.Max > 101 {
+		t.Fatalf("round trip %+v, want only the window's event (100 ms)", rt)
+	}
+	if _, r := p.InWindow(); r != 2 {
+		t.Fatalf("replies in window %d: both arrived inside it", r)
+	}
+}
+
+func TestWaiter(t *testing.T) {
+	l := New()
+	p := l.Phase("main", time.Now(), time.Now().Add(time.Hour))
+	w := NewWaiter()
+	w.Arm(2)
+	l.Expect(p, "a", "u", time.Now(), w)
+	l.Expect(p, "b", "u", time.Now(), w)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	l.Reply([]byte("a"), []byte("u"), time.Now())
+	if err := w.Wait(ctx); err == nil {
+		t.Fatal("Wait returned with one reply of two")
+	}
+	l.Reply([]byte("b"), []byte("u"), time.Now())
+	l.Reply([]byte("b"), []byte("u"), time.Now()) // a duplicate does not count twice
+	if err := w.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.Arm(1) // a stale signal must not release the next webhook
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	if err := w.Wait(ctx2); err == nil {
+		t.Fatal("Wait returned before the new webhook's reply")
+	}
+}

@@ -1,0 +1,145 @@
+// Command bench is Switchboard's load-test suite.
+//
+//	go run ./bench [flags]                 run the suite (see bench/README.md)
+//	go run ./bench ceiling -listen ADDR    serve the ceiling alone (the suite
+//	                                       starts it this way in binary mode)
+//
+// main only wires: flags into suite.Options, signals, the CPU profile. The
+// suite is bench/suite.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/bench/suite"
+	"github.com/switchboard-gw/switchboard/bench/traffic"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ceiling" {
+		return serveCeiling(args[1:], stdout, stderr)
+	}
+	var o suite.Options
+	var pages, cpuProfile string
+	var check bool
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Target, "target", "", "base URL of an already running gateway to load (no mocks: no round trips, loss or CPU figures)")
+	fs.StringVar(&o.Mode, "mode", suite.ModeBinary, "how to run the gateway: binary (built and run as a subprocess; its own CPU) or inprocess")
+	fs.Float64Var(&o.Rate, "rate", 0, "open loop: webhooks per second (latency from each request's intended send time)")
+	fs.IntVar(&o.Concurrency, "concurrency", 0, "closed loop: requests in flight (the gateway's loop also waits for each webhook's replies)")
+	fs.IntVar(&o.Connections, "connections", 0, "keep-alive connections (open loop: 64; closed loop: -concurrency)")
+	fs.DurationVar(&o.Duration, "duration", 0, "measured time of each phase (10s)")
+	fs.DurationVar(&o.Warmup, "warmup", 0, "unmeasured load before each phase's window (2s)")
+	fs.DurationVar(&o.Drain, "drain", 0, "how long to wait for missing replies after a phase before counting them lost (30s)")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "per request, and per closed-loop round trip (5s)")
+	fs.StringVar(&o.Mix, "mix", traffic.DefaultMix, "traffic: a preset ("+presetNames()+") or channel:kind=weight,… e.g. messenger:text=70,messenger:quick_reply=10,messenger:read=20")
+	fs.IntVar(&o.Users, "users", 0, "people spread over the Pages (2000)")
+	fs.StringVar(&o.Sweep, "sweep", "", "open-loop rates for the latency-against-load chart: webhooks/s or a percentage of capacity, e.g. 300,1000,50%,90% (default with neither -rate nor -concurrency: "+suite.DefaultSweep+")")
+	fs.DurationVar(&o.SweepDuration, "sweep-duration", 0, "measured time of each sweep point (-duration, at most 5s)")
+	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "closed-loop concurrency of the capacity probe that percentage sweep points need (128)")
+	fs.DurationVar(&o.MaxDuration, "max-duration", 0, "measured time of the capacity probe (5s)")
+	fs.StringVar(&o.Out, "out", "", "directory for results.json, the chart and summary.txt")
+	fs.StringVar(&o.ChartFormat, "chart", "png", "chart format: png or svg")
+	fs.BoolVar(&o.Quick, "quick", false, "a ~2 s smoke run: short phases, no sweep")
+	fs.StringVar(&o.GatewayBin, "gateway-bin", "", "binary mode: run this gateway build instead of building ./gateway")
+	fs.StringVar(&o.Connection, "connection", suite.DefaultConnection, "the Messenger connection's name (with -target: the running gateway's)")
+	fs.StringVar(&o.AppSecret, "app-secret", "", "the connection's app secret (with -target: the running gateway's; default $SWITCHBOARD_BENCH_APP_SECRET or a fake)")
+	fs.StringVar(&pages, "pages", "", "comma-separated Page ids of the connection (with -target: the running gateway's)")
+	fs.DurationVar(&o.BackendLatency, "backend-latency", 0, "the mock backend's think time per event")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed of ids and choices (default: from the clock)")
+	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
+	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase (inprocess mode: go tool pprof -tagfocus=role=gateway shows the gateway's share)")
+	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if pages != "" {
+		o.Pages = strings.Split(pages, ",")
+	}
+	if o.AppSecret == "" {
+		o.AppSecret = os.Getenv("SWITCHBOARD_BENCH_APP_SECRET")
+	}
+	o.Stdout, o.Progress = stdout, stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		o.CPUProfile = f
+	}
+	res, err := suite.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if check {
+		for _, t := range res.Targets {
+			if t.Pass != nil && !*t.Pass {
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+// serveCeiling runs the ceiling server until SIGINT or SIGTERM; the app
+// secret comes from the environment, never the command line.
+func serveCeiling(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench ceiling", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	secret := os.Getenv(suite.CeilingSecretEnv)
+	if secret == "" {
+		secret = suite.DefaultAppSecret
+	}
+	s := &ceiling.Server{Secret: []byte(secret)}
+	if _, err := s.Start(*listen); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, suite.CeilingBanner+s.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func presetNames() string {
+	var names []string
+	for k := range traffic.Presets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

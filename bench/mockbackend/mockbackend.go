@@ -1,0 +1,149 @@
+// Package mockbackend is the bench suite's bot backend: a fasthttp server
+// on a loopback port that verifies each event's X-Switchboard-Signature
+// (HMAC-SHA256 of the body, compared with hmac.Equal), reports its
+// X-Switchboard-Event-Id, and answers with one synchronous reply that
+// names the event:
+//
+//	{"messages":[{"text":"echo: <event id>"}]}
+//
+// so the reply that reaches the channel API can be matched to its event
+// (EventID). It replies to every event, receipts included: the suite
+// measures the round trip of each.
+package mockbackend
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/gateway/backend"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// ReplyPrefix starts every reply text.
+const ReplyPrefix = "echo: "
+
+// EventID returns the event id a reply text names.
+func EventID(text []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(text, []byte(ReplyPrefix)) {
+		return nil, false
+	}
+	return text[len(ReplyPrefix):], true
+}
+
+// Server is the mock backend. Set the fields before Start.
+type Server struct {
+	// Secret is backend.secret of the gateway's config.
+	Secret []byte
+	// OnEvent is called for every well-signed event; id is valid only
+	// during the call.
+	OnEvent func(id []byte, at time.Time)
+	// Latency delays every answer (a slow bot).
+	Latency time.Duration
+	// NoReply answers 200 with an empty body.
+	NoReply bool
+
+	// BadSignature and MissingID count refused events (answered 401 and
+	// 400: the gateway retries them, so they show up as duplicates or
+	// losses too).
+	BadSignature, MissingID atomic.Uint64
+
+	macs sync.Pool
+	srv  *fasthttp.Server
+	url  string
+}
+
+// Start listens on addr ("" for 127.0.0.1:0) and returns the events URL.
+func (s *Server) Start(addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("mockbackend: %w", err)
+	}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.Secret) }
+	s.srv = &fasthttp.Server{
+		Handler:                       s.handle,
+		Name:                          "mockbackend",
+		ReadTimeout:                   30 * time.Second,
+		IdleTimeout:                   time.Minute,
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: false,
+	}
+	go s.srv.Serve(ln) //nolint:errcheck // nil on Shutdown
+	s.url = "http://" + ln.Addr().String() + "/events"
+	return s.url, nil
+}
+
+// URL is what Start returned.
+func (s *Server) URL() string { return s.url }
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	at := time.Now()
+	if !s.verify(ctx.Request.Header.Peek(backend.HeaderSignature), ctx.PostBody()) {
+		s.BadSignature.Add(1)
+		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
+		return
+	}
+	id := ctx.Request.Header.Peek(backend.HeaderEventID)
+	if len(id) == 0 {
+		s.MissingID.Add(1)
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		return
+	}
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
+	if s.OnEvent != nil {
+		s.OnEvent(id, at)
+	}
+	if s.NoReply {
+		return
+	}
+	ctx.SetContentType("application/json")
+	var buf [256]byte
+	b := append(buf[:0], `{"messages":[{"text":`...)
+	b = normalize.AppendString(b, ReplyPrefix+string(id))
+	ctx.SetBody(append(b, "}]}"...))
+}
+
+// verify checks "sha256=<hex>" against the body's HMAC.
+func (s *Server) verify(sig, body []byte) bool {
+	hexSig, ok := bytes.CutPrefix(sig, []byte("sha256="))
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return false
+	}
+	var want [sha256.Size]byte
+	if _, err := hex.Decode(want[:], hexSig); err != nil {
+		return false
+	}
+	mac := s.macs.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(body)
+	var sum [sha256.Size]byte
+	got := mac.Sum(sum[:0])
+	s.macs.Put(mac)
+	return hmac.Equal(got, want[:])
+}

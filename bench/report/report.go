@@ -1,0 +1,233 @@
+// Package report holds the bench suite's results: the results.json schema
+// other tools read, the table printed at the end of a run, and the chart
+// of latency against load.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/latency"
+	"github.com/switchboard-gw/switchboard/bench/ledger"
+)
+
+// SchemaVersion is bumped when a key of results.json changes meaning or
+// goes away (keys are only ever added otherwise).
+const SchemaVersion = 1
+
+// Results is results.json. The top-level figures describe the run's main
+// phase against the gateway, next to the ceiling driven the same way in
+// the same run; Gateway and Ceiling hold their details, Sweep the other
+// load points, Targets the issue's targets as measured.
+type Results struct {
+	Schema  int       `json:"schema"`
+	Tool    string    `json:"tool"`
+	Started time.Time `json:"started"`
+	Host    Host      `json:"host"`
+	// Mode is how the gateway ran: "binary" (a subprocess: its CPU and
+	// memory are its own), "inprocess" (inside the bench process: CPU
+	// figures include the generator and mocks) or "target" (an already
+	// running gateway: no CPU, memory or loss figures).
+	Mode   string   `json:"mode"`
+	Target string   `json:"target,omitempty"`
+	Mix    string   `json:"mix"`
+	Load   LoadSpec `json:"load"`
+
+	// ThroughputRPS: webhooks the gateway answered 2xx per second.
+	ThroughputRPS float64 `json:"throughput_rps"`
+	// EventsPerSec: full round trips per second: replies that reached the
+	// channel API (webhook in → backend → reply delivered). With -target
+	// (no mocks to see replies) it is events accepted per second.
+	EventsPerSec float64 `json:"events_per_sec"`
+	// CeilingRPS: the ceiling server's 2xx answers per second under the
+	// same load.
+	CeilingRPS float64 `json:"ceiling_rps"`
+	// Ratio is EventsPerSec / CeilingRPS. It measures capacity when both
+	// were saturated (closed loop); at a fixed open-loop rate both keep up
+	// and it is about the events per webhook.
+	Ratio float64 `json:"ratio"`
+	// CPUMicrosPerEvent: gateway CPU time per round-tripped event (null
+	// when unknown: -target; process-wide in inprocess mode).
+	CPUMicrosPerEvent *float64 `json:"cpu_us_per_event"`
+	// Lost: acknowledged events missing at the backend plus replies
+	// missing at the channel API after the drain, over every gateway
+	// phase of the run (null with -target).
+	Lost *int64 `json:"lost"`
+	// Errors: failed webhooks (non-2xx answers, transport errors) of the
+	// main phase, plus closed-loop round trips that timed out.
+	Errors uint64 `json:"errors"`
+	// LatencyMS: webhook answer latency (intended send → 2xx answer).
+	LatencyMS latency.Summary `json:"latency_ms"`
+	// RoundTripMS: intended send → reply at the channel API.
+	RoundTripMS *latency.Summary `json:"roundtrip_ms"`
+
+	Gateway Phase `json:"gateway"`
+	Ceiling Phase `json:"ceiling"`
+	// Ratios: gateway figure / ceiling figure, for the main phase.
+	Ratios map[string]float64 `json:"ratios"`
+	// Max is the closed-loop capacity probe (its own phases), when one ran.
+	Max     *Max     `json:"max,omitempty"`
+	Sweep   []Point  `json:"sweep,omitempty"`
+	Targets []Target `json:"targets"`
+	Notes   []string `json:"notes,omitempty"`
+	Elapsed float64  `json:"elapsed_s"`
+}
+
+// Host describes the machine.
+type Host struct {
+	CPUs      int    `json:"cpus"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	GoVersion string `json:"go_version"`
+	Hostname  string `json:"hostname,omitempty"`
+	LoadAvg   string `json:"loadavg,omitempty"`
+}
+
+// LoadSpec is the main phase's load.
+type LoadSpec struct {
+	Loop        string  `json:"loop"`
+	Rate        float64 `json:"rate,omitempty"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Connections int     `json:"connections"`
+	DurationS   float64 `json:"duration_s"`
+	WarmupS     float64 `json:"warmup_s"`
+}
+
+// Phase is one load run against one server.
+type Phase struct {
+	Name        string  `json:"name"`
+	Server      string  `json:"server"` // gateway or ceiling
+	Loop        string  `json:"loop"`
+	Rate        float64 `json:"rate,omitempty"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Connections int     `json:"connections"`
+	WindowS     float64 `json:"window_s"`
+
+	// ThroughputRPS: 2xx answers per second in the window.
+	ThroughputRPS float64 `json:"throughput_rps"`
+	// EventsInPerSec: events in 2xx-answered webhooks per second.
+	EventsInPerSec float64 `json:"events_in_per_sec"`
+	// EventsPerSec: round trips completed (replies at the channel API)
+	// per second in the window; for the ceiling, EventsInPerSec.
+	EventsPerSec float64 `json:"events_per_sec"`
+	// BackendPerSec: events first reaching the backend per second.
+	BackendPerSec float64 `json:"backend_per_sec,omitempty"`
+
+	LatencyMS   latency.Summary  `json:"latency_ms"`
+	RoundTripMS *latency.Summary `json:"roundtrip_ms,omitempty"`
+
+	Errors     uint64             `json:"errors"`
+	ErrorsBy   map[string]uint64  `json:"errors_by_kind,omitempty"`
+	Accounting *ledger.Accounting `json:"accounting,omitempty"`
+	Drained    *bool              `json:"drained,omitempty"`
+	DrainS     float64            `json:"drain_s,omitempty"`
+	CPU        *CPU               `json:"cpu,omitempty"`
+	Memory     *Memory            `json:"memory,omitempty"`
+	MaxQueueMS float64            `json:"max_queue_ms"`
+	// BenchCPU is the bench process's own CPU (generator and mocks), in
+	// cores, when the server ran as a separate process.
+	BenchCPU float64 `json:"bench_process_cpu_cores,omitempty"`
+}
+
+// CPU is a server's CPU use over the window.
+type CPU struct {
+	Seconds float64 `json:"seconds"`
+	Cores   float64 `json:"cores"` // Seconds / window
+	// MicrosPerEvent: per round-tripped event (gateway) or per request
+	// (ceiling).
+	MicrosPerEvent   float64 `json:"us_per_event,omitempty"`
+	MicrosPerRequest float64 `json:"us_per_request"`
+	// Scope is "process" (the server alone) or "bench-process" (in-process
+	// mode: gateway, generator and mocks together).
+	Scope  string `json:"scope"`
+	Source string `json:"source"`
+}
+
+// Memory is a server's resident memory.
+type Memory struct {
+	RSSPeakMB float64 `json:"rss_peak_mb"` // highest sample in the phase
+	RSSEndMB  float64 `json:"rss_end_mb"`
+	HWMMB     float64 `json:"hwm_mb"` // process peak since start
+}
+
+// Max is the capacity probe: both servers closed loop at high
+// concurrency, the gateway's loop waiting for each webhook's replies, so
+// its rate is what it sustains end to end without a backlog.
+type Max struct {
+	Method              string  `json:"method"`
+	Concurrency         int     `json:"concurrency"`
+	CeilingRPS          float64 `json:"ceiling_rps"`
+	GatewayRPS          float64 `json:"gateway_rps"`
+	GatewayEventsPerSec float64 `json:"gateway_events_per_sec"`
+	Ratio               float64 `json:"ratio"`
+	Gateway             *Phase  `json:"gateway,omitempty"`
+	Ceiling             *Phase  `json:"ceiling,omitempty"`
+}
+
+// Point is one sweep point: both servers open loop at Rate.
+type Point struct {
+	Rate    float64 `json:"rate"`
+	Spec    string  `json:"spec"` // as given: "300" or "50%"
+	Gateway Phase   `json:"gateway"`
+	Ceiling *Phase  `json:"ceiling,omitempty"`
+}
+
+// Target is one of the issue's targets as this run measured it. Pass is
+// null when the run did not measure it.
+type Target struct {
+	Name  string   `json:"name"`
+	Value *float64 `json:"value"`
+	Limit float64  `json:"limit"`
+	Unit  string   `json:"unit"`
+	Op    string   `json:"op"` // "<=", ">=", "<", "=="
+	Pass  *bool    `json:"pass"`
+	Note  string   `json:"note,omitempty"`
+}
+
+// Check sets Pass from Value.
+func (t *Target) Check() {
+	if t.Value == nil {
+		t.Pass = nil
+		return
+	}
+	v := *t.Value
+	var ok bool
+	switch t.Op {
+	case "<=":
+		ok = v <= t.Limit
+	case ">=":
+		ok = v >= t.Limit
+	case "<":
+		ok = v < t.Limit
+	case "==":
+		ok = v == t.Limit
+	}
+	t.Pass = &ok
+}
+
+// Ratio is a/b, 0 when b is 0.
+func Ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// WriteJSON writes r to dir/results.json.
+func (r *Results) WriteJSON(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	path := filepath.Join(dir, "results.json")
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// F returns a pointer to v, for optional figures.
+func F(v float64) *float64 { return &v }

@@ -1,0 +1,170 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Table prints the run for people: the main phase side by side with the
+// ceiling, the capacity probe, the sweep and the targets.
+func (r *Results) Table(w io.Writer) {
+	g, c := &r.Gateway, &r.Ceiling
+	load := fmt.Sprintf("open loop %g webhooks/s", r.Load.Rate)
+	if r.Load.Loop == "closed" {
+		load = fmt.Sprintf("closed loop, concurrency %d", r.Load.Concurrency)
+	}
+	fmt.Fprintf(w, "\nSwitchboard bench: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
+		r.Mode, load, r.Load.Connections, r.Load.DurationS, r.Load.WarmupS, r.Mix)
+	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s\n\n", r.Host.CPUs, r.Host.GoVersion, r.Host.LoadAvg)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name, gv, cv, ratio string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, gv, cv, ratio) }
+	row("", "gateway", "ceiling", "ratio")
+	row("webhooks/s (2xx)", num(g.ThroughputRPS), num(c.ThroughputRPS), ratio(g.ThroughputRPS, c.ThroughputRPS))
+	row("events in/s", num(g.EventsInPerSec), num(c.EventsInPerSec), "")
+	rtName := "round trips/s (events)"
+	if g.RoundTripMS == nil {
+		rtName = "events accepted/s"
+	}
+	row(rtName, num(g.EventsPerSec), num(c.ThroughputRPS), ratio(g.EventsPerSec, c.ThroughputRPS)+" ←ratio")
+	l, cl := g.LatencyMS, c.LatencyMS
+	row("answer p50 ms", ms(l.P50), ms(cl.P50), ratio(l.P50, cl.P50))
+	row("answer p90 ms", ms(l.P90), ms(cl.P90), ratio(l.P90, cl.P90))
+	row("answer p99 ms", ms(l.P99), ms(cl.P99), ratio(l.P99, cl.P99))
+	row("answer p99.9 ms", ms(l.P999), ms(cl.P999), ratio(l.P999, cl.P999))
+	row("answer max ms", ms(l.Max), ms(cl.Max), ratio(l.Max, cl.Max))
+	if rt := g.RoundTripMS; rt != nil {
+		row("round trip p50 ms", ms(rt.P50), "", "")
+		row("round trip p90 ms", ms(rt.P90), "", "")
+		row("round trip p99 ms", ms(rt.P99), "", "")
+		row("round trip p99.9 ms", ms(rt.P999), "", "")
+		row("round trip max ms", ms(rt.Max), "", "")
+	}
+	row("errors", fmt.Sprint(g.Errors), fmt.Sprint(c.Errors), "")
+	if a := g.Accounting; a != nil {
+		row("lost (backend + replies)", fmt.Sprintf("%d (%d + %d)", a.Lost, a.LostAtBackend, a.LostReplies), "", "")
+		row("duplicates (backend / replies)", fmt.Sprintf("%d / %d", a.BackendDuplicates, a.ReplyDuplicates), "", "")
+	}
+	if g.CPU != nil || c.CPU != nil {
+		var gu, cu, gc, cc float64
+		if g.CPU != nil {
+			gu, gc = g.CPU.MicrosPerEvent, g.CPU.Cores
+		}
+		if c.CPU != nil {
+			cu, cc = c.CPU.MicrosPerRequest, c.CPU.Cores
+		}
+		row("CPU µs/event (ceiling: /request)", num(gu), num(cu), ratio(gu, cu))
+		row("CPU cores", fmt.Sprintf("%.2f", gc), fmt.Sprintf("%.2f", cc), "")
+		if g.BenchCPU > 0 || c.BenchCPU > 0 {
+			row("bench process CPU cores", fmt.Sprintf("%.2f", g.BenchCPU), fmt.Sprintf("%.2f", c.BenchCPU), "")
+		}
+	}
+	if g.Memory != nil {
+		cm := ""
+		if c.Memory != nil {
+			cm = fmt.Sprintf("%.0f", c.Memory.RSSPeakMB)
+		}
+		row("RSS peak MB", fmt.Sprintf("%.0f", g.Memory.RSSPeakMB), cm, "")
+	}
+	tw.Flush()
+	if g.Errors > 0 || c.Errors > 0 {
+		fmt.Fprintf(w, "errors by kind: gateway %s; ceiling %s\n", kinds(g.ErrorsBy), kinds(c.ErrorsBy))
+	}
+
+	if m := r.Max; m != nil {
+		fmt.Fprintf(w, "\ncapacity (closed loop, concurrency %d): gateway %s webhooks/s, %s round trips/s; ceiling %s webhooks/s; ratio %.3f\n",
+			m.Concurrency, num(m.GatewayRPS), num(m.GatewayEventsPerSec), num(m.CeilingRPS), m.Ratio)
+	}
+
+	if len(r.Sweep) > 0 {
+		fmt.Fprintln(w, "\nlatency against load (open loop; ms):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\t")
+		for _, p := range r.Sweep {
+			rt, ceil, lost := "", "", ""
+			if p.Gateway.RoundTripMS != nil {
+				rt = ms(p.Gateway.RoundTripMS.P99)
+			}
+			if p.Ceiling != nil {
+				ceil = ms(p.Ceiling.LatencyMS.P99)
+			}
+			if a := p.Gateway.Accounting; a != nil {
+				lost = fmt.Sprint(a.Lost)
+			}
+			l := p.Gateway.LatencyMS
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost)
+		}
+		tw.Flush()
+		for _, p := range r.Sweep {
+			if p.Gateway.Errors > 0 {
+				fmt.Fprintf(w, "errors at %s: %s\n", p.Spec, kinds(p.Gateway.ErrorsBy))
+			}
+		}
+	}
+
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\ntargets (measured by the suite, not asserted):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\t")
+		for _, t := range r.Targets {
+			v, verdict := "n/a", "n/a"
+			if t.Value != nil {
+				v = num(*t.Value) + " " + t.Unit
+			}
+			if t.Pass != nil {
+				verdict = map[bool]string{true: "PASS", false: "FAIL"}[*t.Pass]
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %s %s\t%s\n", verdict, t.Name, v, t.Op, num(t.Limit), t.Unit, t.Note)
+		}
+		tw.Flush()
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+}
+
+func kinds(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func num(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+func ms(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.3f", a/b)
+}

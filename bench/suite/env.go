@@ -1,0 +1,383 @@
+package suite
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/bench/channelmock"
+	"github.com/switchboard-gw/switchboard/bench/ledger"
+	"github.com/switchboard-gw/switchboard/bench/mockbackend"
+	"github.com/switchboard-gw/switchboard/bench/procstat"
+	"github.com/switchboard-gw/switchboard/config"
+	"github.com/switchboard-gw/switchboard/gateway/app"
+)
+
+// Fake credentials of the bench's own gateway: everything stays on
+// loopback.
+const (
+	benchBackendSecret = "bench-backend-secret"
+	benchVerifyToken   = "bench-verify-token"
+	// CeilingSecretEnv passes the app secret to a ceiling subprocess.
+	CeilingSecretEnv = "SWITCHBOARD_BENCH_CEILING_SECRET"
+)
+
+// env is what a run talks to: the gateway (started here or -target), the
+// mocks around it, and the ceiling.
+type env struct {
+	tmp string
+
+	gatewayURL string
+	gatewayPID int      // binary mode: the subprocess; 0 otherwise
+	inproc     *app.App // inprocess mode
+	gatewayCmd *exec.Cmd
+	gatewayLog string
+
+	backend *mockbackend.Server
+	channel *channelmock.Server
+	ledger  *ledger.Ledger // nil with -target: nothing to account with
+
+	ceilingURL string
+	ceilingPID int
+	ceilingSrv *ceiling.Server
+	ceilingCmd *exec.Cmd
+
+	closers []func()
+}
+
+// close stops everything started, in reverse order.
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+}
+
+// startEnv starts the mocks, the gateway (unless o.Target) and the
+// ceiling.
+func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *env, err error) {
+	e := &env{}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	e.tmp, err = os.MkdirTemp("", "switchboard-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if !o.KeepTemp {
+		e.closers = append(e.closers, func() { os.RemoveAll(e.tmp) })
+	}
+
+	if err := e.startCeiling(ctx, o); err != nil {
+		return nil, err
+	}
+	if o.Target != "" {
+		e.gatewayURL = strings.TrimSuffix(o.Target, "/")
+		return e, nil
+	}
+
+	e.ledger = ledger.New()
+	e.backend = &mockbackend.Server{
+		Secret:  []byte(benchBackendSecret),
+		Latency: o.BackendLatency,
+		OnEvent: e.ledger.Backend,
+	}
+	var backendURL string
+	withRole("mock", func() { backendURL, err = e.backend.Start("") })
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { e.backend.Close() })
+
+	e.channel = &channelmock.Server{OnReply: func(_ string, recipient, text []byte, at time.Time) {
+		if id, ok := mockbackend.EventID(text); ok {
+			e.ledger.Reply(id, recipient, at)
+		} else {
+			e.ledger.UnknownReplies.Add(1)
+		}
+	}}
+	for _, p := range pages {
+		e.channel.AddMessengerPage(p.id, p.token)
+	}
+	withRole("mock", func() { err = e.channel.Start("") })
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { e.channel.Close() })
+
+	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), pages)
+	cfgPath := filepath.Join(e.tmp, "switchboard.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	switch o.Mode {
+	case ModeInProcess:
+		err = e.startInProcess(yaml, log, o.Verbose)
+	default:
+		err = e.startBinary(ctx, o, cfgPath, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, waitHealthy(ctx, e.gatewayURL+"/healthz", 30*time.Second)
+}
+
+// gatewayYAML is the gateway's configuration: one Messenger connection
+// whose Pages send to the channel mock, the mock backend, a store in the
+// run's temp dir, and the product's defaults for everything else (the
+// bench measures what users run). enforce_window stays on: the traffic
+// opens every window before replying into it.
+func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) string {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
+	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n", q(backendURL), q(benchBackendSecret))
+	fmt.Fprintf(&b, "store:\n  driver: embedded\n  path: %s\n", q(store))
+	fmt.Fprintf(&b, "outbound:\n  enforce_window: true\n")
+	level := "warn"
+	if o.Verbose {
+		level = "info"
+	}
+	fmt.Fprintf(&b, "log:\n  level: %s\n", level)
+	fmt.Fprintf(&b, "connections:\n  - name: %s\n    channel: messenger\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    pages:\n",
+		q(o.Connection), q(o.AppSecret), q(benchVerifyToken), q(apiBase))
+	for _, p := range pages {
+		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
+	}
+	return b.String()
+}
+
+// startInProcess runs the gateway inside this process through gateway/app,
+// from the same YAML the binary would read.
+func (e *env) startInProcess(yaml string, log io.Writer, verbose bool) error {
+	cfg, err := config.Parse(strings.NewReader(yaml))
+	if err != nil {
+		return fmt.Errorf("bench: gateway config: %w", err)
+	}
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	// Every goroutine the gateway starts inherits role=gateway, so a
+	// profile of this process can be cut to the gateway's share.
+	var a *app.App
+	withRole("gateway", func() {
+		a, err = app.New(cfg, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: level})))
+		if err == nil {
+			go a.Serve(ln) //nolint:errcheck // ends at Shutdown
+		}
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("bench: starting the gateway: %w", err)
+	}
+	e.inproc = a
+	e.gatewayURL = "http://" + ln.Addr().String()
+	e.closers = append(e.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return nil
+}
+
+// startBinary builds the gateway (unless -gateway-bin) and runs it as a
+// subprocess, so its CPU and memory are its own.
+func (e *env) startBinary(ctx context.Context, o *Options, cfgPath string, log io.Writer) error {
+	bin := o.GatewayBin
+	if bin == "" {
+		bin = filepath.Join(e.tmp, "switchboard")
+		fmt.Fprintln(log, "bench: building the gateway (go build ./gateway)…")
+		cmd := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "github.com/switchboard-gw/switchboard/gateway")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("bench: building the gateway failed (run from inside the module, or pass -gateway-bin, or -mode inprocess): %w\n%s", err, out)
+		}
+	}
+	e.gatewayLog = filepath.Join(e.tmp, "gateway.log")
+	logf, err := os.Create(e.gatewayLog)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "-config", cfgPath)
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("bench: starting %s: %w", bin, err)
+	}
+	e.gatewayCmd, e.gatewayPID = cmd, cmd.Process.Pid
+	e.closers = append(e.closers, func() {
+		stopProcess(cmd, 20*time.Second)
+		logf.Close()
+	})
+	addr, err := readAddr(stdout, "Switchboard listening on ", 60*time.Second)
+	if err != nil {
+		return fmt.Errorf("bench: the gateway did not start (%w); its log: %s", err, e.gatewayLog)
+	}
+	e.gatewayURL = "http://" + addr
+	return nil
+}
+
+// startCeiling runs the ceiling: as a subprocess of this program in binary
+// mode (so its CPU is measured like the gateway's), else in-process.
+func (e *env) startCeiling(ctx context.Context, o *Options) error {
+	if o.Mode == ModeBinary && o.Target == "" {
+		if exe, err := os.Executable(); err == nil && !strings.HasSuffix(exe, ".test") {
+			cmd := exec.Command(exe, "ceiling", "-listen", "127.0.0.1:0")
+			cmd.Env = append(os.Environ(), CeilingSecretEnv+"="+o.AppSecret)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				return err
+			}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				return fmt.Errorf("bench: starting the ceiling: %w", err)
+			}
+			e.ceilingCmd, e.ceilingPID = cmd, cmd.Process.Pid
+			e.closers = append(e.closers, func() { stopProcess(cmd, 5*time.Second) })
+			addr, err := readAddr(stdout, CeilingBanner, 10*time.Second)
+			if err != nil {
+				return fmt.Errorf("bench: the ceiling did not start: %w", err)
+			}
+			e.ceilingURL = "http://" + addr
+			return nil
+		}
+	}
+	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret)}
+	var u string
+	var err error
+	withRole("ceiling", func() { u, err = e.ceilingSrv.Start("") })
+	if err != nil {
+		return err
+	}
+	e.ceilingURL = u
+	e.closers = append(e.closers, func() { e.ceilingSrv.Close() })
+	return nil
+}
+
+// CeilingBanner is the line a ceiling subprocess prints, followed by its
+// address.
+const CeilingBanner = "ceiling listening on "
+
+// readAddr reads r until a line starting with prefix and returns the rest
+// of it; the remaining output is drained in the background.
+func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error) {
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sent := false
+		for sc.Scan() {
+			if line := sc.Text(); !sent && strings.HasPrefix(line, prefix) {
+				found <- strings.TrimSpace(strings.TrimPrefix(line, prefix))
+				sent = true
+			}
+		}
+		if !sent {
+			close(found)
+		}
+	}()
+	select {
+	case addr, ok := <-found:
+		if !ok {
+			return "", errors.New("it exited")
+		}
+		return addr, nil
+	case <-time.After(timeout):
+		return "", errors.New("no address within " + timeout.String())
+	}
+}
+
+// stopProcess asks cmd to stop (SIGTERM) and kills it after grace.
+func stopProcess(cmd *exec.Cmd, grace time.Duration) {
+	if cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("bench: %s not healthy: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// withRole runs f with the pprof label role=name; goroutines f starts
+// inherit it (go tool pprof -tagfocus=role=gateway).
+func withRole(name string, f func()) {
+	pprof.Do(context.Background(), pprof.Labels("role", name), func(context.Context) { f() })
+}
+
+// goTool is the go command that runs this program, else the one on PATH.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+}
+
+// gatewayStat samples the gateway's CPU and memory: its own process in
+// binary mode, this whole process in-process, nothing with -target.
+func (e *env) gatewayStat() (procstat.Sample, string, bool) {
+	switch {
+	case e.gatewayPID != 0:
+		s, err := procstat.Read(e.gatewayPID)
+		return s, "process", err == nil
+	case e.inproc != nil:
+		s, err := procstat.Self()
+		return s, "bench-process", err == nil
+	}
+	return procstat.Sample{}, "", false
+}
+
+// ceilingStat samples the ceiling the same way.
+func (e *env) ceilingStat() (procstat.Sample, string, bool) {
+	if e.ceilingPID != 0 {
+		s, err := procstat.Read(e.ceilingPID)
+		return s, "process", err == nil
+	}
+	s, err := procstat.Self()
+	return s, "bench-process", err == nil
+}

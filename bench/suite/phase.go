@@ -1,0 +1,319 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/bench/ledger"
+	"github.com/switchboard-gw/switchboard/bench/load"
+	"github.com/switchboard-gw/switchboard/bench/procstat"
+	"github.com/switchboard-gw/switchboard/bench/report"
+	"github.com/switchboard-gw/switchboard/bench/traffic"
+)
+
+// spec is one phase's load.
+type spec struct {
+	name             string
+	rate             float64 // > 0: open loop
+	conc, conns      int
+	warmup, duration time.Duration
+}
+
+func (sp spec) label() string {
+	if sp.rate > 0 {
+		return fmt.Sprintf("open %.0f/s", sp.rate)
+	}
+	return fmt.Sprintf("closed %d", sp.conc)
+}
+
+type serverKind string
+
+const (
+	serverGateway serverKind = "gateway"
+	serverCeiling serverKind = "ceiling"
+)
+
+// source builds webhooks for one phase: from the mix, registered in the
+// ledger before they leave (gateway with mocks), waited for in closed loop.
+type source struct {
+	gen     *traffic.Generator
+	ledger  *ledger.Ledger // nil: no accounting
+	phase   *ledger.Phase
+	wait    bool // closed loop waits for replies
+	seed    uint64
+	workers atomic.Uint64
+}
+
+func (s *source) NewWorker() load.Worker {
+	n := s.workers.Add(1)
+	w := &worker{s: s, rnd: newRand(s.seed, n)}
+	if s.wait {
+		w.waiter = ledger.NewWaiter()
+	}
+	return w
+}
+
+type worker struct {
+	s      *source
+	rnd    *rand.Rand
+	w      traffic.Webhook
+	waiter *ledger.Waiter
+}
+
+func (w *worker) Fill(c *load.Call, req *fasthttp.Request) {
+	w.s.gen.Next(&w.w, w.rnd)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(w.w.Path)
+	req.Header.SetContentType("application/json")
+	for _, h := range w.w.Header {
+		req.Header.SetBytesV(h.Name, h.Value)
+	}
+	req.SetBodyRaw(w.w.Body) // w.w is not touched until the next Fill
+	c.Events = len(w.w.Events)
+	if w.s.ledger == nil {
+		return
+	}
+	if w.waiter != nil {
+		w.waiter.Arm(len(w.w.Events))
+	}
+	for _, ev := range w.w.Events {
+		w.s.ledger.Expect(w.s.phase, ev.ID, ev.User, c.Intended, w.waiter)
+	}
+}
+
+func (w *worker) Answered(c *load.Call, status int, err error) {
+	ok := err == nil && status >= 200 && status <= 299
+	if ok {
+		w.s.gen.Acked(&w.w)
+	}
+	if w.s.ledger == nil {
+		return
+	}
+	for _, ev := range w.w.Events {
+		w.s.ledger.Answered(ev.ID, ok)
+	}
+}
+
+func (w *worker) Wait(ctx context.Context, c *load.Call) error {
+	if w.waiter == nil {
+		return nil
+	}
+	return w.waiter.Wait(ctx)
+}
+
+// sampler takes a server's CPU and memory readings at the window's edges
+// and once a second in between.
+type sampler struct {
+	stat func() (procstat.Sample, string, bool)
+
+	endTaken chan struct{} // closed once the end-of-window sample ran
+
+	mu         sync.Mutex
+	start, end *procstat.Sample
+	self0      *procstat.Sample
+	self1      *procstat.Sample
+	peakRSS    uint64
+	last       procstat.Sample
+	scope      string
+	timers     []*time.Timer
+}
+
+func newSampler(stat func() (procstat.Sample, string, bool), ws, we time.Time) *sampler {
+	s := &sampler{stat: stat, endTaken: make(chan struct{})}
+	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample) {
+		s.timers = append(s.timers, time.AfterFunc(time.Until(t), func() {
+			if dst == &s.end {
+				defer close(s.endTaken)
+			}
+			smp, scope, ok := stat()
+			me, err := procstat.Self()
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if ok {
+				*dst, s.scope = &smp, scope
+				s.note(smp)
+			}
+			if err == nil {
+				*self = &me
+			}
+		}))
+	}
+	at(ws, &s.start, &s.self0)
+	at(we, &s.end, &s.self1)
+	return s
+}
+
+// tick samples between the edges and returns the cores used since the
+// previous sample (0 when unknown).
+func (s *sampler) tick() (cores float64, rss uint64) {
+	smp, _, ok := s.stat()
+	if !ok {
+		return 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.At.IsZero() {
+		cores = (smp.CPU - s.last.CPU).Seconds() / smp.At.Sub(s.last.At).Seconds()
+	}
+	s.note(smp)
+	return cores, smp.RSS
+}
+
+func (s *sampler) note(smp procstat.Sample) {
+	s.last = smp
+	s.peakRSS = max(s.peakRSS, smp.RSS)
+}
+
+// waitEnd waits for the end-of-window sample: an open-loop run may finish
+// a moment before its window closes.
+func (s *sampler) waitEnd(ctx context.Context) {
+	select {
+	case <-s.endTaken:
+	case <-ctx.Done():
+	}
+}
+
+func (s *sampler) stop() {
+	for _, t := range s.timers {
+		t.Stop()
+	}
+}
+
+// phase runs sp against one server and reports it.
+func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Phase, error) {
+	o := s.o
+	s.phases++
+	start := time.Now().Add(20 * time.Millisecond)
+	ws := start.Add(sp.warmup)
+	we := ws.Add(sp.duration)
+
+	src := &source{seed: o.Seed + uint64(s.phases)<<20}
+	url := s.env.ceilingURL
+	stat := s.env.ceilingStat
+	if srv == serverGateway {
+		url, stat = s.env.gatewayURL, s.env.gatewayStat
+		src.gen = s.gwGen
+		if s.env.ledger != nil {
+			src.ledger = s.env.ledger
+			src.phase = s.env.ledger.Phase(sp.name, ws, we)
+			src.wait = sp.rate == 0
+		}
+	} else {
+		src.gen = s.ceilGen
+	}
+	smp := newSampler(stat, ws, we)
+	defer smp.stop()
+
+	label := fmt.Sprintf("%-7s %-9s %-12s", srv, sp.name, sp.label())
+	fmt.Fprintf(o.Progress, "%s starting (%.1fs warm-up + %.1fs)\n", label, sp.warmup.Seconds(), sp.duration.Seconds())
+	var lastReplies int64
+	lastTick := start
+	cfg := load.Config{
+		URL: url, Rate: sp.rate, Concurrency: sp.conc, Connections: sp.conns,
+		Start: start, Warmup: sp.warmup, Duration: sp.duration, Timeout: o.Timeout,
+		Source: src,
+		Tick: func(t load.Tick) {
+			line := fmt.Sprintf("%s %4.0fs %-7s ok %6.0f/s", label, t.Elapsed.Seconds(), t.Phase, t.OK)
+			line += fmt.Sprintf("  answer p50 %s p99 %s", fmtMS(t.Latency.P50), fmtMS(t.Latency.P99))
+			if src.phase != nil {
+				now := time.Now()
+				r := src.phase.Replied()
+				rt := src.phase.RoundTrip.TakeTick()
+				line += fmt.Sprintf("  replies %6.0f/s rt p99 %s backlog %d", float64(r-lastReplies)/now.Sub(lastTick).Seconds(), fmtMS(rt.P99), src.phase.Outstanding())
+				lastReplies, lastTick = r, now
+			}
+			if t.Failed > 0 {
+				line += fmt.Sprintf("  errors %.0f/s", t.Failed)
+			}
+			if t.Queued > 0 {
+				line += fmt.Sprintf("  queued %d", t.Queued)
+			}
+			if cores, rss := smp.tick(); rss > 0 && (srv == serverGateway && s.env.inproc == nil || srv == serverCeiling && s.env.ceilingPID != 0) {
+				line += fmt.Sprintf("  cpu %.2f rss %.0fMB", cores, float64(rss)/(1<<20))
+			}
+			fmt.Fprintln(o.Progress, line)
+		},
+	}
+	profiling := false
+	if o.CPUProfile != nil && srv == serverGateway && sp.name == "main" {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return nil, fmt.Errorf("bench: -cpuprofile: %w", err)
+		}
+		profiling = true
+	}
+	var res *load.Result
+	var err error
+	withRole("generator", func() { res, err = load.Run(ctx, cfg) })
+	if profiling {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return nil, err
+	}
+	smp.waitEnd(ctx)
+	p := &report.Phase{
+		Name: sp.name, Server: string(srv), Loop: res.Loop, Rate: res.Rate, Concurrency: res.Concurrency,
+		Connections: res.Connections, WindowS: res.Window().Seconds(),
+		ThroughputRPS: res.RPS(), EventsInPerSec: res.EventsPerSec(), EventsPerSec: res.EventsPerSec(),
+		LatencyMS: res.Latency, Errors: res.Failed, ErrorsBy: res.Errors,
+		MaxQueueMS: float64(res.MaxQueue) / float64(time.Millisecond),
+	}
+	events := float64(res.WindowEvents)
+	if src.phase != nil {
+		t0 := time.Now()
+		drained := src.phase.Drain(ctx, o.Drain)
+		p.Drained, p.DrainS = &drained, time.Since(t0).Seconds()
+		backend, replies := src.phase.InWindow()
+		p.EventsPerSec = float64(replies) / res.Window().Seconds()
+		p.BackendPerSec = float64(backend) / res.Window().Seconds()
+		events = float64(replies)
+		rt := src.phase.RoundTrip.Summary()
+		p.RoundTripMS = &rt
+		a := src.phase.Account()
+		p.Accounting = &a
+		s.lost += a.Lost
+		if !drained {
+			fmt.Fprintf(o.Progress, "%s drain: %d replies still missing after %s\n", label, src.phase.Outstanding(), o.Drain)
+		}
+	}
+	smp.mu.Lock()
+	if smp.start != nil && smp.end != nil {
+		secs := (smp.end.CPU - smp.start.CPU).Seconds()
+		win := smp.end.At.Sub(smp.start.At).Seconds()
+		p.CPU = &report.CPU{Seconds: secs, Cores: secs / win, Scope: smp.scope, Source: smp.end.Source,
+			MicrosPerRequest: 1e6 * secs / max(float64(res.WindowOK), 1)}
+		if srv == serverGateway {
+			p.CPU.MicrosPerEvent = 1e6 * secs / max(events, 1)
+		}
+		if smp.self0 != nil && smp.self1 != nil && smp.scope == "process" {
+			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
+		}
+		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM)}
+	}
+	smp.mu.Unlock()
+	if srv == serverGateway && s.env.gatewayPID == 0 && s.env.inproc == nil {
+		p.CPU, p.Memory = nil, nil // -target: not ours to measure
+	}
+	fmt.Fprintf(o.Progress, "%s done: %.0f webhooks/s, %.0f events/s, answer p99 %s, errors %d\n",
+		label, p.ThroughputRPS, p.EventsPerSec, fmtMS(p.LatencyMS.P99), p.Errors)
+	return p, nil
+}
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+func fmtMS(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.2fms", v)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}

@@ -1,0 +1,479 @@
+// Package suite runs the bench: it starts the gateway (in-process or as the
+// built binary) between a mock backend and a mock channel API, and the
+// ceiling server next to it; drives both with the same generator and
+// settings; accounts for every event; and assembles the results (table,
+// results.json, chart). bench/main.go only turns flags into Options.
+//
+// A run is a series of phases, each against one server:
+//
+//  1. main: the load the flags ask for (open loop at -rate, or closed loop
+//     at -concurrency), first against the ceiling, then the gateway;
+//  2. capacity probe, when a sweep point is a percentage and the main
+//     phase was open loop: both servers closed loop at -max-concurrency;
+//  3. sweep: both servers open loop at each -sweep rate.
+//
+// After each gateway phase the suite waits (up to -drain) until every
+// acknowledged event's reply reached the channel mock, then accounts.
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/report"
+	"github.com/switchboard-gw/switchboard/bench/traffic"
+)
+
+// Modes of running the gateway.
+const (
+	ModeBinary    = "binary"
+	ModeInProcess = "inprocess"
+)
+
+// Defaults.
+const (
+	DefaultConcurrency = 128
+	DefaultSweep       = "300,25%,50%,75%"
+	DefaultConnection  = "bench"
+	DefaultAppSecret   = "bench-app-secret"
+)
+
+// Options is a run. The zero value of a field means its default.
+type Options struct {
+	// Mode is binary (default) or inprocess.
+	Mode string
+	// Target is the base URL of an already running gateway to load
+	// instead of starting one; it must serve Connection with AppSecret
+	// and Pages. Loss accounting and round trips need the suite's mocks
+	// and are skipped.
+	Target     string
+	Connection string
+	AppSecret  string
+	// Pages are the Page ids of the connection (with -target: the real
+	// connection's); by default two made-up ones.
+	Pages []string
+
+	// Rate (webhooks/s, open loop) or Concurrency (closed loop). Neither:
+	// closed loop at DefaultConcurrency, plus the default sweep.
+	Rate        float64
+	Concurrency int
+	// Connections: keep-alive connections of the client (open loop: also
+	// its senders). Default 64 open loop, Concurrency closed loop.
+	Connections int
+	Duration    time.Duration // measured, per phase (default 10 s)
+	Warmup      time.Duration // before each phase's window (default 2 s)
+	Drain       time.Duration // bound on waiting for replies after a phase (default 30 s)
+	Timeout     time.Duration // per request (default 5 s)
+	Mix         string        // -mix (default realistic)
+	Users       int           // people spread over the Pages (default 2000)
+
+	// Sweep is a comma list of open-loop rates: webhooks/s, or a
+	// percentage of the gateway's measured capacity ("50%").
+	Sweep          string
+	SweepDuration  time.Duration // per point (default Duration, at most 5 s)
+	MaxConcurrency int           // capacity probe (default DefaultConcurrency)
+	MaxDuration    time.Duration // capacity probe window (default 5 s)
+
+	// Out, when set, receives results.json, the chart and summary.txt.
+	Out         string
+	ChartFormat string // png (default) or svg
+	// Quick is a ~2 s smoke run: short phases, no sweep.
+	Quick bool
+
+	GatewayBin     string        // binary mode: use this build instead of building one
+	BackendLatency time.Duration // the mock backend's think time
+	Verbose        bool          // the gateway's info logs
+	// CPUProfile, when set, receives this process's CPU profile of the
+	// main gateway phase. Goroutines carry the pprof label role=gateway,
+	// generator, mock or ceiling; in inprocess mode
+	// `go tool pprof -tagfocus=role=gateway` is the gateway's share.
+	CPUProfile io.Writer
+	KeepTemp   bool
+	Seed       uint64 // ids and choices; 0: from the clock
+
+	// Progress receives the progress lines and logs (default stderr);
+	// Stdout the table (default stdout).
+	Progress io.Writer
+	Stdout   io.Writer
+}
+
+// normalize fills defaults and checks the options.
+func (o *Options) normalize() error {
+	def := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if o.Mode == "" {
+		o.Mode = ModeBinary
+	}
+	if o.Mode != ModeBinary && o.Mode != ModeInProcess {
+		return fmt.Errorf("bench: -mode must be binary or inprocess, not %q", o.Mode)
+	}
+	if o.Rate < 0 || o.Concurrency < 0 || o.Connections < 0 {
+		return errors.New("bench: -rate, -concurrency and -connections must not be negative")
+	}
+	if o.Rate > 0 && o.Concurrency > 0 {
+		return errors.New("bench: give -rate (open loop) or -concurrency (closed loop), not both")
+	}
+	defaultRun := o.Rate == 0 && o.Concurrency == 0
+	if o.Quick {
+		def(&o.Duration, 1500*time.Millisecond)
+		def(&o.Warmup, 300*time.Millisecond)
+		def(&o.Drain, 5*time.Second)
+		def(&o.MaxDuration, time.Second)
+		if defaultRun {
+			o.Concurrency = 16
+		}
+	} else if defaultRun {
+		o.Concurrency = DefaultConcurrency
+		if o.Sweep == "" {
+			o.Sweep = DefaultSweep
+		}
+	}
+	def(&o.Duration, 10*time.Second)
+	def(&o.Warmup, 2*time.Second)
+	def(&o.Drain, 30*time.Second)
+	def(&o.Timeout, 5*time.Second)
+	def(&o.MaxDuration, 5*time.Second)
+	def(&o.SweepDuration, min(o.Duration, 5*time.Second))
+	if o.MaxConcurrency == 0 {
+		o.MaxConcurrency = max(o.Concurrency, DefaultConcurrency)
+	}
+	if o.Connections == 0 && o.Rate > 0 {
+		o.Connections = 64
+	}
+	if o.Connection == "" {
+		o.Connection = DefaultConnection
+	}
+	if o.AppSecret == "" {
+		o.AppSecret = DefaultAppSecret
+	}
+	if o.Users == 0 {
+		o.Users = 2000
+	}
+	if o.Mix == "" {
+		o.Mix = traffic.DefaultMix
+	}
+	if o.ChartFormat == "" {
+		o.ChartFormat = "png"
+	}
+	if o.ChartFormat != "png" && o.ChartFormat != "svg" {
+		return fmt.Errorf("bench: -chart must be png or svg")
+	}
+	if o.Seed == 0 {
+		o.Seed = uint64(time.Now().UnixNano())
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
+		return fmt.Errorf("bench: -target must be an http(s) URL")
+	}
+	return nil
+}
+
+// page is one Messenger Page of the bench's connection.
+type page struct{ id, token string }
+
+func (o *Options) pages() []page {
+	ids := o.Pages
+	if len(ids) == 0 {
+		ids = []string{"106100000000001", "106100000000002"}
+	}
+	out := make([]page, len(ids))
+	for i, id := range ids {
+		out[i] = page{id: id, token: "bench-page-token-" + strconv.Itoa(i+1)}
+	}
+	return out
+}
+
+// sweepPoint is one -sweep item.
+type sweepPoint struct {
+	spec string
+	rate float64 // absolute; 0 when pct
+	pct  float64 // of capacity; 0 when absolute
+}
+
+func parseSweep(s string) ([]sweepPoint, error) {
+	var out []sweepPoint
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p := sweepPoint{spec: item}
+		if v, ok := strings.CutSuffix(item, "%"); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 1000 {
+				return nil, fmt.Errorf("bench: -sweep %q: a percentage must be in (0, 1000]", item)
+			}
+			p.pct = f
+		} else {
+			f, err := strconv.ParseFloat(item, 64)
+			if err != nil || f <= 0 {
+				return nil, fmt.Errorf("bench: -sweep %q: want a positive rate or a percentage", item)
+			}
+			p.rate = f
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// suite is one Run's state.
+type suite struct {
+	o       *Options
+	mix     traffic.Mix
+	env     *env
+	gwGen   *traffic.Generator
+	gwMsg   *traffic.Messenger
+	ceilGen *traffic.Generator
+	lost    int64
+	phases  int
+}
+
+// Run runs the bench and returns its results (also printed, and written
+// to Out).
+func Run(ctx context.Context, o Options) (*report.Results, error) {
+	began := time.Now()
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	mix, err := traffic.ParseMix(o.Mix)
+	if err != nil {
+		return nil, err
+	}
+	sweep, err := parseSweep(o.Sweep)
+	if err != nil {
+		return nil, err
+	}
+	if o.Out != "" { // fail before a long run, not after
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: -out: %w", err)
+		}
+	}
+	pages := o.pages()
+	s := &suite{o: &o, mix: mix}
+	ids := make([]string, len(pages))
+	for i, p := range pages {
+		ids[i] = p.id
+	}
+	// The gateway and the ceiling each get their own Messenger generator
+	// (same payloads, different ids): what opens a conversation on one
+	// must not let receipts through to the other.
+	s.gwMsg = traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed)
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg); err != nil {
+		return nil, err
+	}
+	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed^0x9e3779b97f4a7c15)
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg); err != nil {
+		return nil, err
+	}
+
+	s.env, err = startEnv(ctx, &o, pages, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer s.env.close()
+	mode := o.Mode
+	if o.Target != "" {
+		mode = "target"
+		fmt.Fprintf(o.Progress, "bench: loading %s: no mocks around it, so no round trips, loss accounting or gateway CPU\n", o.Target)
+	}
+	fmt.Fprintf(o.Progress, "bench: gateway %s (%s), ceiling %s, mix %s\n", s.env.gatewayURL, mode, s.env.ceilingURL, mix)
+
+	res := &report.Results{
+		Schema: report.SchemaVersion, Tool: "switchboard-bench", Started: began.UTC(),
+		Host: host(), Mode: mode, Target: o.Target, Mix: mix.String(),
+	}
+
+	main := spec{name: "main", rate: o.Rate, conc: o.Concurrency, conns: o.Connections, warmup: o.Warmup, duration: o.Duration}
+	res.Load = report.LoadSpec{Loop: "open", Rate: o.Rate, Concurrency: o.Concurrency, Connections: o.Connections,
+		DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds()}
+	if o.Rate == 0 {
+		res.Load.Loop = "closed"
+		if res.Load.Connections == 0 {
+			res.Load.Connections = o.Concurrency
+		}
+	}
+	ceil, gw, err := s.pair(ctx, main)
+	if err != nil {
+		return nil, err
+	}
+	res.Gateway, res.Ceiling = *gw, *ceil
+
+	// Capacity: the main phase when it was closed loop, else a probe when
+	// a sweep point needs it.
+	needMax := false
+	for _, p := range sweep {
+		needMax = needMax || p.pct > 0
+	}
+	if main.rate == 0 {
+		res.Max = maxOf(gw, ceil, o.Concurrency, nil, nil)
+	} else if needMax {
+		probe := spec{name: "capacity", conc: o.MaxConcurrency, warmup: min(o.Warmup, time.Second), duration: o.MaxDuration}
+		pc, pg, err := s.pair(ctx, probe)
+		if err != nil {
+			return nil, err
+		}
+		res.Max = maxOf(pg, pc, o.MaxConcurrency, pg, pc)
+	}
+	for _, p := range sweep {
+		rate := p.rate
+		if p.pct > 0 {
+			rate = res.Max.GatewayRPS * p.pct / 100
+		}
+		if rate < 1 {
+			fmt.Fprintf(o.Progress, "bench: skipping sweep point %s (rate %.2f/s)\n", p.spec, rate)
+			continue
+		}
+		sp := spec{name: "sweep " + p.spec, rate: rate, conns: max(o.Connections, 64), warmup: o.Warmup, duration: o.SweepDuration}
+		pc, pg, err := s.pair(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		res.Sweep = append(res.Sweep, report.Point{Rate: rate, Spec: p.spec, Gateway: *pg, Ceiling: pc})
+	}
+
+	s.summarize(res)
+	res.Elapsed = time.Since(began).Seconds()
+	res.Table(o.Stdout)
+	if o.Out != "" {
+		if err := s.write(res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// pair runs one phase against the ceiling, then the gateway.
+func (s *suite) pair(ctx context.Context, sp spec) (ceil, gw *report.Phase, err error) {
+	if ceil, err = s.phase(ctx, sp, serverCeiling); err != nil {
+		return nil, nil, err
+	}
+	if gw, err = s.phase(ctx, sp, serverGateway); err != nil {
+		return nil, nil, err
+	}
+	return ceil, gw, nil
+}
+
+func maxOf(gw, ceil *report.Phase, conc int, pg, pc *report.Phase) *report.Max {
+	return &report.Max{
+		Method:      "closed loop; the gateway's workers wait for each webhook's replies at the channel mock, so no backlog builds",
+		Concurrency: conc, CeilingRPS: ceil.ThroughputRPS, GatewayRPS: gw.ThroughputRPS,
+		GatewayEventsPerSec: gw.EventsPerSec, Ratio: report.Ratio(gw.EventsPerSec, ceil.ThroughputRPS),
+		Gateway: pg, Ceiling: pc,
+	}
+}
+
+// summarize fills the top-level figures, ratios, targets and notes.
+func (s *suite) summarize(res *report.Results) {
+	g, c := &res.Gateway, &res.Ceiling
+	res.ThroughputRPS = g.ThroughputRPS
+	res.EventsPerSec = g.EventsPerSec
+	res.CeilingRPS = c.ThroughputRPS
+	res.Ratio = report.Ratio(g.EventsPerSec, c.ThroughputRPS)
+	if g.CPU != nil {
+		res.CPUMicrosPerEvent = report.F(g.CPU.MicrosPerEvent)
+	}
+	if s.env.ledger != nil {
+		lost := s.lost
+		res.Lost = &lost
+	}
+	res.Errors = g.Errors
+	res.LatencyMS = g.LatencyMS
+	res.RoundTripMS = g.RoundTripMS
+	res.Ratios = map[string]float64{
+		"throughput":     report.Ratio(g.ThroughputRPS, c.ThroughputRPS),
+		"events_per_sec": res.Ratio,
+		"latency_p50":    report.Ratio(g.LatencyMS.P50, c.LatencyMS.P50),
+		"latency_p99":    report.Ratio(g.LatencyMS.P99, c.LatencyMS.P99),
+		"latency_p999":   report.Ratio(g.LatencyMS.P999, c.LatencyMS.P999),
+	}
+	if g.CPU != nil && c.CPU != nil {
+		res.Ratios["cpu_per_request"] = report.Ratio(g.CPU.MicrosPerRequest, c.CPU.MicrosPerRequest)
+	}
+	res.Targets = s.targets(res)
+
+	if s.env.inproc != nil {
+		res.Notes = append(res.Notes, "inprocess mode: CPU figures are the whole bench process (gateway, generator and mocks); use -mode binary for the gateway's own")
+	}
+	if l := s.env.ledger; l != nil {
+		if n := l.UnknownEvents.Load(); n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("the backend received %d events whose ids were never sent", n))
+		}
+		if n := l.UnknownReplies.Load(); n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("the channel mock received %d replies naming no sent event", n))
+		}
+	}
+	if b := s.env.backend; b != nil {
+		if n := b.BadSignature.Load() + b.MissingID.Load(); n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("the backend refused %d events (bad signature or no event id)", n))
+		}
+	}
+	if ch := s.env.channel; ch != nil && ch.Refused.Load() > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the channel mock refused %d sends", ch.Refused.Load()))
+	}
+	if n := s.gwMsg.Substituted.Load(); n > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
+	}
+	if runtime.NumCPU() <= 4 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d CPUs: the generator and mocks share them with the server under test; compare ratios, not absolutes", runtime.NumCPU()))
+	}
+}
+
+// write saves results.json, the chart and the table.
+func (s *suite) write(res *report.Results) error {
+	path, err := res.WriteJSON(s.o.Out)
+	if err != nil {
+		return err
+	}
+	chart := filepath.Join(s.o.Out, "latency."+s.o.ChartFormat)
+	if err := res.Chart(chart); err != nil {
+		fmt.Fprintln(s.o.Progress, "bench:", err)
+		chart = "(none)"
+	}
+	f, err := os.Create(filepath.Join(s.o.Out, "summary.txt"))
+	if err != nil {
+		return err
+	}
+	res.Table(f)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if s.env.gatewayLog != "" {
+		if b, err := os.ReadFile(s.env.gatewayLog); err == nil {
+			os.WriteFile(filepath.Join(s.o.Out, "gateway.log"), b, 0o644)
+		}
+	}
+	fmt.Fprintf(s.o.Progress, "bench: wrote %s, %s, summary.txt\n", path, chart)
+	return nil
+}
+
+func host() report.Host {
+	h := report.Host{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version()}
+	h.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			h.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return h
+}
+
+// newRand returns a worker's random source.
+func newRand(seed uint64, n uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, n)) }

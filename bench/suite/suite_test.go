@@ -1,0 +1,165 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/config"
+)
+
+func TestOptionsDefaults(t *testing.T) {
+	o := Options{}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Mode != ModeBinary || o.Concurrency != DefaultConcurrency || o.Rate != 0 || o.Sweep != DefaultSweep ||
+		o.Duration != 10*time.Second || o.Warmup != 2*time.Second || o.Mix != "realistic" {
+		t.Fatalf("default run: %+v", o)
+	}
+	o = Options{Rate: 300}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Concurrency != 0 || o.Sweep != "" || o.Connections != 64 {
+		t.Fatalf("-rate 300: %+v", o)
+	}
+	o = Options{Quick: true}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Duration > 2*time.Second || o.Sweep != "" || o.Concurrency == 0 {
+		t.Fatalf("-quick: %+v", o)
+	}
+	for _, bad := range []Options{
+		{Rate: 10, Concurrency: 2},
+		{Mode: "docker"},
+		{Rate: -1},
+		{ChartFormat: "gif"},
+		{Target: "localhost:8080"},
+	} {
+		if err := bad.normalize(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestParseSweep(t *testing.T) {
+	pts, err := parseSweep(" 300, 50% ,1e3,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 3 || pts[0].rate != 300 || pts[1].pct != 50 || pts[1].rate != 0 || pts[2].rate != 1000 {
+		t.Fatalf("%+v", pts)
+	}
+	for _, bad := range []string{"fast", "-5", "0%", "x%"} {
+		if _, err := parseSweep(bad); err == nil {
+			t.Errorf("sweep %q accepted", bad)
+		}
+	}
+}
+
+func TestGatewayYAMLIsValid(t *testing.T) {
+	o := Options{}
+	o.normalize()
+	y := gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x y", "http://127.0.0.1:8/v25.0", o.pages())
+	cfg, err := config.Parse(strings.NewReader(y))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	c := cfg.Connections[0]
+	if cfg.Listen != "127.0.0.1:0" || cfg.Store.Path != "/tmp/x y" || !*cfg.Outbound.EnforceWindow ||
+		c.Name != DefaultConnection || c.Messenger == nil || c.Messenger.AppSecret != DefaultAppSecret ||
+		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
+		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
+	}
+}
+
+// TestQuickRun is the suite end to end, in-process: gateway, mocks,
+// ceiling, a closed-loop phase each, accounting, results.json and chart.
+// It takes a few seconds; -short skips it.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end bench run")
+	}
+	out := t.TempDir()
+	var progress strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second,
+		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if res.Lost == nil || *res.Lost != 0 {
+		t.Fatalf("lost %v: %+v\n%s", res.Lost, res.Gateway.Accounting, progress.String())
+	}
+	a := res.Gateway.Accounting
+	if a == nil || a.Acked == 0 || a.Replied != a.Acked || a.BackendDuplicates != 0 || a.Misrouted != 0 {
+		t.Fatalf("accounting %+v", a)
+	}
+	if res.EventsPerSec <= 0 || res.ThroughputRPS <= 0 || res.CeilingRPS <= 0 || res.Ratio <= 0 ||
+		res.LatencyMS.P50 <= 0 || res.RoundTripMS == nil || res.RoundTripMS.P50 < res.LatencyMS.P50/10 {
+		t.Fatalf("figures: %+v", res)
+	}
+	if res.Errors != 0 || res.Ceiling.Errors != 0 {
+		t.Fatalf("errors %v / %v", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy)
+	}
+	if res.Max == nil || res.Max.Ratio != res.Ratio {
+		t.Fatalf("a closed-loop main phase is the capacity: %+v", res.Max)
+	}
+	if !strings.Contains(progress.String(), "replies") {
+		t.Fatalf("no progress lines:\n%s", progress.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("results.json lacks %s", k)
+		}
+	}
+	for _, f := range []string{"latency.png", "summary.txt"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestTargetMode loads an already running server (here the ceiling, which
+// takes the same signed webhooks): no mocks, so no round trips, loss or
+// CPU figures, and the suite says so rather than reporting zeros.
+func TestTargetMode(t *testing.T) {
+	srv := &ceiling.Server{Secret: []byte(DefaultAppSecret)}
+	base, err := srv.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var progress strings.Builder
+	res, err := Run(context.Background(), Options{Target: base, Rate: 200, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != "target" || res.Lost != nil || res.CPUMicrosPerEvent != nil || res.RoundTripMS != nil || res.Gateway.Accounting != nil {
+		t.Fatalf("target mode reported what it cannot know: %+v", res)
+	}
+	if res.ThroughputRPS < 150 || res.EventsPerSec < res.ThroughputRPS || res.Errors != 0 {
+		t.Fatalf("throughput %v events %v errors %v", res.ThroughputRPS, res.EventsPerSec, res.Gateway.ErrorsBy)
+	}
+	if !strings.Contains(progress.String(), "no mocks") {
+		t.Fatalf("target mode not announced:\n%s", progress.String())
+	}
+}

@@ -1,0 +1,95 @@
+package suite
+
+import (
+	"fmt"
+
+	"github.com/switchboard-gw/switchboard/bench/report"
+)
+
+// The targets. They are measured and printed, never asserted by a
+// unit test: -check turns a failure into a non-zero exit.
+const (
+	targetRatio      = 0.25 // round trips/s ÷ ceiling requests/s, at capacity
+	targetCPUPerMsg  = 35   // µs of gateway CPU per Messenger text round trip
+	targetP99At300   = 1.0  // ms, webhook answer p99 at 300 webhooks/s
+	targetP99AtHalf  = 5.0  // ms, webhook answer p99 at half the capacity
+	targetLost       = 0
+	targetLowRate    = 300.0
+	targetHalfPct    = 50.0
+	targetTextMixStr = "messenger:text=100"
+)
+
+func (s *suite) targets(res *report.Results) []report.Target {
+	var out []report.Target
+	add := func(t report.Target) {
+		t.Check()
+		out = append(out, t)
+	}
+
+	ratio := report.Target{Name: "round trip ÷ ceiling at capacity (ratio)", Limit: targetRatio, Op: ">=", Unit: ""}
+	if res.Max != nil {
+		ratio.Value = report.F(res.Max.Ratio)
+		if res.Mode == "target" {
+			ratio.Note = "-target: events accepted, not round trips"
+		}
+	} else {
+		ratio.Note = "capacity not measured: run closed loop (-concurrency N) or sweep a percentage (-sweep 50%)"
+	}
+	add(ratio)
+
+	cpu := report.Target{Name: "gateway CPU per event", Limit: targetCPUPerMsg, Op: "<=", Unit: "µs"}
+	switch g := res.Gateway; {
+	case g.CPU == nil:
+		cpu.Note = "not measured with -target"
+	case g.CPU.Scope != "process":
+		cpu.Note = "inprocess mode counts the generator too: use -mode binary"
+	default:
+		cpu.Value = report.F(g.CPU.MicrosPerEvent)
+		if res.Mix != targetTextMixStr {
+			cpu.Note = "the target is for the text round trip (-mix text); this mix is heavier"
+		}
+	}
+	add(cpu)
+
+	at300 := report.Target{Name: fmt.Sprintf("answer p99 at %.0f webhooks/s", targetLowRate), Limit: targetP99At300, Op: "<", Unit: "ms"}
+	if p := s.phaseAt(res, targetLowRate); p != nil {
+		at300.Value = report.F(p.LatencyMS.P99)
+	} else {
+		at300.Note = "no open-loop phase at 300/s (-rate 300 or -sweep 300)"
+	}
+	add(at300)
+
+	half := report.Target{Name: "answer p99 at half the capacity", Limit: targetP99AtHalf, Op: "<", Unit: "ms"}
+	for _, p := range res.Sweep {
+		if p.Spec == "50%" {
+			half.Value = report.F(p.Gateway.LatencyMS.P99)
+			half.Note = fmt.Sprintf("%.0f webhooks/s", p.Rate)
+		}
+	}
+	if half.Value == nil {
+		half.Note = "no sweep point at 50% (-sweep 50%)"
+	}
+	add(half)
+
+	lost := report.Target{Name: "lost events, every phase", Limit: targetLost, Op: "==", Unit: ""}
+	if res.Lost != nil {
+		lost.Value = report.F(float64(*res.Lost))
+	} else {
+		lost.Note = "not accounted with -target"
+	}
+	add(lost)
+	return out
+}
+
+// phaseAt finds the gateway's open-loop phase at rate.
+func (s *suite) phaseAt(res *report.Results, rate float64) *report.Phase {
+	if res.Gateway.Loop == "open" && res.Gateway.Rate == rate {
+		return &res.Gateway
+	}
+	for i := range res.Sweep {
+		if res.Sweep[i].Rate == rate {
+			return &res.Sweep[i].Gateway
+		}
+	}
+	return nil
+}
