@@ -28,6 +28,9 @@ type Request struct {
 	Method string
 	Path   string // without the query
 	Query  string // raw, access_token included (tokens here are fake)
+	// Auth is the Authorization header (WhatsApp's "Bearer <token>";
+	// tokens here are fake).
+	Auth   string
 	Body   []byte
 	Status int // what the mock answered
 }
@@ -42,7 +45,8 @@ type Failure struct {
 // Throttle makes every call answer a Graph throttling error.
 type Throttle struct {
 	// Code is the Graph code: 4, 17, 32, 613 or a Business Use Case code
-	// such as 80006. Zero means 613.
+	// such as 80006. Zero means 613 for Messenger calls and 130429
+	// (throughput) for WhatsApp calls.
 	Code int
 	// RegainMinutes goes into X-Business-Use-Case-Usage as
 	// estimated_time_to_regain_access.
@@ -63,6 +67,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	tokens     map[string]string // access token → page id
+	phones     map[string]string // WhatsApp bearer token → phone number id
 	fails      []Failure
 	recipients map[string]graphErr // PSID → error to answer
 	throttle   *Throttle
@@ -73,6 +78,10 @@ type Server struct {
 	limiters   map[string]*rate.Limiter // page id → limiter
 	owners     map[string]string        // page id + "/" + PSID → app id
 	reqs       []Request
+	// WhatsApp pair rate: per phone number id + "/" + recipient.
+	pairEvery time.Duration
+	pairBurst int
+	pairs     map[string]*rate.Limiter
 
 	seq     atomic.Int64
 	count   atomic.Int64
@@ -87,6 +96,8 @@ type graphErr struct{ code, subcode int }
 func New() *Server {
 	return &Server{
 		tokens:     map[string]string{},
+		phones:     map[string]string{},
+		pairs:      map[string]*rate.Limiter{},
 		recipients: map[string]graphErr{},
 		limiters:   map[string]*rate.Limiter{},
 		owners:     map[string]string{},
@@ -228,14 +239,16 @@ func (s *Server) Requests() []Request {
 // Count is the number of calls answered so far.
 func (s *Server) Count() int { return int(s.count.Load()) }
 
-// Reset forgets recorded calls, scripted failures, rules and thread
-// owners; pages stay.
+// Reset forgets recorded calls, scripted failures, rules (the pair rate
+// included) and thread owners; pages and phone numbers stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reqs, s.fails, s.throttle, s.serverErr, s.latency, s.perSecond, s.noRecord = nil, nil, nil, 0, 0, 0, false
+	s.pairEvery, s.pairBurst = 0, 0
 	clear(s.recipients)
 	clear(s.limiters)
+	clear(s.pairs)
 	clear(s.owners)
 	s.count.Store(0)
 }
@@ -253,6 +266,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			Method: string(ctx.Method()),
 			Path:   string(ctx.Path()),
 			Query:  string(ctx.QueryArgs().QueryString()),
+			Auth:   string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)),
 			Body:   append([]byte(nil), ctx.PostBody()...),
 		}
 	}
@@ -297,6 +311,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	node, edge, ok := splitPath(string(ctx.Path()))
 	if !ok {
 		s.graphError(ctx, 400, 2500, 0, "Unknown path components: "+string(ctx.Path()), false)
+		return
+	}
+
+	if s.isWhatsApp(ctx, node) {
+		s.serveWhatsApp(ctx, node, edge, throttle)
 		return
 	}
 
@@ -503,7 +522,7 @@ func (s *Server) recipientError(ctx *fasthttp.RequestCtx, psid string) bool {
 	if e.code == 1 || e.code == 2 {
 		status = 500
 	}
-	s.graphError(ctx, status, e.code, e.subcode, messages[e.code], e.code == 1 || e.code == 2)
+	s.graphErrorDetails(ctx, status, e.code, e.subcode, messages[e.code], e.code == 1 || e.code == 2, details[e.code])
 	return true
 }
 
@@ -515,12 +534,29 @@ var messages = map[int]string{
 	200:    "(#200) This person isn't available right now.",
 	551:    "(#551) This person isn't available right now.",
 	613:    "Calls to this api have exceeded the rate limit.",
+	130429: "(#130429) Rate limit hit",
+	131026: "(#131026) Message undeliverable",
 	131047: "Re-engagement message",
 	131056: "(Business Account, Consumer Account) pair rate limit hit",
 }
 
+// details holds WhatsApp's error_data.details for its codes; they go into
+// the envelope as error_data{messaging_product, details}.
+var details = map[int]string{
+	130429: "Cloud API message throughput has been reached.",
+	131026: "Message failed to send because the recipient is not a WhatsApp user, has an old app or has not accepted the terms.",
+	131047: "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+	131056: "Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.",
+}
+
 // graphError writes the Graph error envelope.
 func (s *Server) graphError(ctx *fasthttp.RequestCtx, status, code, subcode int, msg string, transient bool) {
+	s.graphErrorDetails(ctx, status, code, subcode, msg, transient, "")
+}
+
+// graphErrorDetails writes the Graph error envelope, with WhatsApp's
+// error_data when details is set.
+func (s *Server) graphErrorDetails(ctx *fasthttp.RequestCtx, status, code, subcode int, msg string, transient bool, details string) {
 	if msg == "" {
 		msg = "(#" + strconv.Itoa(code) + ") mock error"
 	}
@@ -538,6 +574,11 @@ func (s *Server) graphError(ctx *fasthttp.RequestCtx, status, code, subcode int,
 	}
 	if transient {
 		b = append(b, `,"is_transient":true`...)
+	}
+	if details != "" {
+		b = append(b, `,"error_data":{"messaging_product":"whatsapp","details":`...)
+		b = normalize.AppendString(b, details)
+		b = append(b, '}')
 	}
 	b = append(b, `,"fbtrace_id":"Amock`...)
 	b = strconv.AppendInt(b, s.seq.Add(1), 10)

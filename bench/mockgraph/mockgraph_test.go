@@ -41,11 +41,21 @@ type answer struct {
 
 func call(t *testing.T, method, url, body string) answer {
 	t.Helper()
+	return callWith(t, method, url, body, nil)
+}
+
+// callWith makes one call with the headers hdr and reads the JSON answer
+// and the throttling headers.
+func callWith(t *testing.T, method, url, body string, hdr map[string]string) answer {
+	t.Helper()
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(url)
 	req.Header.SetMethod(method)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	if body != "" {
 		req.SetBodyString(body)
 	}

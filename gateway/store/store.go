@@ -72,6 +72,14 @@ type Store interface {
 	// the same transaction: a reply replaces the event it answers without
 	// a moment where neither is on disk. It returns next's seqs.
 	Ack(seq uint64, next []Item) ([]uint64, error)
+	// AckAsync is Ack without waiting: the change is queued behind every
+	// write already asked for (so it applies after them) and committed
+	// with a later batch. done, when not nil, is called with next's seqs
+	// or the error once it is on disk, in commit order, from the store's
+	// own goroutine: it must not block or call the store synchronously.
+	// Use it where a crash before the commit only means work is done
+	// again: the acked entry is still spooled and replayed.
+	AckAsync(seq uint64, next []Item, done func(seqs []uint64, err error))
 	// Replay calls fn for every spooled entry in Seq order; it is how work
 	// survives a restart or crash. fn must not call the store.
 	Replay(fn func(Entry) error) error

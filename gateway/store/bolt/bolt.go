@@ -104,6 +104,9 @@ func Open(dir string, opts store.Options) (*Store, error) {
 		// every commit, one page less per fsync. Data sync is unchanged.
 		NoFreelistSync: true,
 		FreelistType:   bbolt.FreelistMapType,
+		// Map address space for a large file up front: growing the map
+		// later remaps under the write lock and stalls every commit.
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (waited %s)", ErrLocked, file, lockTimeout)
@@ -205,6 +208,35 @@ func (s *Store) Ack(seq uint64, next []store.Item) ([]uint64, error) {
 		return nil, err
 	}
 	return r.seqs, nil
+}
+
+// AckAsync implements store.Store. A batch holding only asynchronous
+// requests lingers up to asyncLinger for more work, so acks ride along
+// with the next synchronous commit instead of paying an fsync each.
+func (s *Store) AckAsync(seq uint64, next []store.Item, done func([]uint64, error)) {
+	if s.closed.Load() {
+		if done != nil {
+			done(nil, store.ErrClosed)
+		}
+		return
+	}
+	if err := checkItems(next); err != nil {
+		if done != nil {
+			done(nil, err)
+		}
+		return
+	}
+	r := &request{op: opAck, seq: seq, items: next, seqs: make([]uint64, 0, len(next)), async: done, isAsync: true}
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
+		if done != nil {
+			done(nil, store.ErrClosed)
+		}
+		return
+	}
+	s.reqs <- r
+	s.mu.RUnlock()
 }
 
 // Replay implements store.Store. It reads the spool in chunks, each in its
@@ -405,7 +437,16 @@ type request struct {
 	err   error
 
 	done chan struct{}
+	// isAsync requests have no waiting caller; async, when set, is told
+	// the outcome after the commit.
+	isAsync bool
+	async   func([]uint64, error)
 }
+
+// asyncLinger is how long a batch of only asynchronous requests waits for
+// a synchronous one to share its commit: acks are not urgent (a lost one
+// means a redelivery), fsyncs are what costs.
+const asyncLinger = 5 * time.Millisecond
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
@@ -441,23 +482,61 @@ func (s *Store) do(r *request) error {
 func (s *Store) commitLoop() {
 	defer close(s.committerDone)
 	batch := make([]*request, 0, maxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for r := range s.reqs {
 		batch = append(batch[:0], r)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break drain
+		open := s.drain(&batch)
+		if open && allAsync(batch) {
+			// Only acks so far: wait a little for a caller who waits.
+			linger.Reset(asyncLinger)
+		wait:
+			for len(batch) < maxBatch {
+				select {
+				case r, ok := <-s.reqs:
+					if !ok {
+						break wait
+					}
+					batch = append(batch, r)
+					if !r.isAsync {
+						s.drain(&batch)
+						break wait
+					}
+				case <-linger.C:
+					break wait
 				}
-				batch = append(batch, r)
-			default:
-				break drain
 			}
+			linger.Stop()
 		}
 		s.commit(batch)
 		clear(batch)
 	}
+}
+
+// drain appends what is queued without waiting, up to maxBatch; it
+// reports false when the queue was closed.
+func (s *Store) drain(batch *[]*request) bool {
+	for len(*batch) < maxBatch {
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, r)
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+func allAsync(batch []*request) bool {
+	for _, r := range batch {
+		if !r.isAsync {
+			return false
+		}
+	}
+	return true
 }
 
 // commit applies batch in one transaction and answers every request. When
@@ -493,6 +572,16 @@ func (s *Store) commit(batch []*request) {
 		live = append(rest, live[failed+1:]...)
 	}
 	for _, r := range batch {
+		if r.isAsync {
+			if r.async != nil {
+				if r.err != nil {
+					r.async(nil, r.err)
+				} else {
+					r.async(r.seqs, nil)
+				}
+			}
+			continue
+		}
 		r.done <- struct{}{}
 	}
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"InvalidItemWritesNothing", testInvalidItem},
 		{"Ack", testAck},
 		{"AckUnknownSeq", testAckUnknown},
+		{"AckAsync", testAckAsync},
 		{"ReplayStopsOnError", testReplayError},
 		{"ReplayCopies", testReplayCopies},
 		{"KeyValue", testKeyValue},
@@ -415,6 +416,51 @@ func testAck(t *testing.T, h *harness) {
 		t.Fatalf("Ack with a duplicate follow-up: %v, want [n 0]", fs)
 	}
 	wantReplay(t, s, []store.Entry{entry(next[0], d), entry(next[1], e), entry(fs[0], f)})
+}
+
+// testAckAsync checks AckAsync applies after the writes queued before it,
+// reports next's seqs in commit order, survives a reopen once reported,
+// and reports ErrClosed after Close.
+func testAckAsync(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	a := item(store.KindInbound, "l1", "a")
+	b := item(store.KindInbound, "l2", "b")
+	seqs := spool(t, s, a, b)
+	type result struct {
+		seqs []uint64
+		err  error
+	}
+	results := make(chan result, 2)
+	reply := item(store.KindOutbound, "l1", "reply to a")
+	s.AckAsync(seqs[0], []store.Item{reply}, func(seqs []uint64, err error) { results <- result{seqs, err} })
+	s.AckAsync(seqs[1], nil, func(seqs []uint64, err error) { results <- result{seqs, err} })
+	first, second := <-results, <-results
+	if first.err != nil || len(first.seqs) != 1 || first.seqs[0] <= seqs[1] {
+		t.Fatalf("first AckAsync: %+v, want one seq after %v", first, seqs)
+	}
+	if second.err != nil || len(second.seqs) != 0 {
+		t.Fatalf("second AckAsync: %+v", second)
+	}
+	// A synchronous write after it sees its effect.
+	spool(t, s, item(store.KindInbound, "l3", "c"))
+	got := replay(t, s)
+	if len(got) != 2 || got[0].Seq != first.seqs[0] || string(got[0].Data) != "reply to a" {
+		t.Fatalf("replay after AckAsync: %+v", got)
+	}
+	// Without a callback it still applies, before later writes.
+	s.AckAsync(got[0].Seq, nil, nil)
+	spool(t, s, item(store.KindInbound, "l4", "d"))
+	if n := len(replay(t, s)); n != 2 {
+		t.Fatalf("%d entries after a callback-less AckAsync and a spool, want 2", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	s.AckAsync(1, nil, func(_ []uint64, err error) { closed <- err })
+	if err := <-closed; !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("AckAsync after Close: %v, want store.ErrClosed", err)
+	}
 }
 
 func testAckUnknown(t *testing.T, h *harness) {
