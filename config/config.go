@@ -40,7 +40,19 @@ type Config struct {
 	Limits      Limits       `yaml:"limits"`
 	Outbound    Outbound     `yaml:"outbound"`
 	Log         Log          `yaml:"log"`
+	Identity    Identity     `yaml:"identity"`
 	Connections []Connection `yaml:"connections"`
+}
+
+// Identity configures the identity model (DESIGN §6).
+type Identity struct {
+	// Key keys the derivation of a provided id's visitor id
+	// ("v_" + base32(HMAC-SHA256(key, "provided\x00" + id))), so every
+	// instance sharing the key derives the same visitor id without
+	// coordination. Empty means a random per-install key, made once and
+	// kept in the store. Changing it later re-derives nothing already
+	// stored, but instances must agree on it.
+	Key string `yaml:"key"`
 }
 
 // Backend is the bot backend events are forwarded to (DESIGN §4).
@@ -161,12 +173,44 @@ type Viber struct {
 	APIBase   string `yaml:"api_base"`
 }
 
-// Web is one web-widget bot.
+// Web is one web-widget bot (DESIGN §7). Zero values of the optional
+// fields mean the defaults named beside them; they are applied by the web
+// channel, not by SetDefaults, so a config written before they existed
+// reads back unchanged.
 type Web struct {
-	BotID          string   `yaml:"bot_id"`
-	IdentitySecret string   `yaml:"identity_secret"`
+	BotID string `yaml:"bot_id"`
+	// IdentitySecret keys user_hash = hex(HMAC-SHA256(secret, id)), the
+	// legacy proof of an identified visitor. Never sent to a browser.
+	IdentitySecret string `yaml:"identity_secret"`
+	// AllowedOrigins are the page origins (scheme://host[:port]) allowed to
+	// call the widget routes; the gateway's own origin always is. "*"
+	// allows any.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	APIBase        string   `yaml:"api_base"`
+	// JWTKeys verify identity JWTs (HS256) signed by the customer's
+	// backend; the header's kid picks the key, so keys rotate by adding the
+	// new one before signing with it and removing the old one after.
+	// Without keys, JWT proofs are refused: identity_secret is never used
+	// for JWTs (a user_hash of an attacker-chosen id would otherwise be a
+	// JWT signature).
+	JWTKeys []JWTKey `yaml:"jwt_keys"`
+	// JWTAudience is the aud every identity JWT must carry; empty means
+	// the bot_id.
+	JWTAudience string `yaml:"jwt_audience"`
+	// JWTIssuer, when set, is the iss every identity JWT must carry.
+	JWTIssuer string `yaml:"jwt_issuer"`
+	// SessionTTL is how long a widget session token lives after its last
+	// use (sliding); 0 means 24h.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// SessionsPerMinute bounds session creation per client address; 0
+	// means 30 (with a burst of the same size).
+	SessionsPerMinute int `yaml:"sessions_per_minute"`
+}
+
+// JWTKey is one HS256 key of a web connection.
+type JWTKey struct {
+	KID    string `yaml:"kid"`
+	Secret string `yaml:"secret"`
 }
 
 //go:embed default.yaml

@@ -66,8 +66,11 @@ func TestDefault(t *testing.T) {
 	if diff := cmp.Diff([]string{"demo-api-token"}, c.APITokens); diff != "" {
 		t.Errorf("APITokens (-want +got):\n%s", diff)
 	}
-	if len(c.Connections) != 1 {
-		t.Fatalf("%d connections, want 1", len(c.Connections))
+	if len(c.Connections) != 2 {
+		t.Fatalf("%d connections, want 2 (demo Messenger page, demo web widget)", len(c.Connections))
+	}
+	if w := c.Connections[1]; w.Name != "site" || w.Channel != ChannelWeb || w.Web == nil || w.Web.BotID == "" || w.Web.IdentitySecret == "" {
+		t.Errorf("second connection = %+v, want a web connection named site", w)
 	}
 	cn := c.Connections[0]
 	if cn.Name != "demo" || cn.Channel != ChannelMessenger || cn.Messenger == nil {

@@ -100,6 +100,9 @@ func (c *Config) Validate() error {
 	positive(&v, "outbound.timeout", c.Outbound.Timeout)
 	positive(&v, "outbound.breaker.open_for", c.Outbound.Breaker.OpenFor)
 	positive(&v, "outbound.breaker.interval", c.Outbound.Breaker.Interval)
+	if k := c.Identity.Key; k != "" && len(k) < MinIdentityKey {
+		v.add("identity.key", fmt.Sprintf("must be at least %d bytes (or empty for a per-install key)", MinIdentityKey))
+	}
 	names := map[string]int{}
 	for i, cn := range c.Connections {
 		k := fmt.Sprintf("connections[%d]", i)
@@ -138,8 +141,7 @@ func (c *Config) Validate() error {
 			v.required(k+".auth_token", cn.Viber.AuthToken)
 			v.httpURL(k+".api_base", cn.Viber.APIBase)
 		case cn.Web != nil:
-			v.required(k+".bot_id", cn.Web.BotID)
-			v.required(k+".identity_secret", cn.Web.IdentitySecret)
+			v.web(k, cn.Web)
 		default:
 			// The value is not echoed: no error ever quotes one.
 			v.add(k+".channel", "unknown channel (want "+strings.Join(channels, ", ")+")")
@@ -190,6 +192,53 @@ func (v *validator) meta(k string, m Meta) {
 	v.required(k+".app_secret", m.AppSecret)
 	v.required(k+".verify_token", m.VerifyToken)
 	v.httpURL(k+".api_base", m.APIBase)
+}
+
+// MinIdentityKey and MinWebSecret are the shortest keys accepted: shorter
+// HMAC keys can be guessed offline from one user_hash or visitor id.
+const (
+	MinIdentityKey = 16
+	MinWebSecret   = 16
+)
+
+func (v *validator) web(k string, w *Web) {
+	v.required(k+".bot_id", w.BotID)
+	if strings.Contains(w.BotID, "/c/") {
+		v.add(k+".bot_id", "must not contain /c/")
+	}
+	if v.required(k+".identity_secret", w.IdentitySecret) && len(w.IdentitySecret) < MinWebSecret {
+		v.add(k+".identity_secret", fmt.Sprintf("must be at least %d bytes", MinWebSecret))
+	}
+	for i, o := range w.AllowedOrigins {
+		ok := o == "*"
+		if !ok {
+			u, err := url.Parse(o)
+			ok = err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+				u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+		}
+		if !ok {
+			v.add(fmt.Sprintf("%s.allowed_origins[%d]", k, i), "must be an origin such as https://example.com, or *")
+		}
+	}
+	kids := map[string]bool{}
+	for i, key := range w.JWTKeys {
+		kk := fmt.Sprintf("%s.jwt_keys[%d]", k, i)
+		if len(w.JWTKeys) > 1 && v.required(kk+".kid", key.KID) || key.KID != "" {
+			if kids[key.KID] {
+				v.add(kk+".kid", "duplicate")
+			}
+			kids[key.KID] = true
+		}
+		if v.required(kk+".secret", key.Secret) && len(key.Secret) < 32 {
+			v.add(kk+".secret", "must be at least 32 bytes (HS256)")
+		}
+	}
+	if w.SessionTTL < 0 {
+		v.add(k+".session_ttl", "must not be negative")
+	}
+	if w.SessionsPerMinute < 0 {
+		v.add(k+".sessions_per_minute", "must not be negative")
+	}
 }
 
 func (v *validator) accounts(k string, as []Account) {

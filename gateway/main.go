@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/adapters/web"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/gateway/app"
 )
@@ -111,8 +112,15 @@ func printBanner(w io.Writer, a *app.App, addr net.Addr, embedded bool) {
 	for _, line := range a.Webhooks(base) {
 		fmt.Fprintln(w, "  "+line)
 	}
+	for _, name := range a.Web.Connections() {
+		fmt.Fprintf(w, "Web widget: chat in a browser at %s/web/demo/%s (embed: %s/web/embed.js)\n", base, name, base)
+	}
 	if embedded {
-		fmt.Fprintf(w, "Running on the embedded default (built-in echo backend, demo Messenger page).\n"+
+		fmt.Fprintf(w, "Running on the embedded default (built-in echo backend, demo Messenger page, demo web widget).\n"+
 			"Try it: %s\n", demoCurl(base, time.Now()))
+		if c := a.Config.Connection("site"); c != nil && c.Web != nil {
+			// The demo secret is public (it is in the embedded config).
+			fmt.Fprintf(w, "On the demo page, identify as alice with user_hash %s\n", web.UserHash([]byte(c.Web.IdentitySecret), "alice"))
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/server"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/gateway/store/bolt"
+	"github.com/switchboard-gw/switchboard/gateway/webchat"
 )
 
 // App is a running gateway.
@@ -31,7 +32,9 @@ type App struct {
 	Identity *identity.Resolver
 	Pipeline *pipeline.Pipeline
 	Dispatch *dispatch.Dispatcher
-	Server   *server.Server
+	// Web serves the web channel; nil without a web connection.
+	Web    *webchat.Service
+	Server *server.Server
 }
 
 // New builds every part from cfg, opens the store and replays its spool.
@@ -48,7 +51,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
-	a.Identity, err = identity.New(st, cfg.Store.CacheItems)
+	a.Identity, err = identity.New(st, identity.Options{CacheItems: cfg.Store.CacheItems, Key: []byte(cfg.Identity.Key)})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -82,6 +85,13 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		RetryMin: cfg.Backend.RetryMin,
 		RetryMax: cfg.Backend.RetryMax,
 	}
+	// The web channel's transport must be in place before the pipeline
+	// replays spooled replies to web conversations into dispatch.
+	a.Web, err = webchat.New(cfg, conns, st, a.Identity, a.Pipeline, log)
+	if err != nil {
+		a.close(context.Background())
+		return nil, err
+	}
 	if err := a.Pipeline.Start(); err != nil {
 		a.close(context.Background())
 		return nil, err
@@ -90,9 +100,13 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		Conns:        conns,
 		Pipeline:     a.Pipeline,
 		Dispatch:     a.Dispatch,
+		Identity:     a.Identity,
 		APITokens:    cfg.APITokens,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		Log:          log,
+	}
+	if a.Web != nil {
+		a.Server.Web = a.Web
 	}
 	if usesDemoGraph(cfg) {
 		a.Server.Extra = demoGraph(log)
@@ -107,11 +121,13 @@ func (a *App) Serve(ln net.Listener) error { return a.Server.Serve(ln) }
 // finish until ctx is done, and closes the store. What was not delivered
 // stays spooled for the next start.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.Web.Close() // ends the live streams, which would hold the server open
 	err := a.Server.Shutdown(ctx)
 	return errors.Join(err, a.close(ctx))
 }
 
 func (a *App) close(ctx context.Context) error {
+	a.Web.Close()
 	var errs []error
 	if a.Pipeline != nil {
 		errs = append(errs, a.Pipeline.Close(ctx))
@@ -133,6 +149,9 @@ func (a *App) close(ctx context.Context) error {
 func (a *App) Webhooks(base string) []string {
 	var out []string
 	for _, c := range a.Conns.All() {
+		if c.Inbound == nil {
+			continue // the web channel takes no webhooks
+		}
 		out = append(out, fmt.Sprintf("%-10s %-12s %s/webhooks/%s/%s", c.Name, c.Channel, base, c.Channel, c.Name))
 	}
 	return out

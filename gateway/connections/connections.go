@@ -8,9 +8,12 @@ import (
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/instagram"
 	"github.com/switchboard-gw/switchboard/adapters/messenger"
 	"github.com/switchboard-gw/switchboard/adapters/telegram"
 	"github.com/switchboard-gw/switchboard/adapters/viber"
+	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/adapters/whatsapp"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
@@ -46,10 +49,18 @@ func Build(c *config.Config) (*Set, error) {
 		switch {
 		case cc.Messenger != nil:
 			a = messenger.New(cc.Name, cc.Messenger)
+		case cc.Instagram != nil:
+			a = instagram.New(cc.Name, cc.Instagram)
 		case cc.Telegram != nil:
 			a = telegram.New(cc.Name, cc.Telegram)
+		case cc.WhatsApp != nil:
+			a = whatsapp.New(cc.Name, cc.WhatsApp)
 		case cc.Viber != nil:
 			a = viber.New(cc.Name, cc.Viber)
+		case cc.Web != nil:
+			// Its Transport (history, live streams) is plugged in by
+			// gateway/webchat; it takes no webhooks.
+			a = web.New(cc.Name, cc.Web)
 		default:
 			return nil, fmt.Errorf("connections[%d] (%s): channel %s is not supported yet", i, cc.Name, cc.Channel)
 		}

@@ -50,7 +50,8 @@ type Dispatcher struct {
 
 // job is one reply on its way.
 type job struct {
-	seq     uint64 // spool entry; 0 for /v1/messages replies
+	seq     uint64    // spool entry of a replayed reply
+	ref     *spoolRef // spool entry of a reply accepted from the backend
 	conn    *connections.Conn
 	path    string
 	botID   string
@@ -115,34 +116,98 @@ func (d *Dispatcher) Pending() int { return d.queue.Pending() }
 // Counters returns how many replies were sent and failed for good.
 func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.failed.Load() }
 
-// Items turns a backend's synchronous replies into spool items; it is half
-// of pipeline.Replies.
-func (d *Dispatcher) Items(connection, responsePath, eventID string, msgs []normalize.Reply) []store.Item {
+// Accept takes a backend's synchronous replies to responsePath: it queues
+// them for sending at once, behind what the conversation already has
+// queued, and returns the spool items that make them durable. The caller
+// spools the items (in the transaction that acks the event) and reports
+// their seqs to committed; a reply that finished before then is acked as
+// soon as its seq is known. It is half of pipeline.Replies.
+func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
 	items := make([]store.Item, 0, len(msgs))
+	refs := make([]*spoolRef, 0, len(msgs))
 	for _, m := range msgs {
 		data, err := json.Marshal(spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
 		if err != nil {
 			continue // a decoded Reply always marshals
 		}
+		j, err := d.newJob(connection, responsePath, m)
+		if err != nil {
+			d.Log.Error("dispatch: reply has no route, dropped", "connection", connection, "event_id", eventID, "err", err)
+			d.failed.Add(1)
+			continue
+		}
+		j.eventID, j.ref = eventID, new(spoolRef)
 		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane(connection, responsePath), Data: data})
+		refs = append(refs, j.ref)
+		d.queue.Push(lane(connection, responsePath), j)
 	}
-	return items
+	return items, func(seqs []uint64, err error) {
+		for i, ref := range refs {
+			var seq uint64
+			if err == nil && i < len(seqs) {
+				seq = seqs[i]
+			}
+			ref.known(d, seq)
+		}
+	}
 }
 
-// Push queues spooled replies in order; it is the other half of
-// pipeline.Replies and also takes the replies replayed at start.
+// spoolRef ties a reply sent from memory to its spool entry, whose seq is
+// known only once the entry is committed: whichever of "sent" and
+// "committed" happens second acks it.
+type spoolRef struct {
+	mu       sync.Mutex
+	seq      uint64
+	isKnown  bool
+	finished bool
+}
+
+// known records the committed seq (0: not spooled) and acks it if the
+// reply already finished.
+func (r *spoolRef) known(d *Dispatcher, seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq, r.isKnown = seq, true
+	if r.finished && seq != 0 {
+		d.ack(seq)
+	}
+}
+
+// finish marks the reply done and acks its entry if the seq is known.
+func (r *spoolRef) finish(d *Dispatcher) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished = true
+	if r.isKnown && r.seq != 0 {
+		d.ack(r.seq)
+	}
+}
+
+// ack removes a finished reply from the spool without waiting: a reply
+// whose ack is lost is sent again after a restart, which beats holding
+// the lane for an fsync.
+func (d *Dispatcher) ack(seq uint64) {
+	d.Store.AckAsync(seq, nil, func(_ []uint64, err error) {
+		if err != nil {
+			d.Log.Error("dispatch: ack not recorded; the reply may be sent again after a restart", "seq", seq, "err", err)
+		}
+	})
+}
+
+// Push queues replies replayed from the spool at start, in order; it is
+// the other half of pipeline.Replies.
 func (d *Dispatcher) Push(entries []store.Entry) {
 	for _, e := range entries {
 		var s spooled
 		if err := json.Unmarshal(e.Data, &s); err != nil {
 			d.Log.Error("dispatch: unreadable spooled reply, dropped", "seq", e.Seq, "err", err)
-			d.Store.Ack(e.Seq, nil)
+			d.Store.AckAsync(e.Seq, nil, nil)
 			continue
 		}
 		j, err := d.newJob(s.Connection, s.ResponsePath, s.Reply)
 		if err != nil {
 			d.Log.Error("dispatch: spooled reply has no route, dropped", "seq", e.Seq, "connection", s.Connection, "err", err)
-			d.Store.Ack(e.Seq, nil)
+			d.Store.AckAsync(e.Seq, nil, nil)
 			d.failed.Add(1)
 			continue
 		}
@@ -359,10 +424,11 @@ func (d *Dispatcher) finish(j *job, sent adapters.Sent, err error) lanes.Result 
 	if j.done != nil {
 		j.done <- res
 	}
-	if j.seq != 0 {
-		if _, aerr := d.Store.Ack(j.seq, nil); aerr != nil {
-			d.Log.Error("dispatch: ack not recorded; the reply may be sent again after a restart", "seq", j.seq, "err", aerr)
-		}
+	switch {
+	case j.ref != nil:
+		j.ref.finish(d)
+	case j.seq != 0:
+		d.ack(j.seq)
 	}
 	return lanes.Done
 }

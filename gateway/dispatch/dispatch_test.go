@@ -109,23 +109,20 @@ func openWindow(t *testing.T, st store.Store, user string, at time.Time) {
 	}
 }
 
-// spool spools replies like the pipeline does and pushes them.
+// spool hands replies to the dispatcher as the pipeline does: Accept
+// queues them, then their items are spooled and the seqs reported.
 func spool(t *testing.T, d *Dispatcher, st store.Store, user string, texts ...string) {
 	t.Helper()
 	msgs := make([]normalize.Reply, len(texts))
 	for i, s := range texts {
 		msgs[i] = normalize.Reply{Text: s}
 	}
-	items := d.Items("fb", path(user), "ev", msgs)
+	items, committed := d.Accept("fb", path(user), "ev", msgs)
 	seqs, err := st.Spool(items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries := make([]store.Entry, len(items))
-	for i := range items {
-		entries[i] = store.Entry{Seq: seqs[i], Kind: items[i].Kind, Lane: items[i].Lane, Data: items[i].Data}
-	}
-	d.Push(entries)
+	committed(seqs, nil)
 }
 
 func spooledCount(t *testing.T, st store.Store) int {
@@ -419,5 +416,45 @@ func TestPacePerRecipient(t *testing.T) {
 	}
 	if first := times["u2"][0].Sub(start); first >= 2*every {
 		t.Fatalf("u2 waited %s behind u1's pace", first)
+	}
+}
+
+// TestAcceptAcksAfterLateCommit sends accepted replies before their spool
+// entries are committed and checks each is acked once its seq is known,
+// and that replies replayed from the spool go out and are acked too.
+func TestAcceptAcksAfterLateCommit(t *testing.T) {
+	ch := &fakeChannel{}
+	d, st := newDispatcher(t, windowed{ch})
+	openWindow(t, st, "u1", time.Now())
+	items, committed := d.Accept("fb", path("u1"), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}})
+	waitUntil(t, "sent from memory", func() bool { s, _ := d.Counters(); return s == 2 })
+	seqs, err := st.Spool(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := spooledCount(t, st); n != 2 {
+		t.Fatalf("%d spooled before the seqs are known, want 2", n)
+	}
+	committed(seqs, nil)
+	waitUntil(t, "acked after the commit", func() bool { return spooledCount(t, st) == 0 })
+
+	// Replay: entries spooled by an earlier process go out and are acked.
+	items, _ = d.Accept("fb", path("u1"), "ev2", []normalize.Reply{{Text: "c"}})
+	seqs, err = st.Spool(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "sent", func() bool { s, _ := d.Counters(); return s == 3 })
+	var replayed []store.Entry
+	st.Replay(func(e store.Entry) error { replayed = append(replayed, e); return nil })
+	if len(replayed) != 1 || replayed[0].Seq != seqs[0] {
+		t.Fatalf("replayed %+v", replayed)
+	}
+	d.Push(replayed)
+	waitUntil(t, "replayed reply sent and acked", func() bool { s, _ := d.Counters(); return s == 4 && spooledCount(t, st) == 0 })
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if got := fmt.Sprint(ch.sent["u1"]); got != "[a b c c]" {
+		t.Fatalf("sent %s", got)
 	}
 }

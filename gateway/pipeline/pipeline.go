@@ -20,11 +20,12 @@ import (
 )
 
 // Replies is where a backend's synchronous replies go: the outbound
-// dispatch. Items turns them into spool items (they are spooled in the
-// same transaction that acks the event); Push hands the durable entries
-// over for sending.
+// dispatch. Accept queues them for sending at once and returns the spool
+// items that make them durable (spooled in the same transaction that acks
+// the event) and a function told their seqs once committed; Push takes
+// replies replayed from the spool at start.
 type Replies interface {
-	Items(connection, responsePath, eventID string, msgs []normalize.Reply) []store.Item
+	Accept(connection, responsePath, eventID string, msgs []normalize.Reply) (items []store.Item, committed func(seqs []uint64, err error))
 	Push(entries []store.Entry)
 }
 
@@ -125,8 +126,9 @@ type ingestBuf struct {
 }
 
 // Ingest makes events durable and queues them for the backend. It fills
-// VisitorID, then spools every event in one group-committed transaction,
-// dropping those whose ID was seen before (a provider's retry). When it
+// VisitorID (and, for a person known to identity, ProvidedID and
+// Attributes unless the adapter set them), then spools every event in one
+// group-committed transaction, dropping those whose ID was seen before (a provider's retry). When it
 // returns nil the events are on disk and the provider may be answered.
 // events must not alias request memory (adapters guarantee it).
 func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted, duplicates int, err error) {
@@ -156,9 +158,21 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 			}
 			ev.VisitorID = vid
 			if isNew {
-				sets = append(sets, store.KV{Bucket: store.BucketIdentity, Key: key, Value: []byte(vid)})
+				sets = identity.NewUserSets(sets, key, vid)
 			} else {
 				key = ""
+				// A known person may carry a provided id (linked, or
+				// identified on the web) and attributes: events say so.
+				prof, err := p.Identity.Profile(vid)
+				if err != nil {
+					return 0, 0, err
+				}
+				if ev.ProvidedID == "" {
+					ev.ProvidedID = prof.ProvidedID
+				}
+				if len(ev.Attributes) == 0 {
+					ev.Attributes = prof.Attributes
+				}
 			}
 			sets = appendPolicySets(sets, connection, ev, now)
 		}
@@ -282,6 +296,7 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 		return lanes.RetryAfter(d)
 	}
 	var next []store.Item
+	var committed func([]uint64, error)
 	var msgs []normalize.Reply
 	if len(answer) > 0 {
 		msgs, err = parseAnswer(answer)
@@ -294,26 +309,23 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 			p.Log.Warn("pipeline: no outbound dispatch configured, replies dropped", "event_id", j.id, "replies", len(msgs))
 		} else {
 			conn, path := splitLane(lane)
-			next = p.Replies.Items(conn, path, j.id, msgs)
+			next, committed = p.Replies.Accept(conn, path, j.id, msgs)
 		}
 	}
-	seqs, err := p.Store.Ack(j.seq, next)
-	if err != nil {
-		// The backend has the event; retrying would deliver it twice. It
-		// stays spooled and is replayed after a restart (at-least-once,
-		// deduplicated downstream by X-Switchboard-Event-Id).
-		p.Log.Error("pipeline: ack not recorded", "event_id", j.id, "err", err)
-		return lanes.Done
-	}
-	if len(next) > 0 {
-		entries := make([]store.Entry, 0, len(next))
-		for i, s := range seqs {
-			if s != 0 {
-				entries = append(entries, store.Entry{Seq: s, Kind: next[i].Kind, Lane: next[i].Lane, Data: next[i].Data})
-			}
+	// The event leaves the spool and its replies enter it in one
+	// transaction, committed with the next batch: neither the lane nor
+	// the replies (already queued for sending) wait for that fsync.
+	// Should the process die first, the event is still spooled and is
+	// delivered again (at-least-once; the backend dedups on
+	// X-Switchboard-Event-Id).
+	p.Store.AckAsync(j.seq, next, func(seqs []uint64, err error) {
+		if err != nil {
+			p.Log.Error("pipeline: ack not recorded; the event will be delivered again after a restart", "event_id", j.id, "err", err)
 		}
-		p.Replies.Push(entries)
-	}
+		if committed != nil {
+			committed(seqs, err)
+		}
+	})
 	p.delivered.Add(1)
 	return lanes.Done
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/gateway/pipeline"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -31,6 +32,11 @@ type Server struct {
 	// MaxBodyBytes caps request bodies (413 beyond).
 	MaxBodyBytes int
 	Log          *slog.Logger
+	// Identity serves /v1/identities; nil disables it.
+	Identity *identity.Resolver
+	// Web mounts the web channel's routes (/web/...); nil when no web
+	// connection is configured.
+	Web Mounter
 	// Extra mounts additional routes (the demo Graph sink) before serving.
 	Extra func(r *router.Router)
 
@@ -38,6 +44,11 @@ type Server struct {
 	draining atomic.Bool
 	evPool   sync.Pool // *[]normalize.Event
 	metrics  metrics
+}
+
+// Mounter adds a part's routes to the router.
+type Mounter interface {
+	Mount(r *router.Router)
 }
 
 // Handler builds the request handler.
@@ -50,6 +61,11 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.POST("/webhooks/{channel}/{connection}", s.webhook)
 	r.POST("/v1/messages", s.auth(s.messages))
 	r.POST("/v1/handover", s.auth(s.handover))
+	r.GET("/v1/identities", s.auth(s.identities))
+	r.POST("/v1/identities/link", s.auth(s.link))
+	if s.Web != nil {
+		s.Web.Mount(r)
+	}
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metricsHandler)

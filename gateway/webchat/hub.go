@@ -1,0 +1,141 @@
+package webchat
+
+import (
+	"sync"
+
+	"github.com/switchboard-gw/switchboard/adapters/web"
+)
+
+// Session-control reasons sent to a stream before it is closed: the
+// widget then reloads its session (from localStorage, where the tab that
+// caused it left the new token).
+const (
+	reasonEnded    = "ended"    // the token was revoked (logout, identify)
+	reasonChanged  = "changed"  // the token now names another conversation (reset)
+	reasonShutdown = "shutdown" // the gateway is stopping: reconnect later
+)
+
+// hub tracks the live streams of this instance by conversation and by
+// session token. A subscriber is woken, never handed frames: it reads
+// what it has not sent yet from the store, so a slow tab never loses or
+// duplicates anything and the hub never buffers history. The maps hold
+// only open streams, so they are bounded by connections, not by visitors.
+type hub struct {
+	mu      sync.Mutex
+	byConv  map[string]map[*sub]struct{}
+	byToken map[string]map[*sub]struct{}
+	closed  bool
+}
+
+// sub is one open stream.
+type sub struct {
+	conv, token string
+	wake        chan struct{}  // cap 1: something was appended
+	typing      chan web.Frame // ephemeral frames; dropped when full
+	ctrl        chan string    // cap 1: end with this session reason
+}
+
+func newHub() *hub {
+	return &hub{byConv: map[string]map[*sub]struct{}{}, byToken: map[string]map[*sub]struct{}{}}
+}
+
+// subscribe registers a stream; nil when the hub is closed.
+func (h *hub) subscribe(conv, token string) *sub {
+	s := &sub{conv: conv, token: token, wake: make(chan struct{}, 1), typing: make(chan web.Frame, 8), ctrl: make(chan string, 1)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	add(h.byConv, conv, s)
+	add(h.byToken, token, s)
+	return s
+}
+
+func add(m map[string]map[*sub]struct{}, k string, s *sub) {
+	set := m[k]
+	if set == nil {
+		set = map[*sub]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func remove(m map[string]map[*sub]struct{}, k string, s *sub) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+func (h *hub) unsubscribe(s *sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	remove(h.byConv, s.conv, s)
+	remove(h.byToken, s.token, s)
+}
+
+// notify wakes every stream of conv.
+func (h *hub) notify(conv string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.byConv[conv] {
+		select {
+		case s.wake <- struct{}{}:
+		default: // already woken
+		}
+	}
+}
+
+// ephemeral sends a frame that is not stored (typing) to conv's streams,
+// dropping it for a stream that is behind.
+func (h *hub) ephemeral(conv string, f *web.Frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.byConv[conv] {
+		select {
+		case s.typing <- *f:
+		default:
+		}
+	}
+}
+
+// end tells every stream of session token to stop with reason.
+func (h *hub) end(token, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.byToken[token] {
+		select {
+		case s.ctrl <- reason:
+		default:
+		}
+	}
+}
+
+// close ends every stream and refuses new ones.
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, set := range h.byConv {
+		for s := range set {
+			select {
+			case s.ctrl <- reasonShutdown:
+			default:
+			}
+		}
+	}
+}
+
+// count is the number of open streams.
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.byConv {
+		n += len(set)
+	}
+	return n
+}

@@ -1,0 +1,294 @@
+package webchat
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// session is what a token authorises, as stored under its hash.
+type session struct {
+	Conn      string `json:"c"`
+	Visitor   string `json:"v"`
+	ChannelID string `json:"ch"`
+	// Provided is the verified provided id of an identified session
+	// (then also ChannelID); empty for an anonymous one.
+	Provided string `json:"p,omitempty"`
+	// Expires is unix milliseconds; each resume moves it ttl ahead.
+	Expires  int64           `json:"exp"`
+	Metadata json.RawMessage `json:"md,omitempty"`
+}
+
+// responsePath of the session's conversation.
+func (ss *session) responsePath(c *conn) string {
+	return string(normalize.BuildResponsePath(c.adapter.BotID, ss.ChannelID))
+}
+
+func (ss *session) conv(c *conn) string { return convKey(c.name, ss.responsePath(c)) }
+
+// tokenPrefix starts every session token.
+const tokenPrefix = "wst_"
+
+// newToken returns a fresh token (256 random bits) and its store key.
+func newToken() (token, key string) {
+	var b [32]byte
+	rand.Read(b[:])
+	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, tokenKey(token)
+}
+
+// tokenKey is the store key of a token: hex SHA-256. The store never holds
+// a usable token, so reading it (a backup, a shared Redis) reveals none.
+func tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+var errNoSession = errors.New("webchat: no such session")
+
+// load returns the live session of token on c, or errNoSession.
+func (s *Service) load(c *conn, token string) (*session, string, error) {
+	if len(token) < len(tokenPrefix)+40 || len(token) > 100 {
+		return nil, "", errNoSession
+	}
+	key := tokenKey(token)
+	b, err := s.Store.Get(BucketSessions, key)
+	if err != nil {
+		return nil, "", err
+	}
+	if b == nil {
+		return nil, "", errNoSession
+	}
+	var ss session
+	if json.Unmarshal(b, &ss) != nil || ss.Conn != c.name || ss.Expires <= s.Now().UnixMilli() {
+		return nil, "", errNoSession
+	}
+	return &ss, key, nil
+}
+
+// save stores ss under key with a fresh expiry.
+func (s *Service) save(c *conn, key string, ss *session) error {
+	ss.Conn = c.name
+	ss.Expires = s.Now().Add(c.ttl).UnixMilli()
+	b, err := json.Marshal(ss)
+	if err != nil {
+		return err
+	}
+	return s.Store.Put(BucketSessions, key, b)
+}
+
+// revoke deletes the session of key and ends its streams.
+func (s *Service) revoke(key string, reason string) error {
+	err := s.Store.Delete(BucketSessions, key)
+	s.hub.end(key, reason)
+	return err
+}
+
+// issue stores ss under a new token and returns the token.
+func (s *Service) issue(c *conn, ss *session) (string, error) {
+	token, key := newToken()
+	return token, s.save(c, key, ss)
+}
+
+// anonymous is a fresh anonymous session carrying metadata.
+func anonymous(metadata json.RawMessage) *session {
+	v := identity.NewVisitorID("wv_")
+	return &session{Visitor: v, ChannelID: v, Metadata: metadata}
+}
+
+// bearer returns the request's session token: the Authorization header,
+// or for the stream (EventSource cannot set headers) the token query
+// parameter.
+func bearer(ctx *fasthttp.RequestCtx, queryOK bool) string {
+	if tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer ")); ok {
+		return string(bytes.TrimSpace(tok))
+	}
+	if queryOK {
+		return string(ctx.QueryArgs().Peek("token"))
+	}
+	return ""
+}
+
+// authedHandler is a route that needs a live session: ss, authorised by
+// token, stored under key.
+type authedHandler func(ctx *fasthttp.RequestCtx, c *conn, ss *session, token, key string)
+
+// authed requires a live session token of the route's connection.
+func (s *Service) authed(h authedHandler) connHandler {
+	return func(ctx *fasthttp.RequestCtx, c *conn) {
+		tok := bearer(ctx, bytes.HasSuffix(ctx.Path(), []byte("/stream")))
+		if tok == "" {
+			writeError(ctx, 401, "missing_token", "Authorization: Bearer <session token> required")
+			return
+		}
+		ss, key, err := s.load(c, tok)
+		switch {
+		case errors.Is(err, errNoSession):
+			writeError(ctx, 401, "invalid_token", "the session token is unknown, expired or revoked")
+			return
+		case err != nil:
+			s.storeError(ctx, err)
+			return
+		}
+		h(ctx, c, ss, tok, key)
+	}
+}
+
+// sessionAnswer is the answer of sessions, identify, logout and reset.
+type sessionAnswer struct {
+	VisitorID    string `json:"visitor_id"`
+	Token        string `json:"token"`
+	ResponsePath string `json:"response_path"`
+	ProvidedID   string `json:"provided_id,omitempty"`
+	ExpiresAt    string `json:"expires_at"`
+	// Merged is how many items of the anonymous conversation moved into
+	// the identified one at this identify (0 when none or already done).
+	Merged int `json:"merged,omitempty"`
+}
+
+func (s *Service) answer(ctx *fasthttp.RequestCtx, c *conn, ss *session, token string, merged int) {
+	writeJSON(ctx, 200, sessionAnswer{
+		VisitorID:    ss.Visitor,
+		Token:        token,
+		ResponsePath: ss.responsePath(c),
+		ProvidedID:   ss.Provided,
+		ExpiresAt:    time.UnixMilli(ss.Expires).UTC().Format(time.RFC3339),
+		Merged:       merged,
+	})
+}
+
+// --- rate limit ---
+
+// limiterTTL is how long an idle client address's limiter is kept.
+const limiterTTL = 10 * time.Minute
+
+// allowSession takes one session creation from the client address's
+// bucket (per connection), answering 429 itself when it is empty.
+// Limiters live in a TTL'd ristretto cache, never an unbounded map; a
+// limiter the cache dropped only means a fresh bucket for that address.
+func (s *Service) allowSession(ctx *fasthttp.RequestCtx, c *conn) bool {
+	key := c.name + "\x00" + ctx.RemoteIP().String()
+	lim, ok := s.limiters.Get(key)
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(float64(c.perMinute)/60), c.perMinute)
+		s.limiters.SetWithTTL(key, lim, 1, limiterTTL)
+		s.limiters.Wait()
+	}
+	r := lim.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		writeRetryError(ctx, 429, "rate_limited", "too many sessions from this address", d)
+		return false
+	}
+	return true
+}
+
+// --- CORS ---
+
+// allowOrigin enforces the connection's allowed origins on a browser's
+// cross-origin request and adds the CORS answer headers. A request
+// without Origin (not a browser's cross-origin call) and one from the
+// gateway's own origin (the demo page) always pass.
+func (c *conn) allowOrigin(ctx *fasthttp.RequestCtx) bool {
+	origin := ctx.Request.Header.Peek("Origin")
+	if len(origin) == 0 {
+		return true
+	}
+	o := string(origin)
+	if !c.anyOrigin && !c.origins[o] && !sameOrigin(o, ctx.Host()) {
+		return false
+	}
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Origin", o)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Retry-After")
+	return true
+}
+
+// sameOrigin reports whether origin names the host the request was sent
+// to. The scheme is not compared: TLS may end at a proxy in front.
+func sameOrigin(origin string, host []byte) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && u.Host == string(host)
+}
+
+// preflight answers a CORS preflight for the widget routes.
+func (s *Service) preflight(ctx *fasthttp.RequestCtx) {
+	c := s.conn(ctx)
+	if c == nil {
+		return
+	}
+	if !c.allowOrigin(ctx) {
+		writeError(ctx, 403, "origin_not_allowed", "this page's origin may not use web connection "+c.name)
+		return
+	}
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+	h.Set("Access-Control-Max-Age", "600")
+	ctx.SetStatusCode(204)
+}
+
+// --- answers ---
+
+// writeError answers status with the canonical JSON error body, keeping
+// the CORS headers already set (the page must be able to read it).
+func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	out := append(make([]byte, 0, 64+len(msg)), `{"error":{"code":`...)
+	out = normalize.AppendString(out, code)
+	out = append(out, `,"message":`...)
+	out = normalize.AppendString(out, msg)
+	ctx.SetBody(append(out, "}}"...))
+}
+
+func writeRetryError(ctx *fasthttp.RequestCtx, status int, code, msg string, after time.Duration) {
+	writeError(ctx, status, code, msg)
+	secs := max(int64((after+time.Second-1)/time.Second), 1)
+	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(secs, 10))
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, 500, "internal", "encoding the answer failed")
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// storeError answers a store failure: 503, retry shortly.
+func (s *Service) storeError(ctx *fasthttp.RequestCtx, err error) {
+	s.Log.Error("webchat: store unavailable", "err", err)
+	writeRetryError(ctx, 503, "store_unavailable", "the gateway could not read or write its store; retry later", 2*time.Second)
+}
+
+// proofError answers a refused identity proof: 401, saying what was wrong
+// with the proof and nothing about the person.
+func proofError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, web.ErrNoProof):
+		writeError(ctx, 401, "proof_required", "an id is accepted only with a user_hash or a jwt")
+	case errors.Is(err, web.ErrBadID):
+		writeError(ctx, 400, "bad_id", err.Error())
+	default:
+		writeError(ctx, 401, "invalid_proof", err.Error())
+	}
+}
