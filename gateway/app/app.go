@@ -63,6 +63,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	a.Dispatch = &dispatch.Dispatcher{
 		Store:         st,
 		Conns:         conns,
+		People:        a.Identity,
 		Log:           log,
 		Workers:       cfg.Outbound.Concurrency,
 		EnforceWindow: *cfg.Outbound.EnforceWindow,

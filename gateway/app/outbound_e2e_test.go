@@ -288,3 +288,31 @@ func TestHandoverEndToEnd(t *testing.T) {
 		t.Fatal("inbox did not pass thread control to the Page Inbox app")
 	}
 }
+
+// TestSendByProvidedID links two Messenger users of one person to the
+// customer's id and checks /v1/messages addressed by provided_id reaches
+// the conversation the person wrote from last; an unknown id is a 404.
+func TestSendByProvidedID(t *testing.T) {
+	graph := startGraph(t)
+	rec := newRecorder(t)
+	g := startGateway(t, testConfig(t, rec.url, graph.URL()))
+	now := time.Now().UnixMilli()
+	g.webhook(t, textWebhook(testPage, "older", "m1", "hi", now-60_000))
+	g.webhook(t, textWebhook(testPage2, "newer", "m2", "hi", now))
+	rec.waitFor(2)
+	for _, p := range []string{testPage + "/c/older", testPage2 + "/c/newer"} {
+		if st, b := g.api(t, "/v1/identities/link", map[string]string{"response_path": p, "provided_id": "cust_42"}); st != 200 {
+			t.Fatalf("link %s: %d %s", p, st, b)
+		}
+	}
+	st, b := g.api(t, "/v1/messages", map[string]any{"provided_id": "cust_42", "messages": []map[string]string{{"text": "found you"}}})
+	if st != 200 || !strings.Contains(string(b), `"response_path":"`+testPage2+`/c/newer"`) {
+		t.Fatalf("send by provided_id: %d %s", st, b)
+	}
+	if got := sendsTo(graph)["newer"]; fmt.Sprint(got) != "[found you]" {
+		t.Fatalf("Graph API got %v for the newer conversation", sendsTo(graph))
+	}
+	if st, b := g.api(t, "/v1/messages", map[string]any{"provided_id": "nobody", "messages": []map[string]string{{"text": "x"}}}); st != 404 || !strings.Contains(string(b), "unknown_person") {
+		t.Fatalf("unknown provided_id: %d %s", st, b)
+	}
+}

@@ -2,12 +2,16 @@ package dispatch
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -55,10 +59,14 @@ func (d *Dispatcher) route(name, responsePath string) (*connections.Conn, string
 // a bad request, or the bot's breaker open (503 with Retry-After).
 func (d *Dispatcher) Send(ctx context.Context, connection string, req *normalize.MessagesRequest) ([]normalize.SendResult, error) {
 	if req.ResponsePath == "" {
-		if req.ProvidedID != "" {
-			return nil, &RequestError{Status: 422, Code: "provided_id_unsupported", Msg: "addressing by provided_id needs the identity model; use response_path"}
+		if req.ProvidedID == "" {
+			return nil, &RequestError{Status: 400, Code: "missing_response_path", Msg: "response_path or provided_id is required"}
 		}
-		return nil, &RequestError{Status: 400, Code: "missing_response_path", Msg: "response_path is required"}
+		path, err := d.pathOf(connection, req.ProvidedID)
+		if err != nil {
+			return nil, err
+		}
+		req.ResponsePath = path
 	}
 	if len(req.Messages) == 0 || len(req.Messages) > MaxMessages {
 		return nil, &RequestError{Status: 400, Code: "bad_messages", Msg: fmt.Sprintf("messages must hold 1 to %d replies", MaxMessages)}
@@ -90,6 +98,47 @@ func (d *Dispatcher) Send(ctx context.Context, connection string, req *normalize
 		results[i] = <-ch
 	}
 	return results, nil
+}
+
+// People finds a person by the customer's own user id; the identity
+// resolver satisfies it.
+type People interface {
+	FindProvided(providedID string) (*identity.Person, error)
+}
+
+// pathOf picks the conversation to reach a person by provided id: among
+// their response paths that a connection (the named one, when given) can
+// send to, the one they last wrote from, so a reply lands where the
+// person is talking now.
+func (d *Dispatcher) pathOf(connection, providedID string) (string, error) {
+	if d.People == nil {
+		return "", &RequestError{Status: 422, Code: "provided_id_unsupported", Msg: "no identity resolver: address by response_path"}
+	}
+	person, err := d.People.FindProvided(providedID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return "", &RequestError{Status: 404, Code: "unknown_person", Msg: "no person with this provided_id"}
+	}
+	if err != nil {
+		return "", &RequestError{Status: 503, Code: "store", Msg: err.Error(), RetryAfter: time.Second}
+	}
+	best, bestAt := "", int64(-1)
+	for _, p := range person.ResponsePaths {
+		conn, _, err := d.route(connection, p)
+		if err != nil || conn.Outbound == nil {
+			continue
+		}
+		var at int64
+		if b, err := d.Store.Get(store.BucketWindow, lane(conn.Name, p)); err == nil && len(b) == 8 {
+			at = int64(binary.BigEndian.Uint64(b))
+		}
+		if at > bestAt {
+			best, bestAt = p, at
+		}
+	}
+	if best == "" {
+		return "", &RequestError{Status: 404, Code: "no_reachable_path", Msg: "the person has no conversation a connection can send to"}
+	}
+	return best, nil
 }
 
 // HandoverRequest is the body of POST /v1/handover.

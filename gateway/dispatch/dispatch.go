@@ -26,7 +26,9 @@ import (
 type Dispatcher struct {
 	Store store.Store
 	Conns *connections.Set
-	Log   *slog.Logger
+	// People resolves provided_id addressing; nil refuses it.
+	People People
+	Log    *slog.Logger
 	// Workers bounds channel API calls in flight.
 	Workers int
 	// EnforceWindow refuses replies outside a channel's messaging window

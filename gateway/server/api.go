@@ -85,8 +85,9 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	writeJSON(ctx, 200, struct {
-		Results []normalize.SendResult `json:"results"`
-	}{results})
+		ResponsePath string                 `json:"response_path"`
+		Results      []normalize.SendResult `json:"results"`
+	}{req.ResponsePath, results})
 }
 
 func (s *Server) handover(ctx *fasthttp.RequestCtx) {
