@@ -5,6 +5,8 @@
 package app
 
 import (
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +37,8 @@ type App struct {
 	// Web serves the web channel; nil without a web connection.
 	Web    *webchat.Service
 	Server *server.Server
+
+	metrics *vm.Set // this App's gauges on /metrics
 }
 
 // New builds every part from cfg, opens the store and replays its spool.
@@ -112,6 +116,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	if usesDemoGraph(cfg) {
 		a.Server.Extra = demoGraph(log)
 	}
+	a.registerMetrics()
 	return a, nil
 }
 
@@ -129,6 +134,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) close(ctx context.Context) error {
 	a.Web.Close()
+	a.unregisterMetrics()
 	var errs []error
 	if a.Pipeline != nil {
 		errs = append(errs, a.Pipeline.Close(ctx))

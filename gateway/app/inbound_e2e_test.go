@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -253,5 +254,18 @@ func TestHealthAndMetrics(t *testing.T) {
 		if st != 200 || !strings.Contains(b, want) {
 			t.Errorf("%s: %d %q, want %s", path, st, b, want)
 		}
+	}
+	// This App's gauges: the event counts as delivered once the
+	// pipeline has its ack, just after the backend saw it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, b := httpGet(t, g.base+"/metrics")
+		if strings.Contains(b, `switchboard_events_total{stage="delivered"} 1`) && strings.Contains(b, "switchboard_spool_entries") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks the delivered event:\n%s", b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
