@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dgraph-io/ristretto/v2"
 	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-gw/switchboard/gateway/backend"
@@ -46,6 +47,10 @@ type Pipeline struct {
 
 	queue *lanes.Queue[job]
 	pool  sync.Pool // *ingestBuf
+	// windows remembers the last inbound time written per conversation,
+	// so an active conversation costs one window write a minute, not one
+	// per event (a random B+tree write is what a commit pays for).
+	windows *ristretto.Cache[string, int64]
 
 	accepted, duplicates, delivered, failed atomic.Uint64
 }
@@ -67,10 +72,17 @@ func (p *Pipeline) Start() error {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
+	windows, err := ristretto.NewCache(&ristretto.Config[string, int64]{
+		NumCounters: 1e6, MaxCost: 1e5, BufferItems: 64, IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return err
+	}
+	p.windows = windows
 	p.queue = lanes.New(p.Workers, p.forward)
 	var outbound []store.Entry
 	n := 0
-	err := p.Store.Replay(func(e store.Entry) error {
+	err = p.Store.Replay(func(e store.Entry) error {
 		switch e.Kind {
 		case store.KindInbound:
 			id, ev, err := decodeInbound(e.Data)
@@ -103,7 +115,9 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	if p.queue == nil {
 		return nil
 	}
-	return p.queue.Close(ctx)
+	err := p.queue.Close(ctx)
+	p.windows.Close()
+	return err
 }
 
 // Pending is the number of events waiting for the backend.
@@ -174,7 +188,7 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 					ev.Attributes = prof.Attributes
 				}
 			}
-			sets = appendPolicySets(sets, connection, ev, now)
+			sets = p.appendPolicySets(sets, connection, ev, now)
 		}
 		lane := Lane(connection, ev)
 		b.items = append(b.items, store.Item{
@@ -196,6 +210,11 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 			continue
 		}
 		accepted++
+		for _, kv := range b.items[i].Sets {
+			if kv.Bucket == store.BucketWindow {
+				p.windows.Set(kv.Key, int64(binary.BigEndian.Uint64(kv.Value)), 1)
+			}
+		}
 		if b.keys[i] != "" {
 			p.Identity.Remember(b.keys[i], events[i].VisitorID)
 		}
@@ -235,10 +254,16 @@ func opensWindow(t normalize.EventType) bool {
 	return false
 }
 
+// windowGranularity is how stale the recorded last inbound time may be:
+// a conversation's window is written at most once per this period, so it
+// may look closed up to this long before Meta would close it.
+const windowGranularity = time.Minute
+
 // appendPolicySets records the state outbound policy needs, in the same
-// transaction as the event: the last inbound time of the conversation,
-// and a one-time-notification token from an opt-in.
-func appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, now time.Time) []store.KV {
+// transaction as the event: the last inbound time of the conversation
+// (at most once per windowGranularity), and a one-time-notification
+// token from an opt-in.
+func (p *Pipeline) appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, now time.Time) []store.KV {
 	if !opensWindow(ev.Type) {
 		return sets
 	}
@@ -247,9 +272,12 @@ func appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, n
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(at.UnixMilli()))
-	sets = append(sets, store.KV{Bucket: store.BucketWindow, Key: pk, Value: ts[:]})
+	ms := at.UnixMilli()
+	if last, ok := p.windows.Get(pk); !ok || ms-last >= windowGranularity.Milliseconds() {
+		var ts [8]byte
+		binary.BigEndian.PutUint64(ts[:], uint64(ms))
+		sets = append(sets, store.KV{Bucket: store.BucketWindow, Key: pk, Value: ts[:]})
+	}
 	if ev.Type == normalize.TypeOptin && len(ev.Metadata) > 0 {
 		if tok := fastjson.GetString(ev.Metadata, "one_time_notif_token"); tok != "" {
 			sets = append(sets, store.KV{Bucket: store.BucketOTN, Key: pk, Value: []byte(tok)})

@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/gateway/store/bolt"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// stuckBackend never takes an event, so everything stays spooled.
+type stuckBackend struct{}
+
+func (*stuckBackend) Deliver(ctx context.Context, _ string, _ []byte) ([]byte, error) {
+	return nil, context.DeadlineExceeded
+}
+
+func newPipeline(t *testing.T, now *time.Time) (*Pipeline, store.Store) {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.New(st, identity.Options{CacheItems: 1000, Key: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{
+		Store: st, Identity: id, Backend: &stuckBackend{},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Workers: 1, RetryMin: time.Hour, RetryMax: time.Hour,
+		Now: func() time.Time { return *now },
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Close(context.Background())
+		id.Close()
+		st.Close()
+	})
+	return p, st
+}
+
+func text(id, user string, at time.Time) normalize.Event {
+	return normalize.Event{ID: id, Type: normalize.TypeText, Channel: "messenger", BotID: "42", ChannelID: user,
+		ResponsePath: string(normalize.BuildResponsePath("42", user)), Text: "hi", Timestamp: at}
+}
+
+func windowAt(t *testing.T, st store.Store, user string) time.Time {
+	t.Helper()
+	b, err := st.Get(store.BucketWindow, PathKey("fb", string(normalize.BuildResponsePath("42", user))))
+	if err != nil || len(b) != 8 {
+		t.Fatalf("window of %s: %x %v", user, b, err)
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(b)))
+}
+
+// TestIngest checks visitor ids, dedup, the window record (at most once a
+// minute per conversation) and OTN tokens from opt-ins.
+func TestIngest(t *testing.T) {
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	p, st := newPipeline(t, &now)
+
+	evs := []normalize.Event{text("e1", "u1", now), text("e2", "u2", now)}
+	acc, dup, err := p.Ingest("fb", evs)
+	if err != nil || acc != 2 || dup != 0 {
+		t.Fatalf("Ingest: %d %d %v", acc, dup, err)
+	}
+	if evs[0].VisitorID == "" || evs[0].VisitorID == evs[1].VisitorID {
+		t.Fatalf("visitor ids %q %q", evs[0].VisitorID, evs[1].VisitorID)
+	}
+	again := []normalize.Event{text("e1", "u1", now)}
+	if acc, dup, _ := p.Ingest("fb", again); acc != 0 || dup != 1 {
+		t.Fatalf("retry: accepted %d duplicates %d", acc, dup)
+	}
+	if again[0].VisitorID != evs[0].VisitorID {
+		t.Fatal("visitor id changed between events of one person")
+	}
+	if got := windowAt(t, st, "u1"); !got.Equal(now) {
+		t.Fatalf("window %v, want %v", got, now)
+	}
+	p.windows.Wait()
+	// Within a minute the record is not rewritten; after it, it is.
+	start := now
+	now = start.Add(30 * time.Second)
+	p.Ingest("fb", []normalize.Event{text("e3", "u1", now)})
+	if got := windowAt(t, st, "u1"); !got.Equal(start) {
+		t.Fatalf("window rewritten within a minute: %v", got)
+	}
+	later := start.Add(90 * time.Second)
+	now = later
+	p.Ingest("fb", []normalize.Event{text("e4", "u1", later)})
+	if got := windowAt(t, st, "u1"); !got.Equal(later) {
+		t.Fatalf("window %v after a minute, want %v", got, later)
+	}
+	// A read receipt is not the person's action: no window.
+	read := text("e5", "u3", now)
+	read.Type = normalize.TypeRead
+	p.Ingest("fb", []normalize.Event{read})
+	if b, _ := st.Get(store.BucketWindow, PathKey("fb", read.ResponsePath)); b != nil {
+		t.Fatal("a read receipt opened the window")
+	}
+	// An opt-in stores its one-time-notification token.
+	optin := text("e6", "u4", now)
+	optin.Type, optin.Metadata = normalize.TypeOptin, []byte(`{"type":"one_time_notif_req","one_time_notif_token":"tok-1"}`)
+	p.Ingest("fb", []normalize.Event{optin})
+	if b, _ := st.Get(store.BucketOTN, PathKey("fb", optin.ResponsePath)); string(b) != "tok-1" {
+		t.Fatalf("OTN token %q", b)
+	}
+	if p.Pending() != 6 {
+		t.Fatalf("pending %d, want the 6 accepted events", p.Pending())
+	}
+}
+
+func BenchmarkIngest(b *testing.B) {
+	now := time.Now()
+	st, _ := bolt.Open(b.TempDir(), store.Options{})
+	defer st.Close()
+	id, _ := identity.New(st, identity.Options{CacheItems: 1000, Key: []byte("k")})
+	defer id.Close()
+	p := &Pipeline{Store: st, Identity: id, Backend: &stuckBackend{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Workers: 1, RetryMin: time.Hour, RetryMax: time.Hour}
+	p.Start()
+	defer p.Close(context.Background())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		evs := make([]normalize.Event, 1)
+		i := 0
+		for pb.Next() {
+			i++
+			evs[0] = text(time.Now().String()+string(rune(i)), "u1", now)
+			p.Ingest("fb", evs)
+		}
+	})
+}
