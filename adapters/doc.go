@@ -7,4 +7,13 @@
 // (verify, parse), outbound.go (render, classify), types.go (the platform's
 // wire structs), README.md, tests, benchmarks, fuzz_test.go and testdata/.
 // Adapters import normalize and config only; the gateway imports them.
+//
+// What several adapters would otherwise write twice lives here too, each
+// with its contract: rendering checks (text.go: Truncate, IsWebURL,
+// IsE164), the channel_data merge (MergePatch), the pooled expanded copy of
+// a reply (ExpandedReply), the HTTP plumbing of outbound calls (http.go:
+// Doer, DeadlineDoer, NewClient, Do, NetworkError) and the exact copy of
+// JSON values into event metadata (json.go). Rules one platform sets
+// (Telegram's UTF-16 lengths, Facebook-only URLs) stay in its adapter. The
+// test harness they share is adapters/adaptertest.
 package adapters

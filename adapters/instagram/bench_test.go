@@ -9,34 +9,35 @@ import (
 	"testing"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
 // BenchmarkVerifyParse is one text webhook (text.json, 0.4 KB).
 func BenchmarkVerifyParse(b *testing.B) {
-	body := metatest.ReadFixture(b, "text.json")
-	metatest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
+	body := adaptertest.ReadFixture(b, "text.json")
+	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
 // BenchmarkVerifyParseBatch is a 6-event batch over two accounts with a
 // comment change (batch.json, 1.2 KB).
 func BenchmarkVerifyParseBatch(b *testing.B) {
-	body := metatest.ReadFixture(b, "batch.json")
-	metatest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
+	body := adaptertest.ReadFixture(b, "batch.json")
+	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
 // BenchmarkVerifyParseStoryReply is a story reply (metadata copied).
 func BenchmarkVerifyParseStoryReply(b *testing.B) {
-	body := metatest.ReadFixture(b, "story_reply.json")
-	metatest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
+	body := adaptertest.ReadFixture(b, "story_reply.json")
+	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
 // Verify is allocation-free once warm; Parse of a text webhook costs one
 // allocation (the string arena of its events).
 func TestInboundAllocs(t *testing.T) {
-	body := metatest.ReadFixture(t, "text.json")
-	metatest.InboundAllocs(t, testAdapter(), metatest.FastHeader(testSecret, body), body, 1)
+	body := adaptertest.ReadFixture(t, "text.json")
+	adaptertest.InboundAllocs(t, testAdapter(), metatest.FastHeader(testSecret, body), body, 1)
 }
 
 func benchReply() *normalize.Reply {

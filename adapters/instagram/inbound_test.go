@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/config"
@@ -31,7 +32,7 @@ func testAdapter() *Adapter {
 // TestGolden runs every testdata/inbound/<case>.json through Verify (signed
 // at test time) and Parse and compares the events with <case>.golden.json.
 func TestGolden(t *testing.T) {
-	metatest.Golden(t, testAdapter(), Name, testSecret)
+	metatest.Golden(t, testAdapter(), testSecret, metatest.Check(Name))
 }
 
 func TestNew(t *testing.T) {
@@ -47,7 +48,7 @@ func TestNew(t *testing.T) {
 
 // Verify and Handshake are meta.Webhook's; these check the wiring.
 func TestVerify(t *testing.T) {
-	metatest.Verify(t, testAdapter(), testSecret, metatest.ReadFixture(t, "text.json"))
+	metatest.Verify(t, testAdapter(), testSecret, adaptertest.ReadFixture(t, "text.json"))
 }
 
 func TestHandshake(t *testing.T) {
@@ -74,7 +75,7 @@ func TestEventIDs(t *testing.T) {
 	}
 	a := testAdapter()
 	for _, tt := range tests {
-		evs, err := a.Parse(nil, metatest.ReadFixture(t, tt.fixture))
+		evs, err := a.Parse(nil, adaptertest.ReadFixture(t, tt.fixture))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.fixture, err)
 		}
@@ -93,7 +94,7 @@ func TestEventIDs(t *testing.T) {
 // IGSID; an echo swaps them; a story reply points reply_to at the story.
 func TestAddressing(t *testing.T) {
 	a := testAdapter()
-	evs, err := a.Parse(nil, metatest.ReadFixture(t, "echo_own_app.json"))
+	evs, err := a.Parse(nil, adaptertest.ReadFixture(t, "echo_own_app.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestAddressing(t *testing.T) {
 		e.Sender.ID != testAccount || !strings.Contains(string(e.Metadata), `"own":true`) {
 		t.Errorf("echo = %+v %s", e, e.Metadata)
 	}
-	evs, err = a.Parse(nil, metatest.ReadFixture(t, "story_reply.json"))
+	evs, err = a.Parse(nil, adaptertest.ReadFixture(t, "story_reply.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestAddressing(t *testing.T) {
 
 func TestParseRefuses(t *testing.T) {
 	const pre = `{"object":"instagram","entry":[{"id":"1","time":1,"changes":[`
-	tests := []metatest.Refusal{
+	tests := []adaptertest.Refusal{
 		{"messenger body", `{"object":"page","entry":[]}`, "unknown_object", `"page" is not a Instagram webhook, want "instagram"`},
 		{"no object", `{"entry":[]}`, "unknown_object", `missing, want "instagram"`},
 		{"missing account", `{"object":"instagram","entry":[{"messaging":[{"sender":{"id":"2"},"message":{"text":"t"}}]}]}`, "missing_field", "entry[0].id: required (the Instagram account id)"},
@@ -126,12 +127,12 @@ func TestParseRefuses(t *testing.T) {
 		{"story not object", `{"object":"instagram","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","reply_to":{"story":"s"}}}]}]}`, "wrong_type", "message.reply_to.story"},
 		{"read mid number", `{"object":"instagram","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"read":{"mid":5}}]}]}`, "wrong_type", "read.mid"},
 	}
-	metatest.Refuses(t, testAdapter(), tests)
+	adaptertest.Refuses(t, testAdapter(), tests)
 }
 
 // Bodies that are odd but acceptable parse without error.
 func TestParseAccepts(t *testing.T) {
-	tests := []metatest.Acceptance{
+	tests := []adaptertest.Acceptance{
 		{"no entry", `{"object":"instagram"}`, 0, ""},
 		{"empty changes", `{"object":"instagram","entry":[{"id":"1","changes":[]}]}`, 0, ""},
 		{"change without value", `{"object":"instagram","entry":[{"id":"1","changes":[{"field":"story_insights"}]}]}`, 1, ""},
@@ -146,21 +147,21 @@ func TestParseAccepts(t *testing.T) {
 		{"story reply without id", `{"object":"instagram","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","text":"t","reply_to":{"story":{"url":"u"}}}}]}]}`, 1, ""},
 		{"read without mid or watermark", `{"object":"instagram","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"timestamp":3,"read":{}}]}]}`, 1, ""},
 	}
-	metatest.Accepts(t, testAdapter(), Name, tests)
+	adaptertest.Accepts(t, testAdapter(), tests, metatest.Check(Name))
 }
 
 // Events own their memory: scribbling over the body (fasthttp reuses it)
 // or parsing another body changes nothing.
 func TestParseDoesNotAlias(t *testing.T) {
-	metatest.NoAlias(t, testAdapter(), metatest.ReadFixture(t, "batch.json"))
+	adaptertest.NoAlias(t, testAdapter(), adaptertest.ReadFixture(t, "batch.json"))
 }
 
 // The same webhook retried gives the same ids.
 func TestIDsStable(t *testing.T) {
-	metatest.StableIDs(t, testAdapter())
+	adaptertest.StableIDs(t, testAdapter())
 }
 
 // TestTypeConfusion puts every JSON type in every place of every fixture.
 func TestTypeConfusion(t *testing.T) {
-	t.Logf("%d mutated bodies", metatest.TypeConfusion(t, testAdapter(), Name))
+	t.Logf("%d mutated bodies", adaptertest.TypeConfusion(t, testAdapter(), metatest.Check(Name)))
 }

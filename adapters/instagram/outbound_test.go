@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
@@ -22,7 +23,7 @@ const (
 
 // outAdapter sends as the test account through base (client nil: the
 // shared default client).
-func outAdapter(base string, client meta.Doer) *Adapter {
+func outAdapter(base string, client adapters.Doer) *Adapter {
 	return &Adapter{Connection: "ig", AppID: "1000000000001",
 		Endpoint: meta.Endpoint{APIBase: base, Tokens: map[string]string{outAccount: outToken}, Client: client}}
 }
@@ -30,7 +31,7 @@ func outAdapter(base string, client meta.Doer) *Adapter {
 // TestRenderGolden renders every testdata/outbound case and compares the
 // path, exact body and degradations (or the error) with its golden file.
 func TestRenderGolden(t *testing.T) {
-	metatest.RenderGolden(t, outAdapter("https://graph.example/v25.0", nil).Render)
+	metatest.RenderGolden(t, outAdapter("https://graph.example/v25.0", nil).Render, metatest.SendAPICall)
 }
 
 // TestWireTypesMatchEncodingJSON: every rendered body decodes strictly into
@@ -179,10 +180,7 @@ func TestSendMockErrors(t *testing.T) {
 			defer func() { a.Tokens[outAccount] = outToken }()
 			tt.setup()
 			_, err := a.Send(ctx, to, reply)
-			var ae *adapters.APIError
-			if !errors.As(err, &ae) {
-				t.Fatalf("err %T %v, want *adapters.APIError", err, err)
-			}
+			ae := adaptertest.APIError(t, err)
 			if ae.Class != tt.class || ae.Code != tt.code || ae.RetryAfter != tt.wait {
 				t.Errorf("got %v %q %v (%s), want %v %q %v", ae.Class, ae.Code, ae.RetryAfter, ae.ChannelCode, tt.class, tt.code, tt.wait)
 			}

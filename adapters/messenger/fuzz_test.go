@@ -3,6 +3,7 @@ package messenger
 import (
 	"testing"
 
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 )
 
@@ -10,12 +11,12 @@ import (
 // must never panic; a refusal is an *adapters.InputError that leaves dst
 // alone; on success every event is valid canonical JSON with an id, a type
 // and the channel, owns its memory, and two events with different content
-// never share an id (metatest.CheckParse). Crashers found go to
+// never share an id (adaptertest.CheckParse with metatest.Check). Crashers found go to
 // testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	metatest.ParseSeeds(f, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"x":{}}]}]}`)
+	adaptertest.ParseSeeds(f, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"x":{}}]}]}`)
 	a := testAdapter()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		metatest.CheckParse(t, a, Name, body)
+		adaptertest.CheckParse(t, a, body, metatest.Check(Name))
 	})
 }

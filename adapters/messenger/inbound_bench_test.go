@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 )
@@ -16,42 +17,42 @@ import (
 // headers are fasthttp's, as the gateway passes them (adapters.Header
 // copies on Peek).
 func benchBody(b testing.TB) ([]byte, *fasthttp.RequestHeader) {
-	body := mustRead(b, "text_with_nlp.json")
+	body := adaptertest.ReadFixture(b, "text_with_nlp.json")
 	return body, metatest.FastHeader(testSecret, body)
 }
 
 func BenchmarkVerify(b *testing.B) {
 	body, h := benchBody(b)
-	metatest.BenchInbound(b, testAdapter(), h, body, false)
+	adaptertest.BenchInbound(b, testAdapter(), h, body, false)
 }
 
 func BenchmarkParse(b *testing.B) {
 	body, _ := benchBody(b)
-	metatest.BenchInbound(b, testAdapter(), nil, body, true)
+	adaptertest.BenchInbound(b, testAdapter(), nil, body, true)
 }
 
 func BenchmarkVerifyParse(b *testing.B) {
 	body, h := benchBody(b)
-	metatest.BenchInbound(b, testAdapter(), h, body, true)
+	adaptertest.BenchInbound(b, testAdapter(), h, body, true)
 }
 
 // BenchmarkVerifyParseSmall is the smallest real webhook: one text
 // message without NLP (text.json, 0.3 KB).
 func BenchmarkVerifyParseSmall(b *testing.B) {
-	body := mustRead(b, "text.json")
-	metatest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
+	body := adaptertest.ReadFixture(b, "text.json")
+	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
 // BenchmarkParseBatch is a 5-event, two-Page batch.
 func BenchmarkParseBatch(b *testing.B) {
-	metatest.BenchInbound(b, testAdapter(), nil, mustRead(b, "batch_two_pages.json"), true)
+	adaptertest.BenchInbound(b, testAdapter(), nil, adaptertest.ReadFixture(b, "batch_two_pages.json"), true)
 }
 
 // Verify is allocation-free once warm; Parse of a text webhook costs one
 // allocation (the string arena of its events).
 func TestInboundAllocs(t *testing.T) {
 	body, h := benchBody(t)
-	metatest.InboundAllocs(t, testAdapter(), h, body, 1)
+	adaptertest.InboundAllocs(t, testAdapter(), h, body, 1)
 	s := &meta.Signer{Secret: []byte(testSecret)}
 	sig := make([]byte, 0, 128)
 	if n := testing.AllocsPerRun(200, func() { sig = s.Sign(sig[:0], body) }); n != 0 {

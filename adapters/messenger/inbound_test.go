@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -37,7 +38,7 @@ func signed(body []byte) adapters.Header { return metatest.Signed(testSecret, bo
 // TestGolden runs every testdata/inbound/<case>.json through Verify and
 // Parse and compares the events with <case>.golden.json.
 func TestGolden(t *testing.T) {
-	metatest.Golden(t, testAdapter(), Name, testSecret)
+	metatest.Golden(t, testAdapter(), testSecret, metatest.Check(Name))
 }
 
 // checkInvariants holds for every event Parse emits.
@@ -48,7 +49,7 @@ func checkInvariants(t testing.TB, evs []normalize.Event) {
 
 func TestParseAppendsAndKeepsDst(t *testing.T) {
 	a := testAdapter()
-	body := mustRead(t, "text.json")
+	body := adaptertest.ReadFixture(t, "text.json")
 	prev := []normalize.Event{{ID: "x", Type: normalize.TypeText, Channel: "web"}}
 	got, err := a.Parse(prev, body)
 	if err != nil {
@@ -73,15 +74,15 @@ func TestParseAppendsAndKeepsDst(t *testing.T) {
 // Events own their memory: scribbling over the body (fasthttp reuses it)
 // or parsing another body changes nothing.
 func TestParseDoesNotAlias(t *testing.T) {
-	metatest.NoAlias(t, testAdapter(), mustRead(t, "batch_two_pages.json"))
+	adaptertest.NoAlias(t, testAdapter(), adaptertest.ReadFixture(t, "batch_two_pages.json"))
 }
 
 // The same webhook retried gives the same ids; two deliveries of one
 // message in different batches share its id.
 func TestIDsStable(t *testing.T) {
 	a := testAdapter()
-	metatest.StableIDs(t, a)
-	single, _ := a.Parse(nil, mustRead(t, "text.json"))
+	adaptertest.StableIDs(t, a)
+	single, _ := a.Parse(nil, adaptertest.ReadFixture(t, "text.json"))
 	batch := []byte(`{"object":"page","entry":[{"id":"106123456789012","time":1718000009999,"messaging":[` +
 		`{"sender":{"id":"7023456789012345"},"recipient":{"id":"106123456789012"},"timestamp":1718000000000,"message":{"mid":"m_other","text":"x"}},` +
 		`{"sender":{"id":"7023456789012345"},"recipient":{"id":"106123456789012"},"timestamp":1718000000001,"message":{"mid":"m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P","text":"hello, world!"}}]}]}`)
@@ -95,7 +96,7 @@ func TestIDsStable(t *testing.T) {
 }
 
 func TestBatchSameID(t *testing.T) {
-	evs, err := testAdapter().Parse(nil, mustRead(t, "batch_same_id.json"))
+	evs, err := testAdapter().Parse(nil, adaptertest.ReadFixture(t, "batch_same_id.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestBatchSameID(t *testing.T) {
 }
 
 func TestOwnEcho(t *testing.T) {
-	body := mustRead(t, "echo_own_app.json")
+	body := adaptertest.ReadFixture(t, "echo_own_app.json")
 	a := testAdapter()
 	evs, err := a.Parse(nil, body)
 	if err != nil {
@@ -144,7 +145,7 @@ func TestParseRefuses(t *testing.T) {
 		post = `]}]}`
 	)
 	item := func(s string) string { return pre + s + post }
-	tests := []metatest.Refusal{
+	tests := []adaptertest.Refusal{
 		{"empty body", ``, "malformed_json", ""},
 		{"whitespace", "  \n", "malformed_json", ""},
 		{"truncated", `{"object":"page","entry":[`, "malformed_json", ""},
@@ -200,12 +201,12 @@ func TestParseRefuses(t *testing.T) {
 		{"optin without anyone", item(`{"recipient":{"id":"1"},"optin":{"ref":"x"}}`), "missing_field", "sender.id"},
 		{"second entry bad", `{"object":"page","entry":[{"id":"1","messaging":[]},{"id":"1","standby":[{"sender":{"id":7}}]}]}`, "wrong_type", "entry[1].standby[0].sender.id"},
 	}
-	metatest.Refuses(t, testAdapter(), tests)
+	adaptertest.Refuses(t, testAdapter(), tests)
 }
 
 // Bodies that are odd but acceptable parse without error.
 func TestParseAccepts(t *testing.T) {
-	tests := []metatest.Acceptance{
+	tests := []adaptertest.Acceptance{
 		{"no entry", `{"object":"page"}`, 0, ""},
 		{"entry null", `{"object":"page","entry":null}`, 0, ""},
 		{"empty entry", `{"object":"page","entry":[]}`, 0, ""},
@@ -226,13 +227,13 @@ func TestParseAccepts(t *testing.T) {
 		{"control chars in text", "{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{\"sender\":{\"id\":\"2\"},\"message\":{\"text\":\"a\x01b\\x\\ud800\"}}]}]}", 1, normalize.TypeText},
 		{"attachment without type", `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","attachments":[{"payload":{"url":"u"}}]}}]}]}`, 1, normalize.TypeAttachment},
 	}
-	metatest.Accepts(t, testAdapter(), Name, tests)
+	adaptertest.Accepts(t, testAdapter(), tests, metatest.Check(Name))
 }
 
 func TestVerify(t *testing.T) {
-	metatest.Verify(t, testAdapter(), testSecret, mustRead(t, "text.json"))
+	metatest.Verify(t, testAdapter(), testSecret, adaptertest.ReadFixture(t, "text.json"))
 	noSecret := &Adapter{Connection: "fb"}
-	body := mustRead(t, "text.json")
+	body := adaptertest.ReadFixture(t, "text.json")
 	if err := noSecret.Verify(signed(body), body); !errors.Is(err, adapters.ErrBadSignature) {
 		t.Fatalf("adapter without a secret: err = %v", err)
 	}
@@ -240,11 +241,6 @@ func TestVerify(t *testing.T) {
 
 func TestHandshake(t *testing.T) {
 	metatest.Handshake(t, testAdapter(), testVerifyToken)
-}
-
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	return metatest.ReadFixture(t, name)
 }
 
 // A suffixed id never lands on an id the batch already uses.
@@ -272,6 +268,6 @@ func TestUniqueIDsSuffixCollision(t *testing.T) {
 // with values of every JSON type: Parse must never panic, must refuse with
 // an InputError or accept, and what it accepts must hold the invariants.
 func TestTypeConfusion(t *testing.T) {
-	n := metatest.TypeConfusion(t, testAdapter(), Name)
+	n := adaptertest.TypeConfusion(t, testAdapter(), metatest.Check(Name))
 	t.Logf("%d mutated bodies", n)
 }

@@ -1,6 +1,7 @@
 package messenger
 
 import (
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -8,9 +9,9 @@ import (
 // Name is the channel name used in routes, events and config.
 const Name = "messenger"
 
-// Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
-// tests swap in a fake or point APIBase at a mock Graph API.
-type Doer = meta.Doer
+// Doer is adapters.Doer, which Adapter.Client takes: tests swap in a fake
+// or point APIBase at a mock Graph API.
+type Doer = adapters.Doer
 
 // Adapter is one Messenger connection: a Meta app and the Pages it serves.
 // Fill it with New; its fields are read-only once serving starts.
@@ -30,6 +31,8 @@ type Adapter struct {
 	// PageTokens maps a Page id to the token that sends as that Page.
 	PageTokens map[string]string
 	// Client sends Graph API calls; nil means a default fasthttp.Client.
+	// An adapters.DeadlineDoer (as *fasthttp.Client is) gets the context's
+	// deadline.
 	Client Doer
 }
 

@@ -62,10 +62,6 @@ var sendAPI = meta.SendAPI{
 	OTN:                 true,
 }
 
-// DeadlineDoer is a Doer that can also bound one exchange by a deadline;
-// *fasthttp.Client satisfies it.
-type DeadlineDoer = meta.DeadlineDoer
-
 // endpoint is where this adapter's calls go, read from its fields.
 func (a *Adapter) endpoint() meta.Endpoint {
 	return meta.Endpoint{APIBase: a.APIBase, Tokens: a.PageTokens, Client: a.Client}

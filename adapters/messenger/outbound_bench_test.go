@@ -10,13 +10,10 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
-	"github.com/switchboard-gw/switchboard/bench/mockgraph"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -78,22 +75,6 @@ func BenchmarkRenderEncodingJSON(b *testing.B) {
 // BenchmarkSend renders and sends over loopback to the mock Graph API:
 // render, one HTTP exchange on a kept-alive connection, answer parsing.
 func BenchmarkSend(b *testing.B) {
-	s := mockgraph.New()
-	s.AddPage(outPage, outToken)
-	base, err := s.Start("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	a := outAdapter(base)
-	a.Client = &fasthttp.Client{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-	to := adapters.Recipient{BotID: outPage, ChannelID: "5901", Response: true}
-	r := benchReply()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := a.Send(ctx, to, r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, a := outMock(b)
+	adaptertest.BenchSend(b, context.Background(), a, adapters.Recipient{BotID: outPage, ChannelID: "5901", Response: true}, benchReply())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -28,7 +29,7 @@ func outAdapter(base string) *Adapter {
 // TestRenderGolden renders every testdata/outbound case and compares the
 // path, exact body and degradations (or the error) with its golden file.
 func TestRenderGolden(t *testing.T) {
-	metatest.RenderGolden(t, outAdapter("https://graph.example/v25.0").Render)
+	metatest.RenderGolden(t, outAdapter("https://graph.example/v25.0").Render, metatest.SendAPICall)
 }
 
 // TestWireTypesMatchEncodingJSON checks that every rendered body decodes
@@ -42,7 +43,7 @@ func TestWireTypesMatchEncodingJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metatest.RoundTrip(t, "handover", body, &ThreadControlRequest{})
+	adaptertest.RoundTrip(t, "handover", body, &ThreadControlRequest{})
 }
 
 func TestRenderHandover(t *testing.T) {
@@ -141,15 +142,6 @@ func TestSendMock(t *testing.T) {
 	}
 }
 
-func outAPIError(t *testing.T, err error) *adapters.APIError {
-	t.Helper()
-	var ae *adapters.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %T %v, want *adapters.APIError", err, err)
-	}
-	return ae
-}
-
 func TestSendMockErrors(t *testing.T) {
 	s, a := outMock(t)
 	ctx := context.Background()
@@ -188,7 +180,7 @@ func TestSendMockErrors(t *testing.T) {
 				tt.setup()
 			}
 			_, err := a.Send(ctx, tt.to, tt.reply)
-			ae := outAPIError(t, err)
+			ae := adaptertest.APIError(t, err)
 			if ae.Class != tt.class || ae.Code != tt.code {
 				t.Errorf("got %v %q (%s), want %v %q", ae.Class, ae.Code, ae.ChannelCode, tt.class, tt.code)
 			}
@@ -207,7 +199,7 @@ func TestSendMockErrors(t *testing.T) {
 		var limited int
 		for range 5 {
 			if _, err := a.Send(ctx, to, reply); err != nil {
-				if ae := outAPIError(t, err); ae.Class == adapters.ClassRateLimited && ae.ChannelCode == "613" {
+				if ae := adaptertest.APIError(t, err); ae.Class == adapters.ClassRateLimited && ae.ChannelCode == "613" {
 					limited++
 				}
 			}
@@ -220,37 +212,9 @@ func TestSendMockErrors(t *testing.T) {
 
 func TestSendNetworkErrors(t *testing.T) {
 	s, a := outMock(t)
-	to := adapters.Recipient{BotID: outPage, ChannelID: "5901"}
-
-	t.Run("timeout", func(t *testing.T) {
-		s.SetLatency(300 * time.Millisecond)
-		defer s.SetLatency(0)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		_, err := a.Send(ctx, to, &normalize.Reply{Text: "slow"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || ae.Code != "timeout" {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-	})
-	t.Run("cancelled", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, err := a.Send(ctx, to, &normalize.Reply{Text: "x"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || ae.Code != "canceled" {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-	})
-	t.Run("refused", func(t *testing.T) {
-		b := outAdapter("http://127.0.0.1:1/v25.0")
-		b.Client = &fasthttp.Client{ReadTimeout: time.Second, WriteTimeout: time.Second}
-		_, err := b.Send(context.Background(), to, &normalize.Reply{Text: "x"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || (ae.Code != "network" && ae.Code != "timeout") {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-		if strings.Contains(err.Error(), outToken) {
-			t.Errorf("error leaks the token: %v", err)
-		}
-	})
+	closed := outAdapter("http://127.0.0.1:1/v25.0")
+	closed.Client = &fasthttp.Client{ReadTimeout: time.Second, WriteTimeout: time.Second}
+	adaptertest.NetworkErrors(t, a, closed, adapters.Recipient{BotID: outPage, ChannelID: "5901"}, s.SetLatency, outToken)
 }
 
 func TestHandoverMock(t *testing.T) {
@@ -299,13 +263,13 @@ func TestHandoverMock(t *testing.T) {
 
 	s.SetRecipientError("5901", 551, 0)
 	_, err := a.Handover(ctx, to, "take", "", "")
-	if ae := outAPIError(t, err); ae.Class != adapters.ClassRecipient {
+	if ae := adaptertest.APIError(t, err); ae.Class != adapters.ClassRecipient {
 		t.Errorf("got %v", ae)
 	}
 	s.SetRecipientError("5901", 0, 0)
 
 	s.FailNext(1, 200, `{"success":false}`)
-	if _, err := a.Handover(ctx, to, "take", "", ""); outAPIError(t, err).Code != "handover_refused" {
+	if _, err := a.Handover(ctx, to, "take", "", ""); adaptertest.APIError(t, err).Code != "handover_refused" {
 		t.Errorf("success:false: %v", err)
 	}
 	s.FailNext(1, 200, `{"data":[{"thread_owner":{"app_id":1234567890123456789}}]}`)
@@ -327,14 +291,9 @@ func TestSendDefaultClient(t *testing.T) {
 	}
 }
 
-// plainDoer hides DoDeadline, so Send falls back to Do.
-type plainDoer struct{ c *fasthttp.Client }
-
-func (p plainDoer) Do(req *fasthttp.Request, resp *fasthttp.Response) error { return p.c.Do(req, resp) }
-
 func TestSendPlainDoer(t *testing.T) {
 	_, a := outMock(t)
-	a.Client = plainDoer{&fasthttp.Client{}}
+	a.Client = adaptertest.PlainDoer{Client: &fasthttp.Client{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := a.Send(ctx, adapters.Recipient{BotID: outPage, ChannelID: "5901"}, &normalize.Reply{Text: "x"}); err != nil {
@@ -345,7 +304,7 @@ func TestSendPlainDoer(t *testing.T) {
 // FuzzRender feeds arbitrary replies to Render: it must not panic, and
 // what it renders must be one valid JSON object.
 func FuzzRender(f *testing.F) {
-	metatest.OutSeeds(f)
+	adaptertest.OutSeeds(f)
 	a := outAdapter("https://graph.example/v25.0")
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		metatest.CheckRender(t, a.Render, outPage, raw)

@@ -2,8 +2,6 @@ package meta
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -340,22 +338,4 @@ func regainAccess(v []byte) time.Duration {
 		}
 	})
 	return time.Duration(minutes) * time.Minute
-}
-
-// NetworkError classifies a call that got no HTTP answer: a timeout
-// (fasthttp's, a dial timeout or the context's deadline) is transient
-// "timeout", a cancelled context transient "canceled", anything else
-// transient "network". Callers must not wrap err with the request URL: it
-// carries the access token.
-func NetworkError(err error) *adapters.APIError {
-	ae := &adapters.APIError{Class: adapters.ClassTransient, Code: "network", Message: err.Error()}
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
-		errors.Is(err, fasthttp.ErrDialTimeout), errors.As(err, &te) && te.Timeout():
-		ae.Code = "timeout"
-	case errors.Is(err, context.Canceled):
-		ae.Code = "canceled"
-	}
-	return ae
 }

@@ -1,15 +1,10 @@
 package meta
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
 )
@@ -271,36 +266,6 @@ func TestClassifyUserMessage(t *testing.T) {
 	ae := Classify(400, []byte(`{"error":{"code":100,"error_user_msg":"shown to users"}}`), nil)
 	if ae.Message != "shown to users" || ae.ChannelCode != "100" {
 		t.Errorf("got %q %q", ae.Message, ae.ChannelCode)
-	}
-}
-
-type timeoutErr struct{}
-
-func (timeoutErr) Error() string { return "i/o timeout" }
-func (timeoutErr) Timeout() bool { return true }
-
-func TestNetworkError(t *testing.T) {
-	tests := []struct {
-		err  error
-		code string
-	}{
-		{fasthttp.ErrTimeout, "timeout"},
-		{fasthttp.ErrDialTimeout, "timeout"},
-		{context.DeadlineExceeded, "timeout"},
-		{fmt.Errorf("calling: %w", context.DeadlineExceeded), "timeout"},
-		{&net.OpError{Op: "read", Err: timeoutErr{}}, "timeout"},
-		{context.Canceled, "canceled"},
-		{fasthttp.ErrConnectionClosed, "network"},
-		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "network"},
-	}
-	for _, tt := range tests {
-		ae := NetworkError(tt.err)
-		if ae.Class != adapters.ClassTransient || ae.Code != tt.code {
-			t.Errorf("NetworkError(%v) = %v %q, want transient %q", tt.err, ae.Class, ae.Code, tt.code)
-		}
-		if !ae.Class.Retryable() {
-			t.Errorf("%v not retryable", tt.err)
-		}
 	}
 }
 

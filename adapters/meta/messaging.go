@@ -162,9 +162,9 @@ func (st *state) parse(body []byte) error {
 	// depth, trailing data) but not the syntax of numbers nor control
 	// characters and escapes inside strings; its Validate would, at the
 	// cost of a second pass as long as the parse itself. Parse skips it:
-	// every number Parse reads is checked (validNumber), and every string
-	// is re-encoded by normalize.AppendString, so the events are always
-	// valid JSON whatever the body's unread parts hold.
+	// every number Parse reads is checked (adapters.ValidNumber), and
+	// every string is re-encoded by normalize.AppendString, so the events
+	// are always valid JSON whatever the body's unread parts hold.
 	root, err := st.p.ParseBytes(body)
 	if err != nil {
 		return adapters.Inputf(codeMalformed, "%v", err)

@@ -14,13 +14,7 @@ import (
 // ---- metadata, built append-style ----
 
 func (st *state) metaKey(k string) {
-	if len(st.meta) == st.metaStart {
-		st.meta = append(st.meta, '{')
-	} else {
-		st.meta = append(st.meta, ',')
-	}
-	st.meta = normalize.AppendString(st.meta, k)
-	st.meta = append(st.meta, ':')
+	st.meta = adapters.AppendObjectKey(st.meta, st.metaStart, k)
 }
 
 func (st *state) metaString(k string, v []byte) {
@@ -37,12 +31,12 @@ func (st *state) metaClose() span {
 	return span{st.metaStart, len(st.meta)}
 }
 
-// metaValue adds k: a copy of v. Strings are re-encoded, numbers keep
-// their exact text.
+// metaValue adds k: a copy of v (adapters.AppendJSONValue). Strings are
+// re-encoded, numbers keep their exact text.
 func (st *state) metaValue(k string, v *fastjson.Value, field string) error {
 	st.metaKey(k)
 	var ok bool
-	if st.meta, ok = appendValue(st.meta, v); !ok {
+	if st.meta, ok = adapters.AppendJSONValue(st.meta, v); !ok {
 		return adapters.Inputf(codeMalformed, "%s: invalid number", st.at(field))
 	}
 	return nil
@@ -69,7 +63,7 @@ func (st *state) metaFields(d *draft, o *fastjson.Value, field, skip string) err
 		if v.Type() == fastjson.TypeNumber && bytes.HasSuffix(k, []byte("app_id")) {
 			n := len(st.meta)
 			st.meta = v.MarshalTo(st.meta)
-			if !validNumber(st.meta[n:]) {
+			if !adapters.ValidNumber(st.meta[n:]) {
 				ok = false
 				return
 			}
@@ -78,104 +72,12 @@ func (st *state) metaFields(d *draft, o *fastjson.Value, field, skip string) err
 			st.meta = append(st.meta, '"')
 			return
 		}
-		st.meta, ok = appendValue(st.meta, v)
+		st.meta, ok = adapters.AppendJSONValue(st.meta, v)
 	})
 	if !ok {
 		return adapters.Inputf(codeMalformed, "%s: invalid number", st.at(field))
 	}
 	return nil
-}
-
-// appendValue appends v as JSON: strings through normalize.AppendString,
-// numbers as their validated raw text. Depth is bounded by fastjson's
-// MaxDepth.
-func appendValue(dst []byte, v *fastjson.Value) ([]byte, bool) {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		dst = append(dst, '{')
-		ok, first := true, true
-		o.Visit(func(k []byte, vv *fastjson.Value) {
-			if !ok {
-				return
-			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = normalize.AppendString(dst, b2s(k))
-			dst = append(dst, ':')
-			dst, ok = appendValue(dst, vv)
-		})
-		return append(dst, '}'), ok
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		dst = append(dst, '[')
-		for i, vv := range a {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendValue(dst, vv); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return normalize.AppendString(dst, b2s(s)), true
-	case fastjson.TypeNumber:
-		n := len(dst)
-		dst = v.MarshalTo(dst)
-		return dst, validNumber(dst[n:])
-	case fastjson.TypeTrue:
-		return append(dst, "true"...), true
-	case fastjson.TypeFalse:
-		return append(dst, "false"...), true
-	}
-	return append(dst, "null"...), true
-}
-
-// validNumber reports whether b is a JSON number (RFC 8259 §6).
-func validNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		j := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	return i == len(b)
 }
 
 // ---- typed field access; absent and null read as "not there" ----
@@ -239,7 +141,7 @@ func (st *state) bool(o *fastjson.Value, key, field string) (bool, error) {
 // through).
 func (st *state) number(v *fastjson.Value, field string) ([]byte, error) {
 	st.num = v.MarshalTo(st.num[:0])
-	if !validNumber(st.num) {
+	if !adapters.ValidNumber(st.num) {
 		return nil, adapters.Inputf(codeMalformed, "%s: invalid number", st.at(field))
 	}
 	return st.num, nil

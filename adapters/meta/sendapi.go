@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -65,7 +66,6 @@ const (
 	buttonTypePhone      = "phone_number"
 	buttonTypeAcctLink   = "account_link"
 	buttonTypeAcctUnlink = "account_unlink"
-	ellipsis             = "…"
 )
 
 // SendAPI is one channel's view of the Messenger Send API
@@ -210,11 +210,7 @@ func isDigits(s string) bool {
 // allocates only what it reports.
 type renderer struct {
 	api      *SendAPI
-	reply    normalize.Reply
-	media    normalize.Media
-	qrs      []normalize.QuickReply
-	btns     []normalize.Button
-	cards    []normalize.Card
+	x        adapters.ExpandedReply
 	req      SendRequest
 	msg      SendMessage
 	att      SendAttachment
@@ -229,10 +225,7 @@ var renderers = sync.Pool{New: func() any { return new(renderer) }}
 
 func (rs *renderer) release() {
 	// Drop references to the caller's strings before pooling.
-	rs.reply, rs.media = normalize.Reply{}, normalize.Media{}
-	rs.qrs = clearSlice(rs.qrs)
-	rs.btns = clearSlice(rs.btns)
-	rs.cards = clearSlice(rs.cards)
+	rs.x.Reset()
 	rs.wqrs = clearSlice(rs.wqrs)
 	rs.wbtns = clearSlice(rs.wbtns)
 	rs.welems = clearSlice(rs.welems)
@@ -257,50 +250,8 @@ func (rs *renderer) degrade(format string, args ...any) {
 	rs.degraded = append(rs.degraded, fmt.Sprintf(format, args...))
 }
 
-// expand copies r into rs.reply, with its slices copied into pooled
-// storage, and expands the shorthand on the copy.
-func (rs *renderer) expand(r *normalize.Reply) *normalize.Reply {
-	rs.reply = *r
-	rs.qrs = append(rs.qrs[:0], r.QuickReplies...)
-	rs.reply.QuickReplies = rs.qrs
-
-	n := len(r.Buttons)
-	for i := range r.Cards {
-		n += len(r.Cards[i].Buttons)
-	}
-	if r.Media != nil {
-		n += len(r.Media.Buttons)
-	}
-	if cap(rs.btns) < n {
-		rs.btns = make([]normalize.Button, 0, n)
-	}
-	rs.btns = rs.btns[:0]
-	rs.reply.Buttons = rs.copyButtons(r.Buttons)
-	rs.cards = append(rs.cards[:0], r.Cards...)
-	rs.reply.Cards = rs.cards
-	for i := range rs.cards {
-		rs.cards[i].Buttons = rs.copyButtons(r.Cards[i].Buttons)
-	}
-	if r.Media != nil {
-		rs.media = *r.Media
-		rs.media.Buttons = rs.copyButtons(r.Media.Buttons)
-		rs.reply.Media = &rs.media
-	}
-	rs.reply.Expand()
-	return &rs.reply
-}
-
-// copyButtons appends bs to rs.btns, whose capacity expand reserved, so
-// earlier copies are never moved.
-func (rs *renderer) copyButtons(bs []normalize.Button) []normalize.Button {
-	start := len(rs.btns)
-	rs.btns = append(rs.btns, bs...)
-	return rs.btns[start:len(rs.btns):len(rs.btns)]
-}
-
-// build fills rs.req from r, checking every limit.
 func (rs *renderer) build(to adapters.Recipient, r *normalize.Reply) (*SendRequest, error) {
-	r = rs.expand(r)
+	r = rs.x.Expand(r)
 	api := rs.api
 	if !api.OTN && (to.OTNToken != "" || r.OTN || r.OTNRequest != nil) {
 		return nil, adapters.Renderf("unsupported_otn", "%s has no one-time notifications (otn, otn_request)", api.Channel)
@@ -506,11 +457,11 @@ func (rs *renderer) quickReplies(qs []normalize.QuickReply) error {
 			if n := utf8.RuneCountInString(q.Payload); n > MaxPayloadLen {
 				return adapters.Renderf("payload_too_long", "quick_replies[%d].payload is %d characters; the limit is %d", i, n, MaxPayloadLen)
 			}
-			if img != "" && !isWebURL(img) {
+			if img != "" && !adapters.IsWebURL(img) {
 				return adapters.Renderf("invalid_url", "quick_replies[%d].image_url is not an http(s) URL", i)
 			}
 			w.Title, w.Payload, w.ImageURL = q.Title, q.Payload, img
-			if t, cut := truncate(q.Title, MaxQuickReplyTitle); cut {
+			if t, cut := adapters.Truncate(q.Title, MaxQuickReplyTitle); cut {
 				w.Title = t
 				rs.degrade("quick_replies[%d].title: truncated to %d characters", i, MaxQuickReplyTitle)
 			}
@@ -539,7 +490,7 @@ func (rs *renderer) buttonTemplate(text string, bs []normalize.Button) error {
 	if len(bs) > maxCarouselButtons {
 		return adapters.Renderf("too_many_buttons", "%d buttons; %s shows at most %d (%d cards of %d)", len(bs), rs.api.Channel, maxCarouselButtons, MaxCards, MaxButtons)
 	}
-	rs.wbtns = growTo(rs.wbtns, len(bs))
+	rs.wbtns = slices.Grow(rs.wbtns, len(bs))
 	if len(bs) <= MaxButtons {
 		btns, err := rs.buttons(bs, loc{"buttons", -1})
 		if err != nil {
@@ -555,11 +506,11 @@ func (rs *renderer) buttonTemplate(text string, bs []normalize.Button) error {
 	}
 	n := (len(btns) + MaxButtons - 1) / MaxButtons
 	rs.degrade("buttons: %d → carousel of %d cards with up to %d buttons each", len(bs), n, MaxButtons)
-	title, cut := truncate(text, MaxCardTitle)
+	title, cut := adapters.Truncate(text, MaxCardTitle)
 	if cut {
 		rs.degrade("text: truncated to %d characters as card title", MaxCardTitle)
 	}
-	rs.welems = growTo(rs.welems, n)[:0]
+	rs.welems = slices.Grow(rs.welems, n)[:0]
 	for i := 0; i < len(btns); i += MaxButtons {
 		rs.welems = append(rs.welems, SendElement{Title: title, Buttons: btns[i:min(i+MaxButtons, len(btns))]})
 	}
@@ -577,27 +528,27 @@ func (rs *renderer) genericTemplate(cards []normalize.Card) error {
 	for i := range cards {
 		nb += min(len(cards[i].Buttons), MaxButtons)
 	}
-	rs.wbtns = growTo(rs.wbtns, nb)
-	rs.welems = growTo(rs.welems, len(cards))[:0]
-	rs.wacts = growTo(rs.wacts, len(cards))[:0]
+	rs.wbtns = slices.Grow(rs.wbtns, nb)
+	rs.welems = slices.Grow(rs.welems, len(cards))[:0]
+	rs.wacts = slices.Grow(rs.wacts, len(cards))[:0]
 	for i, c := range cards {
 		if c.Title == "" {
 			return adapters.Renderf("card_title_missing", "cards[%d] needs a title", i)
 		}
 		e := SendElement{Title: c.Title, Subtitle: c.Subtitle, ImageURL: c.ImageURL}
-		if t, cut := truncate(c.Title, MaxCardTitle); cut {
+		if t, cut := adapters.Truncate(c.Title, MaxCardTitle); cut {
 			e.Title = t
 			rs.degrade("cards[%d].title: truncated to %d characters", i, MaxCardTitle)
 		}
-		if t, cut := truncate(c.Subtitle, MaxCardTitle); cut {
+		if t, cut := adapters.Truncate(c.Subtitle, MaxCardTitle); cut {
 			e.Subtitle = t
 			rs.degrade("cards[%d].subtitle: truncated to %d characters", i, MaxCardTitle)
 		}
-		if c.ImageURL != "" && !isWebURL(c.ImageURL) {
+		if c.ImageURL != "" && !adapters.IsWebURL(c.ImageURL) {
 			return adapters.Renderf("invalid_url", "cards[%d].image_url is not an http(s) URL", i)
 		}
 		if c.DefaultURL != "" {
-			if !isWebURL(c.DefaultURL) {
+			if !adapters.IsWebURL(c.DefaultURL) {
 				return adapters.Renderf("invalid_url", "cards[%d].default_url is not an http(s) URL", i)
 			}
 			rs.wacts = append(rs.wacts, SendDefaultAction{Type: buttonTypeWebURL, URL: c.DefaultURL})
@@ -644,7 +595,7 @@ func (rs *renderer) attachment(at *normalize.OutAttachment) error {
 	case at.AttachmentID != "":
 		p.AttachmentID = at.AttachmentID
 	case at.URL != "":
-		if !isWebURL(at.URL) {
+		if !adapters.IsWebURL(at.URL) {
 			return adapters.Renderf("invalid_url", "attachment url is not an http(s) URL")
 		}
 		p.URL, p.IsReusable = at.URL, at.Reusable
@@ -681,7 +632,7 @@ func (rs *renderer) mediaTemplate(m *normalize.Media) error {
 		rs.degrade("media.buttons: %d → %d", len(bs), MaxMediaButtons)
 		bs = bs[:MaxMediaButtons]
 	}
-	rs.wbtns = growTo(rs.wbtns, len(bs))
+	rs.wbtns = slices.Grow(rs.wbtns, len(bs))
 	btns, err := rs.buttons(bs, loc{"media.buttons", -1})
 	if err != nil {
 		return err
@@ -698,7 +649,7 @@ func (rs *renderer) otnRequest(o *normalize.OTNRequest) error {
 		return adapters.Renderf("otn_title_missing", "otn_request needs a title")
 	}
 	p := SendPayload{TemplateType: templateOTNRequest, Title: o.Title, Payload: o.Payload}
-	if t, cut := truncate(o.Title, MaxOTNTitle); cut {
+	if t, cut := adapters.Truncate(o.Title, MaxOTNTitle); cut {
 		p.Title = t
 		rs.degrade("otn_request.title: truncated to %d characters", MaxOTNTitle)
 	}
@@ -740,7 +691,7 @@ func (rs *renderer) buttons(bs []normalize.Button, where loc) ([]SendButton, err
 			}
 			w.Type, w.Payload = buttonTypePostback, b.Payload
 		case normalize.ButtonURL:
-			if !isWebURL(b.URL) {
+			if !adapters.IsWebURL(b.URL) {
 				return nil, adapters.Renderf("invalid_url", "%s.url is not an http(s) URL", where.at(i))
 			}
 			w.Type, w.URL = buttonTypeWebURL, b.URL
@@ -748,7 +699,7 @@ func (rs *renderer) buttons(bs []normalize.Button, where loc) ([]SendButton, err
 			if !rs.api.PhoneButtons {
 				return nil, adapters.Renderf("unsupported_button", "%s: %s has no phone_number buttons", where.at(i), rs.api.Channel)
 			}
-			if !isE164(b.Phone) {
+			if !adapters.IsE164(b.Phone) {
 				return nil, adapters.Renderf("invalid_phone_number", "%s.phone must be +E.164, like +16505551234", where.at(i))
 			}
 			w.Type, w.Payload = buttonTypePhone, b.Phone
@@ -760,7 +711,7 @@ func (rs *renderer) buttons(bs []normalize.Button, where loc) ([]SendButton, err
 				w = SendButton{Type: buttonTypeAcctUnlink}
 				break
 			}
-			if !strings.HasPrefix(b.URL, "https://") || !isWebURL(b.URL) {
+			if !strings.HasPrefix(b.URL, "https://") || !adapters.IsWebURL(b.URL) {
 				return nil, adapters.Renderf("invalid_url", "%s.url must be an https URL", where.at(i))
 			}
 			w = SendButton{Type: buttonTypeAcctLink, URL: b.URL}
@@ -771,7 +722,7 @@ func (rs *renderer) buttons(bs []normalize.Button, where loc) ([]SendButton, err
 			if w.Title == "" {
 				return nil, adapters.Renderf("button_title_missing", "%s needs a title", where.at(i))
 			}
-			if t, cut := truncate(w.Title, MaxButtonTitle); cut {
+			if t, cut := adapters.Truncate(w.Title, MaxButtonTitle); cut {
 				w.Title = t
 				rs.degrade("%s.title: truncated to %d characters", where.at(i), MaxButtonTitle)
 			}
@@ -784,60 +735,12 @@ func (rs *renderer) buttons(bs []normalize.Button, where loc) ([]SendButton, err
 	return rs.wbtns[start:len(rs.wbtns):len(rs.wbtns)], nil
 }
 
-// growTo makes sure s can take n more elements without moving.
-func growTo[T any](s []T, n int) []T {
-	if cap(s)-len(s) < n {
-		ns := make([]T, len(s), len(s)+n)
-		copy(ns, s)
-		return ns
-	}
-	return s
-}
-
-// truncate cuts s to n characters, the last being "…", and reports
-// whether it did.
-func truncate(s string, n int) (string, bool) {
-	if len(s) <= n || utf8.RuneCountInString(s) <= n {
-		return s, false
-	}
-	i, k := 0, 0
-	for k < n-1 {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		k++
-	}
-	return strings.TrimRight(s[:i], " ") + ellipsis, true
-}
-
-// isWebURL is a cheap check for an absolute http(s) URL with a host and
-// no whitespace or control characters; Meta checks the rest.
-func isWebURL(s string) bool {
-	var rest string
-	switch {
-	case strings.HasPrefix(s, "https://"):
-		rest = s[len("https://"):]
-	case strings.HasPrefix(s, "http://"):
-		rest = s[len("http://"):]
-	default:
-		return false
-	}
-	if rest == "" || rest[0] == '/' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // isFacebookURL accepts an http(s) URL whose host is facebook.com or one
 // of its subdomains, as the media template requires. It parses the URL
 // rather than searching it, so facebook.com.evil.example,
 // evil.example/facebook.com and user@ tricks fail.
 func isFacebookURL(s string) bool {
-	if !isWebURL(s) {
+	if !adapters.IsWebURL(s) {
 		return false
 	}
 	u, err := url.Parse(s)
@@ -848,50 +751,17 @@ func isFacebookURL(s string) bool {
 	return h == "facebook.com" || strings.HasSuffix(h, ".facebook.com")
 }
 
-// isE164 accepts "+" and 7 to 15 digits, the form Meta's phone_number
-// button requires.
-func isE164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	return isDigits(s[1:])
-}
-
 func isJSONObject(raw []byte) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal(raw, &m) == nil && m != nil
 }
 
 // mergeChannelData applies channel_data to the rendered body as a JSON
-// merge patch (RFC 7386): objects merge member by member, null deletes a
-// member, any other value replaces it. Members come out sorted by name.
+// merge patch (adapters.MergePatch); members come out sorted by name.
 func mergeChannelData(body, patch []byte) ([]byte, error) {
-	merged, err := mergePatch(body, patch)
+	merged, err := adapters.MergePatch(body, patch)
 	if err != nil {
 		return nil, adapters.Renderf("invalid_channel_data", "merging channel_data: %v", err)
 	}
 	return merged, nil
-}
-
-func mergePatch(target, patch json.RawMessage) (json.RawMessage, error) {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &p); err != nil || p == nil {
-		return patch, nil // not an object: replaces the target
-	}
-	var t map[string]json.RawMessage
-	if err := json.Unmarshal(target, &t); err != nil || t == nil {
-		t = map[string]json.RawMessage{}
-	}
-	for k, v := range p {
-		if string(v) == "null" {
-			delete(t, k)
-			continue
-		}
-		m, err := mergePatch(t[k], v)
-		if err != nil {
-			return nil, err
-		}
-		t[k] = m
-	}
-	return json.Marshal(t)
 }

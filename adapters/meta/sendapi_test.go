@@ -12,28 +12,9 @@ import (
 
 // The Send API's rendering is exercised end to end by the golden cases of
 // adapters/messenger and adapters/instagram; these are the helpers' own
-// tests (moved here with the code from adapters/messenger).
+// tests (moved here with the code from adapters/messenger; TestTruncate
+// moved on to adapters with Truncate).
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-		cut  bool
-	}{
-		{"short", 20, "short", false},
-		{"Exactly twenty chars", 20, "Exactly twenty chars", false},
-		{"Exactly twenty chars!", 20, "Exactly twenty char…", true},
-		{"ééééééééééééééééééééé", 20, "ééééééééééééééééééé…", true},
-		{"word word word word word", 11, "word word…", true},
-	}
-	for _, tt := range tests {
-		got, cut := truncate(tt.in, tt.n)
-		if got != tt.want || cut != tt.cut {
-			t.Errorf("truncate(%q, %d) = %q %v, want %q %v", tt.in, tt.n, got, cut, tt.want, tt.cut)
-		}
-	}
-}
 func TestIsFacebookURL(t *testing.T) {
 	ok := []string{"https://facebook.com/x", "https://www.facebook.com/x", "https://business.facebook.com/1/videos/2", "http://WWW.FACEBOOK.COM/x", "https://facebook.com:443/x"}
 	bad := []string{"https://facebook.com.evil.example/x", "https://evil.example/facebook.com", "https://facebook.com@evil.example/",

@@ -14,33 +14,12 @@ import (
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
-// Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
-// tests swap in a fake or point the API base at a mock Graph API.
-type Doer interface {
-	Do(req *fasthttp.Request, resp *fasthttp.Response) error
-}
+// Doer is adapters.Doer, which Endpoint.Client takes.
+type Doer = adapters.Doer
 
-// DeadlineDoer is a Doer that can also bound one exchange by a deadline;
-// *fasthttp.Client satisfies it. When the client implements it, Send and
-// Handover pass the context's deadline down; otherwise only the client's
-// own timeouts apply, and a context cancelled mid-call is noticed after it.
-type DeadlineDoer interface {
-	Doer
-	DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error
-}
-
-// defaultClient serves endpoints whose Client is nil. ReadTimeout covers
-// the 75 s Meta may spend fetching a video attachment by URL; the
-// gateway's per-call context deadline is normally much shorter.
-var defaultClient = &fasthttp.Client{
-	Name:                "switchboard",
-	ReadTimeout:         90 * time.Second,
-	WriteTimeout:        10 * time.Second,
-	MaxConnsPerHost:     512,
-	MaxIdleConnDuration: time.Minute,
-	MaxConnWaitTimeout:  5 * time.Second,
-	MaxResponseBodySize: 1 << 20,
-}
+// defaultClient serves endpoints whose Client is nil. Its read timeout
+// covers the 75 s Meta may spend fetching a video attachment by URL.
+var defaultClient = adapters.NewClient(90 * time.Second)
 
 // Endpoint is where one connection's Send API calls go. Adapters build it
 // per call from their own fields, so it costs nothing to keep them
@@ -52,7 +31,9 @@ type Endpoint struct {
 	// Tokens maps a bot id (Page, IG account) to the token that sends as
 	// it; Instagram uses the linked Page's token.
 	Tokens map[string]string
-	// Client sends the calls; nil means a shared fasthttp.Client.
+	// Client sends the calls; nil means a shared fasthttp.Client. An
+	// adapters.DeadlineDoer (as *fasthttp.Client is) gets the context's
+	// deadline.
 	Client Doer
 }
 
@@ -145,26 +126,13 @@ func (e *Endpoint) call(ctx context.Context, b *sendBuf, method, path, token, wh
 // exchange performs one call and classifies the outcome: nil for a 2xx
 // answer without a Graph error, else an *adapters.APIError.
 func (e *Endpoint) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) error {
-	if err := ctx.Err(); err != nil {
-		return NetworkError(err)
-	}
 	var c Doer = defaultClient
 	if e.Client != nil {
 		c = e.Client
 	}
-	var err error
-	if dl, ok := ctx.Deadline(); ok {
-		if dd, ok := c.(DeadlineDoer); ok {
-			err = dd.DoDeadline(req, resp, dl)
-		} else {
-			err = c.Do(req, resp)
-		}
-	} else {
-		err = c.Do(req, resp)
-	}
-	if err != nil {
+	if err := adapters.Do(ctx, c, req, resp); err != nil {
 		// fasthttp's errors name no URL, so the token cannot leak here.
-		return NetworkError(err)
+		return adapters.NetworkError(err)
 	}
 	if ae := Classify(resp.StatusCode(), resp.Body(), &resp.Header); ae != nil {
 		return ae

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -24,36 +25,12 @@ func benchHeader() *fasthttp.RequestHeader {
 // BenchmarkVerifyParse is the inbound hot path for a typical text update
 // (text_private.json, a private-chat message as Telegram sends it).
 func BenchmarkVerifyParse(b *testing.B) {
-	a := testAdapter()
-	body := mustRead(b, "text_private.json")
-	h := benchHeader()
-	dst := make([]normalize.Event, 0, 4)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := a.Verify(h, body); err != nil {
-			b.Fatal(err)
-		}
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchInbound(b, testAdapter(), benchHeader(), adaptertest.ReadFixture(b, "text_private.json"), true)
 }
 
 // BenchmarkParseCallback parses a button press with its inline keyboard.
 func BenchmarkParseCallback(b *testing.B) {
-	a := testAdapter()
-	body := mustRead(b, "callback_query.json")
-	dst := make([]normalize.Event, 0, 4)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchInbound(b, testAdapter(), nil, adaptertest.ReadFixture(b, "callback_query.json"), true)
 }
 
 var benchReply = normalize.Reply{
@@ -82,12 +59,7 @@ func BenchmarkSendMock(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	to := adapters.Recipient{BotID: testBotIDMock, ChannelID: "7123456789"}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := a.Send(ctx, to, &benchReply); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchSend(b, ctx, a, to, &benchReply)
 }
 
 // The inbound hot path allocates what it returns and nothing else: one
@@ -101,7 +73,7 @@ func TestParseAllocs(t *testing.T) {
 		"location_live.json":  2, // + the location
 		"callback_query.json": 1,
 	} {
-		body := mustRead(t, name)
+		body := adaptertest.ReadFixture(t, name)
 		dst := make([]normalize.Event, 0, 4)
 		got := testing.AllocsPerRun(200, func() {
 			if err := a.Verify(h, body); err != nil {

@@ -220,14 +220,7 @@ func (st *state) add(b []byte) span {
 }
 
 func (st *state) metaKey(key string) {
-	if len(st.meta) == 0 {
-		st.meta = append(st.meta, '{')
-	} else {
-		st.meta = append(st.meta, ',')
-	}
-	st.meta = append(st.meta, '"')
-	st.meta = append(st.meta, key...) // keys are ours: plain ASCII
-	st.meta = append(st.meta, '"', ':')
+	st.meta = adapters.AppendObjectKey(st.meta, 0, key)
 }
 
 func (st *state) metaStr(key string, v []byte) {

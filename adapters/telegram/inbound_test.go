@@ -4,23 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-// update rewrites the golden files of this package's tests (go test
-// -update); the outbound golden test shares it.
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // Fake credentials: never real ones.
 const (
@@ -47,134 +40,40 @@ func signed() adapters.Header {
 	return h
 }
 
-// encodeEvents renders events as the golden files hold them: the
-// canonical JSON of each (AppendJSON), in an indented array.
-func encodeEvents(t testing.TB, evs []normalize.Event) []byte {
-	t.Helper()
-	raw := []byte{'['}
-	for i := range evs {
-		if i > 0 {
-			raw = append(raw, ',')
-		}
-		raw = evs[i].AppendJSON(raw)
-	}
-	raw = append(raw, ']')
-	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		t.Fatalf("events encode to invalid JSON: %v\n%s", err, raw)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func fixtures(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "inbound", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".golden.json") {
-			bodies = append(bodies, f)
-		}
-	}
-	if len(bodies) == 0 {
-		t.Fatal("no fixtures in testdata/inbound")
-	}
-	return bodies
-}
-
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "inbound", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestGolden runs every testdata/inbound/<case>.json through Verify and
 // Parse and compares the event with <case>.golden.json.
 func TestGolden(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Verify(signed(), body); err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			evs, err := a.Parse(nil, body)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if len(evs) != 1 {
-				t.Fatalf("%d events, want exactly one per update", len(evs))
-			}
-			checkInvariants(t, evs)
-			got := encodeEvents(t, evs)
-			golden := strings.TrimSuffix(f, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("event differs from %s (-want +got):\n%s", golden, diff)
-			}
-			// The golden JSON decodes into the same event: the canonical
-			// encoding and the struct tags agree.
-			var back []normalize.Event
-			if err := json.Unmarshal(got, &back); err != nil {
-				t.Fatalf("golden does not decode: %v", err)
-			}
-			if back[0].ID != evs[0].ID || back[0].ChannelID != evs[0].ChannelID || back[0].Text != evs[0].Text {
-				t.Errorf("decoded %+v, parsed %+v", back[0], evs[0])
-			}
-		})
-	}
+	adaptertest.Golden(t, testAdapter(), func([]byte) adapters.Peeker { return signed() }, checkUpdate)
 }
 
-// checkInvariants holds for every event Parse emits.
+// checkUpdate holds for what Parse makes of one accepted update: exactly
+// one event, holding checkInvariants.
+func checkUpdate(t testing.TB, evs []normalize.Event) {
+	t.Helper()
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want exactly one per update", len(evs))
+	}
+	checkInvariants(t, evs)
+}
+
+// checkInvariants holds for every event Parse emits: those of every
+// channel (adaptertest.CheckEvents) and Telegram's own.
 func checkInvariants(t testing.TB, evs []normalize.Event) {
 	t.Helper()
+	adaptertest.CheckEvents(t, Name, evs)
 	for i := range evs {
 		e := &evs[i]
-		if e.ID == "" || e.Type == "" || e.Channel != Name {
-			t.Errorf("event %d lacks id/type/channel: %+v", i, e)
-		}
 		if !strings.HasPrefix(e.ID, "telegram:"+testBotID+":") {
 			t.Errorf("event %d id %q lacks the channel and bot prefix", i, e.ID)
 		}
 		if e.BotID != testBotID {
 			t.Errorf("event %d bot id %q", i, e.BotID)
 		}
-		if e.ChannelID != "" && string(normalize.BuildResponsePath(e.BotID, e.ChannelID)) != e.ResponsePath {
-			t.Errorf("event %d response path %q, want %q", i, e.ResponsePath, normalize.BuildResponsePath(e.BotID, e.ChannelID))
-		}
-		if e.ChannelID == "" && e.ResponsePath != "" {
-			t.Errorf("event %d has a path but no channel id", i)
-		}
 		if e.ChannelID != "" && !isIntID(e.ChannelID) {
 			t.Errorf("event %d channel id %q is not an integer", i, e.ChannelID)
 		}
-		if len(e.Metadata) > 0 && (!json.Valid(e.Metadata) || e.Metadata[0] != '{') {
-			t.Errorf("event %d metadata is not a JSON object: %s", i, e.Metadata)
-		}
 		if e.Command != "" && !strings.HasPrefix(e.Text, "/"+e.Command) {
 			t.Errorf("event %d command %q not at the start of %q", i, e.Command, e.Text)
-		}
-		if !json.Valid(e.AppendJSON(nil)) {
-			t.Errorf("event %d encodes to invalid JSON: %s", i, e.AppendJSON(nil))
 		}
 	}
 }
@@ -185,7 +84,7 @@ func checkInvariants(t testing.TB, evs []normalize.Event) {
 // message id, digit for digit.
 func TestWireTypesCrossCheck(t *testing.T) {
 	a := testAdapter()
-	for _, f := range fixtures(t) {
+	for _, f := range adaptertest.Fixtures(t) {
 		body, _ := os.ReadFile(f)
 		var u Update
 		if err := json.Unmarshal(body, &u); err != nil {
@@ -237,7 +136,7 @@ func TestWireTypesCrossCheck(t *testing.T) {
 // round, and the largest int64.
 func TestBigIDsExact(t *testing.T) {
 	a := testAdapter()
-	evs, err := a.Parse(nil, mustRead(t, "big_ids.json"))
+	evs, err := a.Parse(nil, adaptertest.ReadFixture(t, "big_ids.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +157,7 @@ func TestBigIDsExact(t *testing.T) {
 	if !bytes.Contains(e.Metadata, []byte(`"thread_id":"9007199254740997"`)) {
 		t.Errorf("thread id not exact: %s", e.Metadata)
 	}
-	evs, err = a.Parse(nil, mustRead(t, "big_ids_private.json"))
+	evs, err = a.Parse(nil, adaptertest.ReadFixture(t, "big_ids_private.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,14 +165,14 @@ func TestBigIDsExact(t *testing.T) {
 		t.Errorf("private big id: %+v", evs[0])
 	}
 	// The photo's file_size is above 2^31.
-	evs, _ = a.Parse(nil, mustRead(t, "photo.json"))
+	evs, _ = a.Parse(nil, adaptertest.ReadFixture(t, "photo.json"))
 	if evs[0].Attachments[0].Size != 3000000000 || evs[0].Attachments[0].MediaID != "AgACAgQAAxkBAAIBlarge" {
 		t.Errorf("largest photo: %+v", evs[0].Attachments[0])
 	}
 }
 
 func TestGroupSenderIsNotChat(t *testing.T) {
-	evs, err := testAdapter().Parse(nil, mustRead(t, "group_text.json"))
+	evs, err := testAdapter().Parse(nil, adaptertest.ReadFixture(t, "group_text.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,9 +274,7 @@ func TestCommandEvents(t *testing.T) {
 func TestParseRefuses(t *testing.T) {
 	msg := func(s string) string { return `{"update_id":1,"message":` + s + `}` }
 	const chat = `"chat":{"id":5,"type":"private"}`
-	tests := []struct {
-		name, body, code, msg string
-	}{
+	tests := []adaptertest.Refusal{
 		{"empty body", ``, "malformed_json", ""},
 		{"whitespace", "  \n", "malformed_json", ""},
 		{"truncated", `{"update_id":1,"message":{`, "malformed_json", ""},
@@ -431,68 +328,34 @@ func TestParseRefuses(t *testing.T) {
 		{"reaction without message id", `{"update_id":1,"message_reaction":{"chat":{"id":-5},"date":1,"old_reaction":[],"new_reaction":[]}}`, "missing_field", "message_reaction.message_id"},
 		{"reaction not array", `{"update_id":1,"message_reaction":{"chat":{"id":-5},"message_id":1,"date":1,"new_reaction":{}}}`, "wrong_type", "message_reaction.new_reaction: want array"},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dst := make([]normalize.Event, 1, 4)
-			got, err := a.Parse(dst, []byte(tt.body))
-			var ie *adapters.InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v (%T), want *adapters.InputError; events %+v", err, err, got)
-			}
-			if ie.Code != tt.code {
-				t.Errorf("code = %s, want %s (%v)", ie.Code, tt.code, err)
-			}
-			if !strings.Contains(ie.Msg, tt.msg) {
-				t.Errorf("message %q does not mention %q", ie.Msg, tt.msg)
-			}
-			if len(got) != 1 {
-				t.Errorf("refused body left %d events in dst", len(got))
-			}
-		})
-	}
+	adaptertest.Refuses(t, testAdapter(), tests)
 }
 
 // Bodies that are odd but acceptable parse without error.
 func TestParseAccepts(t *testing.T) {
-	tests := []struct {
-		name, body string
-		typ        normalize.EventType
-	}{
-		{"only update_id", `{"update_id":5}`, normalize.TypeUnknown},
-		{"negative update_id", `{"update_id":-5}`, normalize.TypeUnknown},
-		{"unknown kind with junk", `{"update_id":5,"guest_message":[1,"x",null]}`, normalize.TypeUnknown},
-		{"unknown kind with bad ids", `{"update_id":5,"inline_query":{"id":7,"from":{"id":"x"},"chat":{"id":1.5},"date":"x"}}`, normalize.TypeUnknown},
-		{"null message then callback", `{"update_id":5,"message":null,"callback_query":{"id":"q","from":{"id":5}}}`, normalize.TypePostback},
-		{"empty message content", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1}}`, normalize.TypeUnknown},
-		{"no from", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":"t"}}`, normalize.TypeText},
-		{"no date", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"text":"t"}}`, normalize.TypeText},
-		{"empty text", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":""}}`, normalize.TypeText},
-		{"empty photo", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"photo":[]}}`, normalize.TypeUnknown},
-		{"escaped keys", `{"update_\u0069d":5,"message":{"message_id":1,"chat":{"\u0069d":5},"date":1,"te\u0078t":"t"}}`, normalize.TypeText},
-		{"invalid utf-8 escape", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":"\udc00"}}`, normalize.TypeText},
-		{"huge file size", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"document":{"file_id":"d","file_size":9007199254740993}}}`, normalize.TypeAttachment},
-		{"unknown reaction type", `{"update_id":5,"message_reaction":{"chat":{"id":-5},"message_id":1,"date":1,"old_reaction":[],"new_reaction":[{"type":"sparkle"}]}}`, normalize.TypeReaction},
+	tests := []adaptertest.Acceptance{
+		{"only update_id", `{"update_id":5}`, 1, normalize.TypeUnknown},
+		{"negative update_id", `{"update_id":-5}`, 1, normalize.TypeUnknown},
+		{"unknown kind with junk", `{"update_id":5,"guest_message":[1,"x",null]}`, 1, normalize.TypeUnknown},
+		{"unknown kind with bad ids", `{"update_id":5,"inline_query":{"id":7,"from":{"id":"x"},"chat":{"id":1.5},"date":"x"}}`, 1, normalize.TypeUnknown},
+		{"null message then callback", `{"update_id":5,"message":null,"callback_query":{"id":"q","from":{"id":5}}}`, 1, normalize.TypePostback},
+		{"empty message content", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1}}`, 1, normalize.TypeUnknown},
+		{"no from", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":"t"}}`, 1, normalize.TypeText},
+		{"no date", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"text":"t"}}`, 1, normalize.TypeText},
+		{"empty text", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":""}}`, 1, normalize.TypeText},
+		{"empty photo", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"photo":[]}}`, 1, normalize.TypeUnknown},
+		{"escaped keys", `{"update_\u0069d":5,"message":{"message_id":1,"chat":{"\u0069d":5},"date":1,"te\u0078t":"t"}}`, 1, normalize.TypeText},
+		{"invalid utf-8 escape", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"text":"\udc00"}}`, 1, normalize.TypeText},
+		{"huge file size", `{"update_id":5,"message":{"message_id":1,"chat":{"id":5},"date":1,"document":{"file_id":"d","file_size":9007199254740993}}}`, 1, normalize.TypeAttachment},
+		{"unknown reaction type", `{"update_id":5,"message_reaction":{"chat":{"id":-5},"message_id":1,"date":1,"old_reaction":[],"new_reaction":[{"type":"sparkle"}]}}`, 1, normalize.TypeReaction},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := a.Parse(nil, []byte(tt.body))
-			if err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if len(evs) != 1 || evs[0].Type != tt.typ {
-				t.Fatalf("got %+v, want one %s event", evs, tt.typ)
-			}
-			checkInvariants(t, evs)
-		})
-	}
+	adaptertest.Accepts(t, testAdapter(), tests, checkUpdate)
 }
 
 func TestParseAppendsAndKeepsDst(t *testing.T) {
 	a := testAdapter()
 	prev := []normalize.Event{{ID: "x", Type: normalize.TypeText, Channel: "web"}}
-	got, err := a.Parse(prev, mustRead(t, "text_private.json"))
+	got, err := a.Parse(prev, adaptertest.ReadFixture(t, "text_private.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,34 +371,14 @@ func TestParseAppendsAndKeepsDst(t *testing.T) {
 // Events own their memory: scribbling over the body (fasthttp reuses it)
 // or parsing another body changes nothing.
 func TestParseDoesNotAlias(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := a.Parse(nil, body)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		before := encodeEvents(t, evs)
-		for i := range body {
-			body[i] = 'X'
-		}
-		if _, err := a.Parse(nil, mustRead(t, "callback_query.json")); err != nil {
-			t.Fatal(err)
-		}
-		if after := encodeEvents(t, evs); !bytes.Equal(before, after) {
-			t.Fatalf("%s: event changed after the body was reused:\n%s\nvs\n%s", f, before, after)
-		}
-	}
+	adaptertest.NoAlias(t, testAdapter(), adaptertest.ReadFixture(t, "callback_query.json"))
 }
 
 // The same update delivered twice has the same id (Telegram retries);
 // another bot's update with the same update_id does not.
 func TestIDsStable(t *testing.T) {
 	a := testAdapter()
-	body := mustRead(t, "text_private.json")
+	body := adaptertest.ReadFixture(t, "text_private.json")
 	e1, _ := a.Parse(nil, body)
 	e2, _ := a.Parse(nil, bytes.Clone(body))
 	if e1[0].ID != e2[0].ID || e1[0].ID != "telegram:7012345678:874512006" {
@@ -551,7 +394,7 @@ func TestIDsStable(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	a := testAdapter()
-	body := mustRead(t, "text_private.json")
+	body := adaptertest.ReadFixture(t, "text_private.json")
 	if err := a.Verify(signed(), body); err != nil {
 		t.Fatalf("good secret refused: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -75,26 +74,9 @@ const MaxInlineWait = 5 * time.Second
 // MaxRetryAfter caps the wait a 429 asks for.
 const MaxRetryAfter = 24 * time.Hour
 
-// DeadlineDoer is a Doer that can also bound one exchange by a deadline;
-// *fasthttp.Client satisfies it. When Client implements it, Send passes the
-// context's deadline down; otherwise only the client's own timeouts apply.
-type DeadlineDoer interface {
-	Doer
-	DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error
-}
-
-// defaultClient serves adapters whose Client is nil. ReadTimeout covers
-// Telegram fetching a large file by URL; the gateway's per-call context
-// deadline is normally much shorter.
-var defaultClient = &fasthttp.Client{
-	Name:                "switchboard",
-	ReadTimeout:         60 * time.Second,
-	WriteTimeout:        10 * time.Second,
-	MaxConnsPerHost:     512,
-	MaxIdleConnDuration: time.Minute,
-	MaxConnWaitTimeout:  5 * time.Second,
-	MaxResponseBodySize: 1 << 20,
-}
+// defaultClient serves adapters whose Client is nil. Its read timeout
+// covers Telegram fetching a large file by URL.
+var defaultClient = adapters.NewClient(60 * time.Second)
 
 // Pace is how fast one chat may be sent to: private chats (positive ids)
 // PrivateEvery with PrivateBurst, groups, supergroups and channels
@@ -313,37 +295,20 @@ func (a *Adapter) GetMe(ctx context.Context) (User, error) {
 }
 
 func (a *Adapter) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	var c Doer = defaultClient
 	if a.Client != nil {
 		c = a.Client
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		if dd, ok := c.(DeadlineDoer); ok {
-			return dd.DoDeadline(req, resp, dl)
-		}
-	}
-	return c.Do(req, resp)
+	return adapters.Do(ctx, c, req, resp)
 }
 
-// networkError classifies a call that got no HTTP answer: transient
-// timeout, canceled or network. The message is scrubbed of the token in
-// case a client ever names the URL.
+// networkError classifies a call that got no HTTP answer
+// (adapters.NetworkError), its message scrubbed of the token in case a
+// client ever names the URL.
 func (a *Adapter) networkError(err error) *adapters.APIError {
-	msg := err.Error()
+	ae := adapters.NetworkError(err)
 	if a.Token != "" {
-		msg = strings.ReplaceAll(msg, a.Token, "<token>")
-	}
-	ae := &adapters.APIError{Class: adapters.ClassTransient, Code: "network", Message: msg}
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
-		errors.Is(err, fasthttp.ErrDialTimeout), errors.As(err, &te) && te.Timeout():
-		ae.Code = "timeout"
-	case errors.Is(err, context.Canceled):
-		ae.Code = "canceled"
+		ae.Message = strings.ReplaceAll(ae.Message, a.Token, "<token>")
 	}
 	return ae
 }
@@ -865,30 +830,7 @@ func escapeFor(mode, s string) string {
 }
 
 func isButtonURL(s string) bool {
-	return isWebURL(s) || strings.HasPrefix(s, "tg://") && len(s) > len("tg://") && !strings.ContainsAny(s, " \t\n\r")
-}
-
-// isWebURL is a cheap check for an absolute http(s) URL with a host and no
-// whitespace or control characters; Telegram checks the rest.
-func isWebURL(s string) bool {
-	var rest string
-	switch {
-	case strings.HasPrefix(s, "https://"):
-		rest = s[len("https://"):]
-	case strings.HasPrefix(s, "http://"):
-		rest = s[len("http://"):]
-	default:
-		return false
-	}
-	if rest == "" || rest[0] == '/' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
+	return adapters.IsWebURL(s) || strings.HasPrefix(s, "tg://") && len(s) > len("tg://") && !strings.ContainsAny(s, " \t\n\r")
 }
 
 // attachment renders an attachment (image → sendPhoto, file →
@@ -923,7 +865,7 @@ func (rd *renderer) attachment(at *normalize.OutAttachment, md *normalize.Media)
 	case id != "":
 		m.media = id
 	case url != "":
-		if !isWebURL(url) {
+		if !adapters.IsWebURL(url) {
 			return m, adapters.Renderf("invalid_url", "%s url is not an http(s) URL", where)
 		}
 		m.media = url
@@ -974,7 +916,7 @@ func (rd *renderer) cards(cards []normalize.Card) error {
 			}
 		}
 		if c.DefaultURL != "" {
-			if !isWebURL(c.DefaultURL) {
+			if !adapters.IsWebURL(c.DefaultURL) {
 				return adapters.Renderf("invalid_url", "cards[%d].default_url is not an http(s) URL", i)
 			}
 			rd.degrade("cards[%d].default_url: shown as a link in the text", i)
@@ -986,7 +928,7 @@ func (rd *renderer) cards(cards []normalize.Card) error {
 		m := msg{method: MethodSendMessage, text: b.String(), inline: kb, plain: true}
 		limit := MaxTextLen
 		if c.ImageURL != "" {
-			if !isWebURL(c.ImageURL) {
+			if !adapters.IsWebURL(c.ImageURL) {
 				return adapters.Renderf("invalid_url", "cards[%d].image_url is not an http(s) URL", i)
 			}
 			m.method, m.media, limit = MethodSendPhoto, c.ImageURL, MaxCaptionLen
@@ -1204,7 +1146,9 @@ func (w appendWriter) Write(p []byte) (int, error) {
 
 // mergePatch applies patch to the JSON object target (RFC 7386): objects
 // merge member by member, null deletes a member, any other value replaces
-// it. The result's members are sorted by name.
+// it. The result's members are sorted by name. Unlike adapters.MergePatch
+// it writes strings as this renderer does, without HTML escapes (<, >, &
+// stay as sent), and takes the patch as decoded members.
 func mergePatch(target []byte, patch map[string]json.RawMessage) ([]byte, error) {
 	var t map[string]json.RawMessage
 	if err := json.Unmarshal(target, &t); err != nil || t == nil {
@@ -1236,7 +1180,9 @@ func mergePatch(target []byte, patch map[string]json.RawMessage) ([]byte, error)
 }
 
 // expandCopy returns a copy of r with the Messenger Actions shorthand
-// expanded (normalize.Reply.Expand), r itself untouched.
+// expanded (normalize.Reply.Expand), r itself untouched. Unlike
+// adapters.ExpandedReply it allocates the copy: this renderer is not
+// pooled, and a heap renderer holding the scratch costs more bytes.
 func expandCopy(r *normalize.Reply) *normalize.Reply {
 	x := *r
 	x.QuickReplies = append([]normalize.QuickReply(nil), r.QuickReplies...)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/bench/mocktelegram"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -34,12 +33,18 @@ func (c *outCase) to() adapters.Recipient {
 	return adapters.Recipient{BotID: c.Recipient.BotID, ChannelID: c.Recipient.ChannelID, Response: true}
 }
 
+// readOutCase reads testdata/outbound/<name>.json strictly.
+func readOutCase(t testing.TB, name string) *outCase {
+	t.Helper()
+	return adaptertest.ReadOutCaseAs[outCase](t, name)
+}
+
 // outGolden is testdata/outbound/<case>.golden.json: the calls in order,
 // or the error, and the degradations.
 type outGolden struct {
-	Calls    []outGoldenCall `json:"calls,omitempty"`
-	Degraded []string        `json:"degraded,omitempty"`
-	Error    *outGoldenError `json:"error,omitempty"`
+	Calls    []outGoldenCall          `json:"calls,omitempty"`
+	Degraded []string                 `json:"degraded,omitempty"`
+	Error    *adaptertest.GoldenError `json:"error,omitempty"`
 }
 
 type outGoldenCall struct {
@@ -47,107 +52,38 @@ type outGoldenCall struct {
 	Body   json.RawMessage `json:"body"`
 }
 
-type outGoldenError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func outCases(t testing.TB) []string {
-	files, err := filepath.Glob("testdata/outbound/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".golden.json") {
-			names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
-		}
-	}
-	if len(names) == 0 {
-		t.Fatal("no outbound cases")
-	}
-	return names
-}
-
-func readOutCase(t testing.TB, name string) *outCase {
-	raw, err := os.ReadFile(filepath.Join("testdata/outbound", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c outCase
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &c
-}
-
-func replyJSON(t testing.TB, r *normalize.Reply) string {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
-
 // TestRenderGolden renders every testdata/outbound case and compares the
 // calls (method and exact body) and degradations, or the error, with its
 // golden file.
 func TestRenderGolden(t *testing.T) {
 	a := testAdapter()
-	for _, name := range outCases(t) {
-		t.Run(name, func(t *testing.T) {
-			c := readOutCase(t, name)
-			before := replyJSON(t, &c.Reply)
-			var p Plan
-			err := a.Render(&p, c.to(), &c.Reply)
-			if after := replyJSON(t, &c.Reply); after != before {
-				t.Errorf("Render modified the reply:\nbefore %s\nafter  %s", before, after)
+	adaptertest.OutGolden(t, func(t *testing.T, name string) any {
+		c := readOutCase(t, name)
+		kept := adaptertest.KeepsReply(t, &c.Reply)
+		var p Plan
+		err := a.Render(&p, c.to(), &c.Reply)
+		kept()
+		var got outGolden
+		if err != nil {
+			var re *adapters.RenderError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %T %v, want *adapters.RenderError", err, err)
 			}
-			var got outGolden
-			if err != nil {
-				var re *adapters.RenderError
-				if !errors.As(err, &re) {
-					t.Fatalf("error %T %v, want *adapters.RenderError", err, err)
-				}
-				if len(p.Calls) != 0 {
-					t.Errorf("%d calls left on error", len(p.Calls))
-				}
-				got.Error = &outGoldenError{Code: re.Code, Message: re.Msg}
+			if len(p.Calls) != 0 {
+				t.Errorf("%d calls left on error", len(p.Calls))
 			}
-			for _, call := range p.Calls {
-				if !json.Valid(call.Body) {
-					t.Fatalf("%s: invalid JSON: %s", call.Method, call.Body)
-				}
-				checkCall(t, call)
-				got.Calls = append(got.Calls, outGoldenCall{Method: call.Method, Body: call.Body})
+			got.Error = &adaptertest.GoldenError{Code: re.Code, Message: re.Msg}
+		}
+		for _, call := range p.Calls {
+			if !json.Valid(call.Body) {
+				t.Fatalf("%s: invalid JSON: %s", call.Method, call.Body)
 			}
-			got.Degraded = p.Degraded
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(got); err != nil {
-				t.Fatal(err)
-			}
-			out := buf.Bytes()
-			file := filepath.Join("testdata/outbound", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(file, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(file)
-			if rerr != nil {
-				t.Fatalf("%v (run with -update)", rerr)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s differs (-want +got):\n%s", file, cmp.Diff(string(want), string(out)))
-			}
-		})
-	}
+			checkCall(t, call)
+			got.Calls = append(got.Calls, outGoldenCall{Method: call.Method, Body: call.Body})
+		}
+		got.Degraded = p.Degraded
+		return got
+	})
 }
 
 // checkCall holds for every rendered call: the Bot API's own limits.
@@ -189,7 +125,7 @@ func checkCall(t testing.TB, c Call) {
 // (cases whose channel_data adds members are skipped).
 func TestRenderDecodesStrictly(t *testing.T) {
 	a := testAdapter()
-	for _, name := range outCases(t) {
+	for _, name := range adaptertest.OutCases(t) {
 		c := readOutCase(t, name)
 		if len(c.Reply.ChannelData) > 0 {
 			continue
@@ -632,7 +568,7 @@ func TestSendRenderErrorCallsNothing(t *testing.T) {
 func TestGoldenCasesAgainstMock(t *testing.T) {
 	s, a := mockAdapter(t)
 	s.SetFlood(mocktelegram.Flood{})
-	for _, name := range outCases(t) {
+	for _, name := range adaptertest.OutCases(t) {
 		c := readOutCase(t, name)
 		rcp := c.to()
 		rcp.BotID = mocktelegram.DefaultBotID

@@ -3,19 +3,16 @@ package telegram
 import (
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
 // Name is the channel name used in routes, events and config.
 const Name = "telegram"
 
-// Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
-// tests swap in a fake or point APIBase at bench/mocktelegram.
-type Doer interface {
-	Do(req *fasthttp.Request, resp *fasthttp.Response) error
-}
+// Doer is adapters.Doer, which Adapter.Client takes: tests swap in a fake
+// or point APIBase at bench/mocktelegram.
+type Doer = adapters.Doer
 
 // Adapter is one Telegram bot. Fill it with New; its fields are read-only
 // once serving starts. The zero value with Token and SecretToken set works.
@@ -38,7 +35,8 @@ type Adapter struct {
 	// https://api.telegram.org.
 	APIBase string
 	// Client sends Bot API calls; nil means a default fasthttp.Client with
-	// timeouts.
+	// timeouts. An adapters.DeadlineDoer (as *fasthttp.Client is) gets the
+	// context's deadline.
 	Client Doer
 }
 

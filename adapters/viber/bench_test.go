@@ -8,12 +8,11 @@ package viber
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
-	"github.com/switchboard-gw/switchboard/bench/mockviber"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -21,7 +20,7 @@ import (
 // profile, as Viber sends it (message_text.json, about 450 bytes). The
 // headers are fasthttp's, as the gateway passes them.
 func benchBody(b testing.TB) ([]byte, *fasthttp.RequestHeader) {
-	body := mustRead(b, "message_text.json")
+	body := adaptertest.ReadFixture(b, "message_text.json")
 	h := &fasthttp.RequestHeader{}
 	h.SetContentTypeBytes([]byte("application/json"))
 	h.Set(SignatureHeader, sign(testToken, body))
@@ -29,46 +28,18 @@ func benchBody(b testing.TB) ([]byte, *fasthttp.RequestHeader) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	a := testAdapter()
 	body, h := benchBody(b)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := a.Verify(h, body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchInbound(b, testAdapter(), h, body, false)
 }
 
 func BenchmarkParse(b *testing.B) {
-	a := testAdapter()
 	body, _ := benchBody(b)
-	dst := make([]normalize.Event, 0, 8)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchInbound(b, testAdapter(), nil, body, true)
 }
 
 func BenchmarkVerifyParse(b *testing.B) {
-	a := testAdapter()
 	body, h := benchBody(b)
-	dst := make([]normalize.Event, 0, 8)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := a.Verify(h, body); err != nil {
-			b.Fatal(err)
-		}
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchInbound(b, testAdapter(), h, body, true)
 }
 
 func benchReply() *normalize.Reply {
@@ -104,7 +75,7 @@ func BenchmarkRenderCards(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if dst, _, err = a.Render(dst[:0], c.to(), &c.Reply, 0); err != nil {
+		if dst, _, err = a.Render(dst[:0], c.To(), &c.Reply, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -114,23 +85,8 @@ func BenchmarkRenderCards(b *testing.B) {
 // BenchmarkSend renders and sends over loopback to the mock Viber API:
 // render, one HTTP exchange on a kept-alive connection, answer parsing.
 func BenchmarkSend(b *testing.B) {
-	s, err := mockviber.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	a := outAdapter(s.URL())
-	a.AuthToken = []byte(s.Token())
-	a.Client = &fasthttp.Client{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-	to := adapters.Recipient{ChannelID: outReceiver}
-	r := benchReply()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := a.Send(ctx, to, r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, a := outMock(b)
+	adaptertest.BenchSend(b, context.Background(), a, adapters.Recipient{ChannelID: outReceiver}, benchReply())
 }
 
 // Verify and Sign are allocation-free once warm; Parse of a text message
@@ -139,13 +95,7 @@ func BenchmarkSend(b *testing.B) {
 func TestAllocs(t *testing.T) {
 	a := testAdapter()
 	body, h := benchBody(t)
-	if n := testing.AllocsPerRun(200, func() {
-		if err := a.Verify(h, body); err != nil {
-			t.Fatal(err)
-		}
-	}); n != 0 {
-		t.Errorf("Verify allocates %.1f times per call, want 0", n)
-	}
+	adaptertest.InboundAllocs(t, a, h, body, 1)
 	bad := &fasthttp.RequestHeader{}
 	bad.Set(SignatureHeader, sign("other", body))
 	if n := testing.AllocsPerRun(200, func() { _ = a.Verify(bad, body) }); n != 0 {
@@ -154,15 +104,6 @@ func TestAllocs(t *testing.T) {
 	sig := make([]byte, 0, 64)
 	if n := testing.AllocsPerRun(200, func() { sig = a.Sign(sig[:0], body) }); n != 0 {
 		t.Errorf("Sign allocates %.1f times per call, want 0", n)
-	}
-	dst := make([]normalize.Event, 0, 8)
-	if n := testing.AllocsPerRun(200, func() {
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			t.Fatal(err)
-		}
-	}); n > 1 {
-		t.Errorf("Parse allocates %.1f times per call, want at most 1", n)
 	}
 	o := outAdapter("https://chatapi.example/pa")
 	to := adapters.Recipient{ChannelID: outReceiver}

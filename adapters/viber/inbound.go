@@ -640,13 +640,7 @@ func (st *state) messageExtras(root, m *fastjson.Value) error {
 // ---- metadata ----
 
 func (st *state) metaKey(k string) {
-	if len(st.meta) == 0 {
-		st.meta = append(st.meta, '{')
-	} else {
-		st.meta = append(st.meta, ',')
-	}
-	st.meta = normalize.AppendString(st.meta, k)
-	st.meta = append(st.meta, ':')
+	st.meta = adapters.AppendObjectKey(st.meta, 0, k)
 }
 
 func (st *state) metaString(k string, v []byte) {

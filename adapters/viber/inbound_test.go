@@ -5,24 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-// update rewrites the golden files of this package's tests (go test
-// -update); the outbound golden test shares it.
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // Fake credentials: never real ones.
 const (
@@ -54,138 +45,37 @@ func signed(body []byte) adapters.Header {
 	return h
 }
 
-// encodeEvents renders events as the golden files hold them: the
-// canonical JSON of each (AppendJSON), in an indented array.
-func encodeEvents(t testing.TB, evs []normalize.Event) []byte {
-	t.Helper()
-	raw := []byte{'['}
-	for i := range evs {
-		if i > 0 {
-			raw = append(raw, ',')
-		}
-		raw = evs[i].AppendJSON(raw)
-	}
-	raw = append(raw, ']')
-	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		t.Fatalf("events encode to invalid JSON: %v\n%s", err, raw)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func fixtures(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "inbound", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".golden.json") {
-			bodies = append(bodies, f)
-		}
-	}
-	if len(bodies) == 0 {
-		t.Fatal("no fixtures in testdata/inbound")
-	}
-	return bodies
-}
-
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "inbound", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestGolden runs every testdata/inbound/<case>.json through Verify and
 // Parse and compares the events with <case>.golden.json.
 func TestGolden(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Verify(signed(body), body); err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			evs, err := a.Parse(nil, body)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := encodeEvents(t, evs)
-			golden := strings.TrimSuffix(f, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("events differ from %s (-want +got):\n%s", golden, diff)
-			}
-			var back []normalize.Event
-			if err := json.Unmarshal(got, &back); err != nil {
-				t.Fatalf("golden does not decode: %v", err)
-			}
-			if len(back) != len(evs) {
-				t.Fatalf("decoded %d events, parsed %d", len(back), len(evs))
-			}
-			checkInvariants(t, evs)
-		})
-	}
+	adaptertest.Golden(t, testAdapter(), func(body []byte) adapters.Peeker { return signed(body) }, checkInvariants)
 }
 
-// checkInvariants holds for every event Parse emits.
+// checkInvariants holds for every event list Parse returns: at most one
+// event per callback, holding what every channel's do
+// (adaptertest.CheckEvents) and Viber's own.
 func checkInvariants(t testing.TB, evs []normalize.Event) {
 	t.Helper()
 	if len(evs) > 1 {
 		t.Errorf("one callback gave %d events", len(evs))
 	}
+	adaptertest.CheckEvents(t, Name, evs)
 	for i := range evs {
 		e := &evs[i]
-		if e.ID == "" || e.Type == "" || e.Channel != Name {
-			t.Errorf("event %d lacks id/type/channel: %+v", i, e)
-		}
-		if !strings.HasPrefix(e.ID, "viber:") {
-			t.Errorf("event %d id %q lacks the channel prefix", i, e.ID)
-		}
 		if e.BotID != testBotID {
 			t.Errorf("event %d bot id %q", i, e.BotID)
-		}
-		if e.ChannelID != "" && string(normalize.BuildResponsePath(e.BotID, e.ChannelID)) != e.ResponsePath {
-			t.Errorf("event %d response path %q, want %q", i, e.ResponsePath, normalize.BuildResponsePath(e.BotID, e.ChannelID))
-		}
-		if e.ChannelID == "" && e.ResponsePath != "" {
-			t.Errorf("event %d has a path but no channel id", i)
 		}
 		if e.ChannelID != "" {
 			if b, c, err := normalize.ParseResponsePath(e.ResponsePath); err != nil || b != e.BotID || c != e.ChannelID {
 				t.Errorf("event %d path %q splits into %q %q %v", i, e.ResponsePath, b, c, err)
 			}
 		}
-		if len(e.Metadata) > 0 && (!json.Valid(e.Metadata) || e.Metadata[0] != '{') {
-			t.Errorf("event %d metadata is not a JSON object: %s", i, e.Metadata)
-		}
-		if !json.Valid(e.AppendJSON(nil)) {
-			t.Errorf("event %d encodes to invalid JSON: %s", i, e.AppendJSON(nil))
-		}
 	}
 }
 
 func TestWebhookProbe(t *testing.T) {
 	a := testAdapter()
-	body := mustRead(t, "webhook.json")
+	body := adaptertest.ReadFixture(t, "webhook.json")
 	if err := a.Verify(signed(body), body); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +89,7 @@ func TestWebhookProbe(t *testing.T) {
 // Sender ids keep + / = exactly, in the channel id, the sender and the
 // response path: nothing is URL-escaped here.
 func TestIDsWithPlusSlashEquals(t *testing.T) {
-	evs, err := testAdapter().Parse(nil, mustRead(t, "message_text.json"))
+	evs, err := testAdapter().Parse(nil, adaptertest.ReadFixture(t, "message_text.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +112,7 @@ func TestMessageTokenExact(t *testing.T) {
 		"message_text.json":               "5741311803571721087",
 		"message_token_string.json":       "912661846655238145",
 	} {
-		evs, err := a.Parse(nil, mustRead(t, file))
+		evs, err := a.Parse(nil, adaptertest.ReadFixture(t, file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +128,7 @@ func TestReceiptIDsDistinct(t *testing.T) {
 	a := testAdapter()
 	ids := map[string]string{}
 	for _, f := range []string{"delivered.json", "seen.json", "failed.json", "message_text.json"} {
-		evs, err := a.Parse(nil, mustRead(t, f))
+		evs, err := a.Parse(nil, adaptertest.ReadFixture(t, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +137,7 @@ func TestReceiptIDsDistinct(t *testing.T) {
 		}
 		ids[evs[0].ID] = f
 	}
-	other := bytes.Replace(mustRead(t, "delivered.json"), []byte("r/Zx0w9Q+Pu1tKd8Vm2sLg=="), []byte("01234567890A="), 1)
+	other := bytes.Replace(adaptertest.ReadFixture(t, "delivered.json"), []byte("r/Zx0w9Q+Pu1tKd8Vm2sLg=="), []byte("01234567890A="), 1)
 	evs, err := a.Parse(nil, other)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +150,7 @@ func TestReceiptIDsDistinct(t *testing.T) {
 func TestParseAppendsAndKeepsDst(t *testing.T) {
 	a := testAdapter()
 	prev := []normalize.Event{{ID: "x", Type: normalize.TypeText, Channel: "web"}}
-	got, err := a.Parse(prev, mustRead(t, "message_text.json"))
+	got, err := a.Parse(prev, adaptertest.ReadFixture(t, "message_text.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,44 +166,12 @@ func TestParseAppendsAndKeepsDst(t *testing.T) {
 // Events own their memory: scribbling over the body (fasthttp reuses it)
 // or parsing another body changes nothing.
 func TestParseDoesNotAlias(t *testing.T) {
-	a := testAdapter()
-	for _, f := range fixtures(t) {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := a.Parse(nil, body)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		before := encodeEvents(t, evs)
-		for i := range body {
-			body[i] = 'X'
-		}
-		if _, err := a.Parse(nil, mustRead(t, "message_picture.json")); err != nil {
-			t.Fatal(err)
-		}
-		if after := encodeEvents(t, evs); !bytes.Equal(before, after) {
-			t.Fatalf("%s: events changed after the body was reused:\n%s\nvs\n%s", f, before, after)
-		}
-	}
+	adaptertest.NoAlias(t, testAdapter(), adaptertest.ReadFixture(t, "message_picture.json"))
 }
 
 func TestIDsStable(t *testing.T) {
 	a := testAdapter()
-	for _, f := range fixtures(t) {
-		body, _ := os.ReadFile(f)
-		e1, err1 := a.Parse(nil, body)
-		e2, err2 := a.Parse(nil, bytes.Clone(body))
-		if err1 != nil || err2 != nil {
-			t.Fatalf("%s: %v %v", f, err1, err2)
-		}
-		for i := range e1 {
-			if e1[i].ID != e2[i].ID {
-				t.Errorf("%s: id %q then %q", f, e1[i].ID, e2[i].ID)
-			}
-		}
-	}
+	adaptertest.StableIDs(t, a)
 	// Without token or timestamp the id hashes the body.
 	b1 := []byte(`{"event":"message","sender":{"id":"A="},"message":{"type":"text","text":"1"}}`)
 	b2 := []byte(`{"event":"message","sender":{"id":"A="},"message":{"type":"text","text":"2"}}`)
@@ -329,9 +187,7 @@ func TestParseRefuses(t *testing.T) {
 	msg := func(m string) string {
 		return `{"event":"message","timestamp":1,"message_token":1,"sender":{"id":"A="},"message":` + m + `}`
 	}
-	tests := []struct {
-		name, body, code, msg string
-	}{
+	tests := []adaptertest.Refusal{
 		{"empty body", ``, "malformed_json", ""},
 		{"whitespace", "  \n", "malformed_json", ""},
 		{"truncated", `{"event":"message",`, "malformed_json", ""},
@@ -386,35 +242,12 @@ func TestParseRefuses(t *testing.T) {
 		{"seen without user_id", `{"event":"seen","message_token":1}`, "missing_field", "user_id"},
 		{"failed desc number", `{"event":"failed","user_id":"A","desc":1}`, "wrong_type", "desc"},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dst := make([]normalize.Event, 1, 4)
-			got, err := a.Parse(dst, []byte(tt.body))
-			var ie *adapters.InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v (%T), want *adapters.InputError; events %+v", err, err, got)
-			}
-			if ie.Code != tt.code {
-				t.Errorf("code = %s, want %s (%v)", ie.Code, tt.code, err)
-			}
-			if !strings.Contains(ie.Msg, tt.msg) {
-				t.Errorf("message %q does not mention %q", ie.Msg, tt.msg)
-			}
-			if len(got) != 1 {
-				t.Errorf("refused body left %d events in dst", len(got))
-			}
-		})
-	}
+	adaptertest.Refuses(t, testAdapter(), tests)
 }
 
 // Bodies that are odd but acceptable parse without error.
 func TestParseAccepts(t *testing.T) {
-	tests := []struct {
-		name, body string
-		n          int
-		typ        normalize.EventType
-	}{
+	tests := []adaptertest.Acceptance{
 		{"webhook minimal", `{"event":"webhook"}`, 0, ""},
 		{"webhook with odd fields", `{"event":"webhook","message_token":"x","user":5}`, 0, ""},
 		{"unknown event bad fields", `{"event":"new_kind","user_id":5,"sender":"x","user":{"id":7}}`, 1, normalize.TypeUnknown},
@@ -429,22 +262,7 @@ func TestParseAccepts(t *testing.T) {
 		{"no bot id", `{"event":"seen","user_id":"A","message_token":1}`, 1, normalize.TypeRead},
 		{"location with address", `{"event":"message","sender":{"id":"A"},"message":{"type":"location","location":{"lat":-33.8,"lon":151.2,"address":"Sydney"}}}`, 1, normalize.TypeLocation},
 	}
-	a := testAdapter()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := a.Parse(nil, []byte(tt.body))
-			if err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if len(evs) != tt.n {
-				t.Fatalf("got %d events, want %d", len(evs), tt.n)
-			}
-			if tt.n > 0 && evs[0].Type != tt.typ {
-				t.Errorf("type = %s, want %s", evs[0].Type, tt.typ)
-			}
-			checkInvariants(t, evs)
-		})
-	}
+	adaptertest.Accepts(t, testAdapter(), tests, checkInvariants)
 	b := testAdapter()
 	b.BotID = ""
 	evs, err := b.Parse(nil, []byte(`{"event":"seen","user_id":"A","message_token":1}`))
@@ -455,7 +273,7 @@ func TestParseAccepts(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	a := testAdapter()
-	body := mustRead(t, "message_text.json")
+	body := adaptertest.ReadFixture(t, "message_text.json")
 	good := sign(testToken, body)
 	if err := a.Verify(signed(body), body); err != nil {
 		t.Fatalf("good signature refused: %v", err)
@@ -518,7 +336,7 @@ func lower(v string) adapters.Header {
 
 func TestSign(t *testing.T) {
 	a := testAdapter()
-	for _, body := range [][]byte{nil, {}, mustRead(t, "message_text.json"), bytes.Repeat([]byte("x"), 10000)} {
+	for _, body := range [][]byte{nil, {}, adaptertest.ReadFixture(t, "message_text.json"), bytes.Repeat([]byte("x"), 10000)} {
 		if got, want := string(a.Sign(nil, body)), sign(testToken, body); got != want {
 			t.Errorf("Sign(%d bytes) = %s, want %s", len(body), got, want)
 		}

@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,6 @@ const (
 	cardImageRows   = 3
 	apiVersionRich  = 2 // rich_media
 	apiVersionPhone = 3 // share-phone buttons
-	ellipsis        = "…"
 )
 
 // Viber message and button types.
@@ -72,24 +72,8 @@ const (
 // only when the person writes; dispatch gives up after its own attempts.
 const RateLimitRetryAfter = time.Second
 
-// DeadlineDoer is a Doer that can also bound one exchange by a deadline;
-// *fasthttp.Client satisfies it. When Client implements it, Send passes the
-// context's deadline down; otherwise only the client's own timeouts apply.
-type DeadlineDoer interface {
-	Doer
-	DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error
-}
-
 // defaultClient serves adapters whose Client is nil.
-var defaultClient = &fasthttp.Client{
-	Name:                "switchboard",
-	ReadTimeout:         30 * time.Second,
-	WriteTimeout:        10 * time.Second,
-	MaxConnsPerHost:     512,
-	MaxIdleConnDuration: time.Minute,
-	MaxConnWaitTimeout:  5 * time.Second,
-	MaxResponseBodySize: 1 << 20,
-}
+var defaultClient = adapters.NewClient(30 * time.Second)
 
 // sizeProbeTimeout bounds the HEAD request that learns a media size.
 const sizeProbeTimeout = 5 * time.Second
@@ -140,43 +124,15 @@ func (a *Adapter) Send(ctx context.Context, to adapters.Recipient, r *normalize.
 // do performs one exchange, bounded by ctx's deadline and by limit when
 // it is set.
 func (a *Adapter) do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, limit time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return networkError(err)
-	}
 	var c Doer = defaultClient
 	if a.Client != nil {
 		c = a.Client
 	}
-	dl, ok := ctx.Deadline()
-	if !limit.IsZero() && (!ok || limit.Before(dl)) {
-		dl, ok = limit, true
-	}
-	var err error
-	if dd, isDD := c.(DeadlineDoer); ok && isDD {
-		err = dd.DoDeadline(req, resp, dl)
-	} else {
-		err = c.Do(req, resp)
-	}
-	if err != nil {
+	if err := adapters.DoBefore(ctx, c, req, resp, limit); err != nil {
 		// fasthttp's errors carry no header, so the token cannot leak here.
-		return networkError(err)
+		return adapters.NetworkError(err)
 	}
 	return nil
-}
-
-// networkError classifies a failed exchange: timeout, canceled or network,
-// all transient.
-func networkError(err error) *adapters.APIError {
-	ae := &adapters.APIError{Class: adapters.ClassTransient, Code: "network", Message: err.Error()}
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
-		errors.Is(err, fasthttp.ErrDialTimeout), errors.As(err, &te) && te.Timeout():
-		ae.Code = "timeout"
-	case errors.Is(err, context.Canceled):
-		ae.Code = "canceled"
-	}
-	return ae
 }
 
 // mediaSize asks SizeOf, or HEADs url, for the size of the media to send;
@@ -214,7 +170,7 @@ func sizeNeeded(r *normalize.Reply) string {
 	case r.Media != nil:
 		typ, u = r.Media.Type, r.Media.URL
 	}
-	if (typ != "video" && typ != "file" && typ != "audio") || !isWebURL(u) {
+	if (typ != "video" && typ != "file" && typ != "audio") || !adapters.IsWebURL(u) {
 		return ""
 	}
 	if len(r.ChannelData) > 0 {
@@ -390,7 +346,7 @@ func (a *Adapter) Render(dst []byte, to adapters.Recipient, r *normalize.Reply, 
 	start := len(dst)
 	dst = req.appendJSON(dst)
 	if hasCD {
-		merged, err := mergePatch(dst[start:], r.ChannelData)
+		merged, err := adapters.MergePatch(dst[start:], r.ChannelData)
 		if err == nil {
 			err = validateMerged(merged)
 		}
@@ -408,11 +364,7 @@ func (a *Adapter) Render(dst []byte, to adapters.Recipient, r *normalize.Reply, 
 // renderer holds the scratch space of one Render, pooled so that a warm
 // render allocates only what it reports.
 type renderer struct {
-	reply    normalize.Reply
-	media    normalize.Media
-	qrs      []normalize.QuickReply
-	btns     []normalize.Button
-	cards    []normalize.Card
+	x        adapters.ExpandedReply
 	req      SendMessageRequest
 	text     string
 	kb       Keyboard
@@ -425,10 +377,7 @@ type renderer struct {
 var renderers = sync.Pool{New: func() any { return new(renderer) }}
 
 func (rs *renderer) release() {
-	rs.reply, rs.media = normalize.Reply{}, normalize.Media{}
-	clear(rs.qrs)
-	clear(rs.btns)
-	clear(rs.cards)
+	rs.x.Reset()
 	clear(rs.wbtns)
 	rs.req, rs.kb, rs.rm, rs.text = SendMessageRequest{}, Keyboard{}, RichMedia{}, ""
 	rs.wbtns = rs.wbtns[:0]
@@ -444,44 +393,6 @@ func (rs *renderer) takeDegraded() []string {
 
 func (rs *renderer) degrade(format string, args ...any) {
 	rs.degraded = append(rs.degraded, fmt.Sprintf(format, args...))
-}
-
-// expand copies r into rs.reply, with its slices copied into pooled
-// storage, and expands the shorthand on the copy.
-func (rs *renderer) expand(r *normalize.Reply) *normalize.Reply {
-	rs.reply = *r
-	rs.qrs = append(rs.qrs[:0], r.QuickReplies...)
-	rs.reply.QuickReplies = rs.qrs
-	n := len(r.Buttons)
-	for i := range r.Cards {
-		n += len(r.Cards[i].Buttons)
-	}
-	if r.Media != nil {
-		n += len(r.Media.Buttons)
-	}
-	if cap(rs.btns) < n {
-		rs.btns = make([]normalize.Button, 0, n)
-	}
-	rs.btns = rs.btns[:0]
-	rs.reply.Buttons = rs.copyButtons(r.Buttons)
-	rs.cards = append(rs.cards[:0], r.Cards...)
-	rs.reply.Cards = rs.cards
-	for i := range rs.cards {
-		rs.cards[i].Buttons = rs.copyButtons(r.Cards[i].Buttons)
-	}
-	if r.Media != nil {
-		rs.media = *r.Media
-		rs.media.Buttons = rs.copyButtons(r.Media.Buttons)
-		rs.reply.Media = &rs.media
-	}
-	rs.reply.Expand()
-	return &rs.reply
-}
-
-func (rs *renderer) copyButtons(bs []normalize.Button) []normalize.Button {
-	start := len(rs.btns)
-	rs.btns = append(rs.btns, bs...)
-	return rs.btns[start:len(rs.btns):len(rs.btns)]
 }
 
 // build fills rs.req from r. A nil request without error means there is
@@ -501,7 +412,7 @@ func (rs *renderer) build(a *Adapter, to adapters.Recipient, r *normalize.Reply,
 	if cd != nil && cd.Get("size") != nil {
 		mediaSize = -1 // channel_data gives it
 	}
-	r = rs.expand(r)
+	r = rs.x.Expand(r)
 	if to.ChannelID == "" {
 		return nil, false, adapters.Renderf("missing_recipient", "no Viber user id to send to")
 	}
@@ -538,7 +449,7 @@ func (rs *renderer) build(a *Adapter, to adapters.Recipient, r *normalize.Reply,
 	if req.Sender.Name == "" {
 		req.Sender.Name = DefaultSenderName
 	}
-	req.Sender.Name, _ = truncate(req.Sender.Name, MaxSenderName)
+	req.Sender.Name, _ = adapters.Truncate(req.Sender.Name, MaxSenderName)
 
 	// One content per message: text, a carousel, or one attachment (a
 	// picture may carry the text as its caption).
@@ -592,7 +503,7 @@ func (rs *renderer) build(a *Adapter, to adapters.Recipient, r *normalize.Reply,
 // channel_data supplies it.
 func (rs *renderer) attachment(where, typ, u, text string, size int64) error {
 	req := &rs.req
-	if !isWebURL(u) {
+	if !adapters.IsWebURL(u) {
 		return adapters.Renderf("invalid_url", "%s url is not an http(s) URL", where)
 	}
 	req.Media = u
@@ -663,7 +574,7 @@ func (rs *renderer) keyboard(r *normalize.Reply) error {
 	}
 	// After the carousel's cells, if any: they stay where they are.
 	start := len(rs.wbtns)
-	rs.wbtns = growTo(rs.wbtns, min(n, MaxKeyboard))
+	rs.wbtns = slices.Grow(rs.wbtns, min(n, MaxKeyboard))
 	lists := [...]struct {
 		name string
 		bs   []normalize.Button
@@ -729,7 +640,7 @@ func (rs *renderer) quickReply(q *normalize.QuickReply, i int) (Button, error) {
 		rs.degrade("quick_replies[%d].image_url: dropped (Viber keyboard buttons show text)", i)
 	}
 	b := Button{ActionType: actionReply, ActionBody: q.Payload, Text: q.Title}
-	if t, cut := truncate(q.Title, MaxButtonText); cut {
+	if t, cut := adapters.Truncate(q.Title, MaxButtonText); cut {
 		b.Text = t
 		rs.degrade("quick_replies[%d].title: truncated to %d characters", i, MaxButtonText)
 	}
@@ -750,18 +661,18 @@ func (rs *renderer) button(b *normalize.Button, list string, i, card int) (Butto
 	case normalize.ButtonPostback:
 		w.ActionType, w.ActionBody = actionReply, b.Payload
 	case normalize.ButtonURL:
-		if !isWebURL(b.URL) {
+		if !adapters.IsWebURL(b.URL) {
 			return w, adapters.Renderf("invalid_url", "%s.url is not an http(s) URL", at())
 		}
 		w.ActionType, w.ActionBody = actionOpenURL, b.URL
 	case normalize.ButtonPhone:
-		if !isE164(b.Phone) {
+		if !adapters.IsE164(b.Phone) {
 			return w, adapters.Renderf("invalid_phone_number", "%s.phone must be +E.164, like +16505551234", at())
 		}
 		w.ActionType, w.ActionBody = actionOpenURL, "tel:"+b.Phone
 		rs.degrade("%s: phone button sent as an open-url tel: link", at())
 	case normalize.ButtonAccountLink:
-		if !isWebURL(b.URL) {
+		if !adapters.IsWebURL(b.URL) {
 			return w, adapters.Renderf("invalid_url", "%s.url is not an http(s) URL", at())
 		}
 		w.ActionType, w.ActionBody, w.Text = actionOpenURL, b.URL, orDefault(b.Title, "Log in")
@@ -779,7 +690,7 @@ func (rs *renderer) button(b *normalize.Button, list string, i, card int) (Butto
 	if w.Text == "" {
 		return w, adapters.Renderf("button_title_missing", "%s needs a title", at())
 	}
-	if t, cut := truncate(w.Text, MaxButtonText); cut {
+	if t, cut := adapters.Truncate(w.Text, MaxButtonText); cut {
 		w.Text = t
 		rs.degrade("%s.title: truncated to %d characters", at(), MaxButtonText)
 	}
@@ -799,7 +710,7 @@ func (rs *renderer) richMedia(cards []normalize.Card) error {
 	for i := range cards {
 		n += 2 + min(len(cards[i].Buttons), MaxCardButtons)
 	}
-	rs.wbtns = growTo(rs.wbtns[:0], n)
+	rs.wbtns = slices.Grow(rs.wbtns[:0], n)
 	for i := range cards {
 		c := &cards[i]
 		if c.Title == "" {
@@ -807,7 +718,7 @@ func (rs *renderer) richMedia(cards []normalize.Card) error {
 		}
 		tap := Button{ActionType: actionNone, ActionBody: actionNone}
 		if c.DefaultURL != "" {
-			if !isWebURL(c.DefaultURL) {
+			if !adapters.IsWebURL(c.DefaultURL) {
 				return adapters.Renderf("invalid_url", "cards[%d].default_url is not an http(s) URL", i)
 			}
 			tap = Button{ActionType: actionOpenURL, ActionBody: c.DefaultURL}
@@ -819,7 +730,7 @@ func (rs *renderer) richMedia(cards []normalize.Card) error {
 		}
 		rows := cardRows - len(bs)
 		if c.ImageURL != "" {
-			if !isWebURL(c.ImageURL) {
+			if !adapters.IsWebURL(c.ImageURL) {
 				return adapters.Renderf("invalid_url", "cards[%d].image_url is not an http(s) URL", i)
 			}
 			img := tap
@@ -851,11 +762,11 @@ func (rs *renderer) richMedia(cards []normalize.Card) error {
 // cardText is "<b>title</b><br>subtitle" with both HTML-escaped (cell text
 // is light HTML) and cut to MaxCardTitle characters.
 func (rs *renderer) cardText(i int, c *normalize.Card) string {
-	title, cut := truncate(c.Title, MaxCardTitle)
+	title, cut := adapters.Truncate(c.Title, MaxCardTitle)
 	if cut {
 		rs.degrade("cards[%d].title: truncated to %d characters", i, MaxCardTitle)
 	}
-	sub, cut := truncate(c.Subtitle, MaxCardTitle)
+	sub, cut := adapters.Truncate(c.Subtitle, MaxCardTitle)
 	if cut {
 		rs.degrade("cards[%d].subtitle: truncated to %d characters", i, MaxCardTitle)
 	}
@@ -875,93 +786,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// growTo makes sure s can take n more elements without moving.
-func growTo[T any](s []T, n int) []T {
-	if cap(s)-len(s) < n {
-		ns := make([]T, len(s), len(s)+n)
-		copy(ns, s)
-		return ns
-	}
-	return s
-}
-
-// truncate cuts s to n characters, the last being "…", and reports
-// whether it did.
-func truncate(s string, n int) (string, bool) {
-	if len(s) <= n || utf8.RuneCountInString(s) <= n {
-		return s, false
-	}
-	i, k := 0, 0
-	for k < n-1 {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		k++
-	}
-	return strings.TrimRight(s[:i], " ") + ellipsis, true
-}
-
-// isWebURL is a cheap check for an absolute http(s) URL with a host and no
-// whitespace or control characters; Viber checks the rest.
-func isWebURL(s string) bool {
-	var rest string
-	switch {
-	case strings.HasPrefix(s, "https://"):
-		rest = s[len("https://"):]
-	case strings.HasPrefix(s, "http://"):
-		rest = s[len("http://"):]
-	default:
-		return false
-	}
-	if rest == "" || rest[0] == '/' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// isE164 accepts "+" and 7 to 15 digits.
-func isE164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// mergePatch applies patch to target as a JSON merge patch (RFC 7386):
-// objects merge member by member, null deletes a member, any other value
-// replaces it. Members come out sorted by name.
-func mergePatch(target, patch json.RawMessage) (json.RawMessage, error) {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &p); err != nil || p == nil {
-		return patch, nil // not an object: replaces the target
-	}
-	var t map[string]json.RawMessage
-	if err := json.Unmarshal(target, &t); err != nil || t == nil {
-		t = map[string]json.RawMessage{}
-	}
-	for k, v := range p {
-		if string(v) == "null" {
-			delete(t, k)
-			continue
-		}
-		m, err := mergePatch(t[k], v)
-		if err != nil {
-			return nil, err
-		}
-		t[k] = m
-	}
-	return json.Marshal(t)
 }
 
 // required lists the members each message type needs (Viber's docs).

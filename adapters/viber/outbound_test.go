@@ -5,81 +5,40 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/bench/mockviber"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
 const outReceiver = "r/Zx0w9Q+Pu1tKd8Vm2sLg=="
 
-// outCase is testdata/outbound/<case>.json.
+// outCase is testdata/outbound/<case>.json: the shared case, and the size
+// of the media to send.
 type outCase struct {
-	Recipient struct {
-		BotID     string `json:"bot_id"`
-		ChannelID string `json:"channel_id"`
-		OTNToken  string `json:"otn_token"`
-		Response  bool   `json:"response"`
-	} `json:"recipient"`
-	Reply     normalize.Reply `json:"reply"`
-	MediaSize int64           `json:"media_size"`
+	adaptertest.OutCase
+	MediaSize int64 `json:"media_size"`
 }
 
-func (c *outCase) to() adapters.Recipient {
-	return adapters.Recipient{BotID: c.Recipient.BotID, ChannelID: c.Recipient.ChannelID, OTNToken: c.Recipient.OTNToken, Response: c.Recipient.Response}
+// readOutCase reads testdata/outbound/<name>.json strictly.
+func readOutCase(t testing.TB, name string) *outCase {
+	t.Helper()
+	return adaptertest.ReadOutCaseAs[outCase](t, name)
 }
 
 // outGolden is testdata/outbound/<case>.golden.json. NoCall marks a reply
 // rendered to nothing (Send makes no call).
 type outGolden struct {
-	Body     json.RawMessage `json:"body,omitempty"`
-	NoCall   bool            `json:"no_call,omitempty"`
-	Degraded []string        `json:"degraded,omitempty"`
-	Error    *outGoldenError `json:"error,omitempty"`
-}
-
-type outGoldenError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func outCases(t testing.TB) []string {
-	files, err := filepath.Glob("testdata/outbound/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".golden.json") {
-			names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
-		}
-	}
-	if len(names) == 0 {
-		t.Fatal("no outbound cases")
-	}
-	return names
-}
-
-func readOutCase(t testing.TB, name string) *outCase {
-	raw, err := os.ReadFile(filepath.Join("testdata/outbound", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c outCase
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &c
+	Body     json.RawMessage          `json:"body,omitempty"`
+	NoCall   bool                     `json:"no_call,omitempty"`
+	Degraded []string                 `json:"degraded,omitempty"`
+	Error    *adaptertest.GoldenError `json:"error,omitempty"`
 }
 
 func outAdapter(base string) *Adapter {
@@ -90,73 +49,40 @@ func outAdapter(base string) *Adapter {
 // exact body and degradations (or the error) with its golden file.
 func TestRenderGolden(t *testing.T) {
 	a := outAdapter("https://chatapi.example/pa")
-	for _, name := range outCases(t) {
-		t.Run(name, func(t *testing.T) {
-			c := readOutCase(t, name)
-			before := outJSON(t, &c.Reply)
-			body, degraded, err := a.Render([]byte("prefix:"), c.to(), &c.Reply, c.MediaSize)
-			if !bytes.HasPrefix(body, []byte("prefix:")) {
-				t.Fatalf("Render dropped dst: %q", body)
+	adaptertest.OutGolden(t, func(t *testing.T, name string) any {
+		c := readOutCase(t, name)
+		kept := adaptertest.KeepsReply(t, &c.Reply)
+		body, degraded, err := a.Render([]byte("prefix:"), c.To(), &c.Reply, c.MediaSize)
+		if !bytes.HasPrefix(body, []byte("prefix:")) {
+			t.Fatalf("Render dropped dst: %q", body)
+		}
+		body = body[len("prefix:"):]
+		kept()
+		var got outGolden
+		switch {
+		case err != nil:
+			var re *adapters.RenderError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %T %v, want *adapters.RenderError", err, err)
 			}
-			body = body[len("prefix:"):]
-			if after := outJSON(t, &c.Reply); after != before {
-				t.Errorf("Render modified the reply:\nbefore %s\nafter  %s", before, after)
+			if len(body) != 0 {
+				t.Errorf("body %q appended on error", body)
 			}
-			var got outGolden
-			switch {
-			case err != nil:
-				var re *adapters.RenderError
-				if !errors.As(err, &re) {
-					t.Fatalf("error %T %v, want *adapters.RenderError", err, err)
-				}
-				if len(body) != 0 {
-					t.Errorf("body %q appended on error", body)
-				}
-				got.Error = &outGoldenError{Code: re.Code, Message: re.Msg}
-			case len(body) == 0:
-				got.NoCall = true
-			default:
-				if !json.Valid(body) {
-					t.Fatalf("invalid JSON: %s", body)
-				}
-				if len(body) > MaxBodyBytes {
-					t.Errorf("body of %d bytes", len(body))
-				}
-				got.Body = body
+			got.Error = &adaptertest.GoldenError{Code: re.Code, Message: re.Msg}
+		case len(body) == 0:
+			got.NoCall = true
+		default:
+			if !json.Valid(body) {
+				t.Fatalf("invalid JSON: %s", body)
 			}
-			got.Degraded = degraded
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(got); err != nil {
-				t.Fatal(err)
+			if len(body) > MaxBodyBytes {
+				t.Errorf("body of %d bytes", len(body))
 			}
-			out := buf.Bytes()
-			file := filepath.Join("testdata/outbound", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(file, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(file)
-			if rerr != nil {
-				t.Fatalf("%v (run with -update)", rerr)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s differs (-want +got):\n%s", file, cmp.Diff(string(want), string(out)))
-			}
-		})
-	}
-}
-
-func outJSON(t testing.TB, r *normalize.Reply) string {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
+			got.Body = body
+		}
+		got.Degraded = degraded
+		return got
+	})
 }
 
 // TestWireTypesMatchEncodingJSON checks that the append encoders write what
@@ -164,10 +90,10 @@ func outJSON(t testing.TB, r *normalize.Reply) string {
 // format, and that rendered bodies decode strictly into the wire types.
 func TestWireTypesMatchEncodingJSON(t *testing.T) {
 	a := outAdapter("https://chatapi.example/pa")
-	for _, name := range outCases(t) {
+	for _, name := range adaptertest.OutCases(t) {
 		c := readOutCase(t, name)
 		rs := renderers.Get().(*renderer)
-		req, _, err := rs.build(a, c.to(), &c.Reply, c.MediaSize)
+		req, _, err := rs.build(a, c.To(), &c.Reply, c.MediaSize)
 		if err == nil && req != nil {
 			want, merr := json.Marshal(req)
 			if merr != nil {
@@ -181,7 +107,7 @@ func TestWireTypesMatchEncodingJSON(t *testing.T) {
 		if len(c.Reply.ChannelData) > 0 {
 			continue
 		}
-		body, _, err := a.Render(nil, c.to(), &c.Reply, c.MediaSize)
+		body, _, err := a.Render(nil, c.To(), &c.Reply, c.MediaSize)
 		if err != nil || len(body) == 0 {
 			continue
 		}
@@ -210,7 +136,7 @@ func TestRichMediaGrid(t *testing.T) {
 	a := outAdapter("https://chatapi.example/pa")
 	for _, name := range []string{"cards", "cards_7", "cards_escape_and_truncate", "cards_with_keyboard"} {
 		c := readOutCase(t, name)
-		body, _, err := a.Render(nil, c.to(), &c.Reply, 0)
+		body, _, err := a.Render(nil, c.To(), &c.Reply, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,15 +282,6 @@ func outMock(t testing.TB) (*mockviber.Server, *Adapter) {
 	return s, a
 }
 
-func outAPIError(t *testing.T, err error) *adapters.APIError {
-	t.Helper()
-	var ae *adapters.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %T %v, want *adapters.APIError", err, err)
-	}
-	return ae
-}
-
 func TestSendMock(t *testing.T) {
 	s, a := outMock(t)
 	ctx := context.Background()
@@ -392,18 +309,18 @@ func TestSendMock(t *testing.T) {
 	}
 
 	// Every form the mock knows is accepted.
-	for _, name := range outCases(t) {
+	for _, name := range adaptertest.OutCases(t) {
 		c := readOutCase(t, name)
-		if c.to().ChannelID == "" {
+		if c.To().ChannelID == "" {
 			continue
 		}
-		if _, _, err := a.Render(nil, c.to(), &c.Reply, c.MediaSize); err != nil {
+		if _, _, err := a.Render(nil, c.To(), &c.Reply, c.MediaSize); err != nil {
 			continue
 		}
 		if c.Reply.Attachment != nil && c.Reply.Attachment.Type != "image" && len(c.Reply.ChannelData) == 0 {
 			continue // needs a real size: TestSendMediaSize
 		}
-		if _, err := a.Send(ctx, c.to(), &c.Reply); err != nil {
+		if _, err := a.Send(ctx, c.To(), &c.Reply); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -457,7 +374,7 @@ func TestSendMediaSize(t *testing.T) {
 	// SizeOf replaces the probe; unknown size goes out without and says so.
 	a.SizeOf = func(context.Context, string) (int64, error) { return 0, errors.New("no") }
 	sent, err = a.Send(ctx, to, video)
-	if ae := outAPIError(t, err); ae.Class != adapters.ClassRequest || ae.ChannelCode != "4" || len(sent.Degraded) != 1 {
+	if ae := adaptertest.APIError(t, err); ae.Class != adapters.ClassRequest || ae.ChannelCode != "4" || len(sent.Degraded) != 1 {
 		t.Errorf("unknown size: %+v %v", sent, err)
 	}
 }
@@ -487,7 +404,7 @@ func TestSendMockErrors(t *testing.T) {
 			s.SetToken(string(a.AuthToken))
 			tt.setup()
 			_, err := a.Send(ctx, to, reply)
-			ae := outAPIError(t, err)
+			ae := adaptertest.APIError(t, err)
 			if ae.Class != tt.class || ae.Code != tt.code || ae.ChannelCode != tt.channel || ae.RetryAfter != tt.wait {
 				t.Errorf("got %v %q %q %v, want %v %q %q", ae.Class, ae.Code, ae.ChannelCode, ae.RetryAfter, tt.class, tt.code, tt.channel)
 			}
@@ -505,7 +422,7 @@ func TestSendMockErrors(t *testing.T) {
 		limited := 0
 		for range 6 {
 			if _, err := a.Send(ctx, to, reply); err != nil {
-				ae := outAPIError(t, err)
+				ae := adaptertest.APIError(t, err)
 				if ae.Class != adapters.ClassRateLimited || ae.ChannelCode != "12" || ae.RetryAfter != RateLimitRetryAfter {
 					t.Errorf("got %v %q", ae.Class, ae.ChannelCode)
 				}
@@ -519,7 +436,7 @@ func TestSendMockErrors(t *testing.T) {
 	t.Run("recovers", func(t *testing.T) {
 		s.Reset()
 		s.FailNext(1, 502)
-		if _, err := a.Send(ctx, to, reply); outAPIError(t, err).Class != adapters.ClassTransient {
+		if _, err := a.Send(ctx, to, reply); adaptertest.APIError(t, err).Class != adapters.ClassTransient {
 			t.Error(err)
 		}
 		if sent, err := a.Send(ctx, to, reply); err != nil || sent.MessageID == "" {
@@ -530,36 +447,9 @@ func TestSendMockErrors(t *testing.T) {
 
 func TestSendNetworkErrors(t *testing.T) {
 	s, a := outMock(t)
-	to := adapters.Recipient{ChannelID: outReceiver}
-	t.Run("timeout", func(t *testing.T) {
-		s.SetLatency(300 * time.Millisecond)
-		defer s.SetLatency(0)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		_, err := a.Send(ctx, to, &normalize.Reply{Text: "slow"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || ae.Code != "timeout" {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-	})
-	t.Run("cancelled", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, err := a.Send(ctx, to, &normalize.Reply{Text: "x"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || ae.Code != "canceled" {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-	})
-	t.Run("refused", func(t *testing.T) {
-		b := outAdapter("http://127.0.0.1:1/pa")
-		b.Client = &fasthttp.Client{ReadTimeout: time.Second, WriteTimeout: time.Second}
-		_, err := b.Send(context.Background(), to, &normalize.Reply{Text: "x"})
-		if ae := outAPIError(t, err); ae.Class != adapters.ClassTransient || (ae.Code != "network" && ae.Code != "timeout") {
-			t.Errorf("got %v %q", ae.Class, ae.Code)
-		}
-		if strings.Contains(err.Error(), testToken) {
-			t.Errorf("error leaks the token: %v", err)
-		}
-	})
+	closed := outAdapter("http://127.0.0.1:1/pa")
+	closed.Client = &fasthttp.Client{ReadTimeout: time.Second, WriteTimeout: time.Second}
+	adaptertest.NetworkErrors(t, a, closed, adapters.Recipient{ChannelID: outReceiver}, s.SetLatency, testToken)
 }
 
 // TestSendDefaultClient covers a nil Client.
@@ -572,14 +462,9 @@ func TestSendDefaultClient(t *testing.T) {
 	}
 }
 
-// plainDoer hides DoDeadline, so Send falls back to Do.
-type plainDoer struct{ c *fasthttp.Client }
-
-func (p plainDoer) Do(req *fasthttp.Request, resp *fasthttp.Response) error { return p.c.Do(req, resp) }
-
 func TestSendPlainDoer(t *testing.T) {
 	_, a := outMock(t)
-	a.Client = plainDoer{&fasthttp.Client{}}
+	a.Client = adaptertest.PlainDoer{Client: &fasthttp.Client{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := a.Send(ctx, adapters.Recipient{ChannelID: outReceiver}, &normalize.Reply{Text: "x"}); err != nil {
@@ -597,7 +482,7 @@ func TestTruncateAndFileName(t *testing.T) {
 		{"Exactly twenty chars!", 20, "Exactly twenty char…"},
 		{"ééééééééééééééééééééé", 20, "ééééééééééééééééééé…"},
 	} {
-		if got, _ := truncate(tt.in, tt.n); got != tt.want {
+		if got, _ := adapters.Truncate(tt.in, tt.n); got != tt.want {
 			t.Errorf("truncate(%q) = %q", tt.in, got)
 		}
 	}

@@ -4,8 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/valyala/fasthttp"
-
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
@@ -16,11 +15,9 @@ const Name = "viber"
 // has none; Viber requires one (at most MaxSenderName characters).
 const DefaultSenderName = "Bot"
 
-// Doer performs one HTTP exchange; *fasthttp.Client satisfies it, and
-// tests swap in a fake or point APIBase at bench/mockviber.
-type Doer interface {
-	Do(req *fasthttp.Request, resp *fasthttp.Response) error
-}
+// Doer is adapters.Doer, which Adapter.Client takes: tests swap in a fake
+// or point APIBase at bench/mockviber.
+type Doer = adapters.Doer
 
 // Adapter is one Viber bot. Fill it with New (or a literal with at least
 // BotID, AuthToken and APIBase); its fields are read-only once serving
@@ -44,7 +41,8 @@ type Adapter struct {
 	// SenderAvatar is the optional sender.avatar URL.
 	SenderAvatar string
 	// Client sends API calls; nil means a package default *fasthttp.Client
-	// with timeouts.
+	// with timeouts. An adapters.DeadlineDoer (as *fasthttp.Client is)
+	// gets the context's deadline.
 	Client Doer
 	// SizeOf returns the size in bytes of the media at url. Viber requires
 	// the size of a video or file message; Send asks SizeOf when the reply

@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
 func benchVerifyParse(b *testing.B, name string) {
 	body := readFixture(b, name)
-	metatest.BenchInbound(b, newTestAdapter(), metatest.FastHeader(fakeSecret, body), body, true)
+	adaptertest.BenchInbound(b, newTestAdapter(), metatest.FastHeader(fakeSecret, body), body, true)
 }
 
 // BenchmarkVerifyParse is one text message with its contact (text.json,
@@ -33,7 +34,7 @@ func BenchmarkVerifyParseBatch(b *testing.B) { benchVerifyParse(b, "batch_change
 
 func BenchmarkParse(b *testing.B) {
 	body := readFixture(b, "text")
-	metatest.BenchInbound(b, newTestAdapter(), nil, body, true)
+	adaptertest.BenchInbound(b, newTestAdapter(), nil, body, true)
 }
 
 func benchReplies() map[string]*normalize.Reply {
@@ -50,17 +51,7 @@ func BenchmarkRender(b *testing.B) {
 	a := newTestAdapter()
 	to := adapters.Recipient{BotID: phoneID, ChannelID: "16505551234", Response: true}
 	for name, r := range benchReplies() {
-		b.Run(name, func(b *testing.B) {
-			dst := make([]byte, 0, 4096)
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if dst, _, _, err = a.Render(dst[:0], to, r); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(int64(len(dst)))
-		})
+		b.Run(name, func(b *testing.B) { metatest.BenchRender(b, a.Render, to, r) })
 	}
 }
 
@@ -69,20 +60,14 @@ func BenchmarkSend(b *testing.B) {
 	s, a := startMock(b)
 	s.SetRecord(false)
 	to := adapters.Recipient{BotID: phoneID, ChannelID: "16505551234", Response: true}
-	r, ctx := benchReplies()["Buttons"], context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := a.Send(ctx, to, r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	adaptertest.BenchSend(b, context.Background(), a, to, benchReplies()["Buttons"])
 }
 
 // Verify allocates nothing, Parse of a text webhook one string, Render of
 // text one (its path).
 func TestAllocs(t *testing.T) {
 	body := readFixture(t, "text")
-	metatest.InboundAllocs(t, newTestAdapter(), metatest.FastHeader(fakeSecret, body), body, 1)
+	adaptertest.InboundAllocs(t, newTestAdapter(), metatest.FastHeader(fakeSecret, body), body, 1)
 	a := newTestAdapter()
 	to := adapters.Recipient{BotID: phoneID, ChannelID: "16505551234"}
 	out := make([]byte, 0, 4096)

@@ -6,25 +6,22 @@ import (
 	"testing"
 
 	"github.com/switchboard-gw/switchboard/adapters"
-	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 )
 
 // FuzzParse feeds Parse arbitrary bodies, seeded with every inbound
-// fixture, through metatest.CheckParse: no panic, the body untouched, a
-// refusal an *adapters.InputError with a code that leaves dst alone,
-// accepted events valid, owning their memory and the same on a second
-// parse; plus WhatsApp's own invariants (assertEvents). Crashers go to
+// fixture, through adaptertest.CheckParse: no panic, the body untouched,
+// a refusal an *adapters.InputError with a code that leaves dst alone,
+// accepted events holding WhatsApp's invariants (assertEvents), owning
+// their memory and the same on a second parse. Crashers go to
 // testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	metatest.ParseSeeds(f,
+	adaptertest.ParseSeeds(f,
 		`{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"2","type":"x","x":[1e5]}]}}]}]}`,
 		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"calls","value":{"calls":[{"id":"c"}]}}]}]}`)
 	a := newTestAdapter()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		metatest.CheckParse(t, a, Name, body)
-		if evs, err := a.Parse(nil, body); err == nil {
-			assertEvents(t, evs)
-		}
+		adaptertest.CheckParse(t, a, body, assertEvents)
 	})
 }
 
@@ -33,10 +30,10 @@ func FuzzParse(f *testing.F) {
 // alone; a body is one JSON object carrying messaging_product whatsapp, or
 // nothing at all with the reason in degraded.
 func FuzzRender(f *testing.F) {
-	metatest.OutSeeds(f)
+	adaptertest.OutSeeds(f)
 	a := newTestAdapter()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var c metatest.OutCase
+		var c adaptertest.OutCase
 		if json.Unmarshal(raw, &c) != nil {
 			return
 		}

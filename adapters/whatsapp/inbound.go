@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"encoding/json"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -103,8 +102,7 @@ type walker struct {
 	media  []pendingMedia
 	places []normalize.Location
 
-	mdStart int
-	mdOpen  bool
+	mdStart int // where the metadata of the event being read starts in md
 
 	// The value being read: its phone number id (in the arena) and the
 	// contacts[] that name the senders of its messages.
@@ -907,10 +905,10 @@ func (w *walker) hashedID(p *pending, kind string, owner []byte) {
 
 // ---- metadata, one JSON object per event ----
 
-func (w *walker) beginMeta() { w.mdStart, w.mdOpen = len(w.md), false }
+func (w *walker) beginMeta() { w.mdStart = len(w.md) }
 
 func (w *walker) endMeta() ref {
-	if !w.mdOpen {
+	if len(w.md) == w.mdStart {
 		return ref{}
 	}
 	w.md = append(w.md, '}')
@@ -918,12 +916,7 @@ func (w *walker) endMeta() ref {
 }
 
 func (w *walker) metaKey(k string) {
-	sep := byte(',')
-	if !w.mdOpen {
-		sep, w.mdOpen = '{', true
-	}
-	w.md = normalize.AppendString(append(w.md, sep), k)
-	w.md = append(w.md, ':')
+	w.md = adapters.AppendObjectKey(w.md, w.mdStart, k)
 }
 
 func (w *walker) metaString(k, v string) {
@@ -943,54 +936,15 @@ func (w *walker) metaTrue(k string) {
 	w.md = append(w.md, "true"...)
 }
 
-// metaCopy adds k: a copy of v, strings re-encoded and numbers checked.
+// metaCopy adds k: a copy of v, strings re-encoded and numbers checked
+// (adapters.AppendJSONValue).
 func (w *walker) metaCopy(k string, v *fastjson.Value, field string) error {
 	w.metaKey(k)
 	var ok bool
-	if w.md, ok = copyJSON(w.md, v); !ok {
+	if w.md, ok = adapters.AppendJSONValue(w.md, v); !ok {
 		return adapters.Inputf(errMalformed, "%s: invalid number", w.at(field))
 	}
 	return nil
-}
-
-// copyJSON appends v to dst as JSON. fastjson leaves strings' escapes and
-// numbers' syntax unchecked, so strings go through normalize.AppendString
-// and numbers must pass json.Valid; ok is false for a number that does
-// not.
-func copyJSON(dst []byte, v *fastjson.Value) (out []byte, ok bool) {
-	switch v.Type() {
-	case fastjson.TypeString:
-		return normalize.AppendString(dst, str(v.GetStringBytes())), true
-	case fastjson.TypeNumber:
-		n := len(dst)
-		dst = v.MarshalTo(dst)
-		return dst, json.Valid(dst[n:])
-	case fastjson.TypeObject:
-		obj, _ := v.Object()
-		ok, sep := true, byte('{')
-		obj.Visit(func(k []byte, item *fastjson.Value) {
-			if ok {
-				dst = normalize.AppendString(append(dst, sep), str(k))
-				dst, ok = copyJSON(append(dst, ':'), item)
-				sep = ','
-			}
-		})
-		if sep == '{' {
-			dst = append(dst, '{')
-		}
-		return append(dst, '}'), ok
-	case fastjson.TypeArray:
-		items, _ := v.Array()
-		dst, ok = append(dst, '['), true
-		for i := 0; ok && i < len(items); i++ {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst, ok = copyJSON(dst, items[i])
-		}
-		return append(dst, ']'), ok
-	}
-	return v.MarshalTo(dst), true // true, false, null
 }
 
 // ---- typed reads: absent and null are "not there" ----
@@ -1057,7 +1011,7 @@ func (w *walker) float(o *fastjson.Value, key string) (float64, bool, error) {
 	switch v.Type() {
 	case fastjson.TypeNumber:
 		raw = v.MarshalTo(nil)
-		if !json.Valid(raw) {
+		if !adapters.ValidNumber(raw) {
 			return 0, false, adapters.Inputf(errMalformed, "%s: invalid number", w.at(key))
 		}
 	case fastjson.TypeString: // some relays send coordinates as strings

@@ -4,21 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
-// Fake credentials only. The -update flag is metatest.Update.
+// Fake credentials only. The -update flag is adaptertest.Update.
 const (
 	fakeSecret = "fake-whatsapp-app-secret"
 	fakeVerify = "fake-whatsapp-verify-token"
@@ -33,41 +31,13 @@ func newTestAdapter() *Adapter {
 	})
 }
 
-func readFixture(t testing.TB, name string) []byte { return metatest.ReadFixture(t, name+".json") }
-
-// compareGolden checks got against file, or rewrites file under -update.
-func compareGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *metatest.Update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s differs (-want +got):\n%s", file, d)
-	}
-}
+func readFixture(t testing.TB, name string) []byte { return adaptertest.ReadFixture(t, name+".json") }
 
 // TestInboundGolden verifies and parses every fixture and compares the
-// events with <case>.golden.json (metatest's harness, shared with the
-// other Meta channels), then checks what WhatsApp adds to the Meta
-// invariants.
+// events with <case>.golden.json (the harness every channel shares),
+// checking what WhatsApp adds to the Meta invariants on the way.
 func TestInboundGolden(t *testing.T) {
-	a := newTestAdapter()
-	metatest.Golden(t, a, Name, fakeSecret)
-	for _, f := range metatest.Fixtures(t) {
-		body, _ := os.ReadFile(f)
-		evs, err := a.Parse(nil, body)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		assertEvents(t, evs)
-	}
+	metatest.Golden(t, newTestAdapter(), fakeSecret, assertEvents)
 }
 
 // assertEvents checks, beyond metatest.CheckEvents, what holds for every
@@ -274,8 +244,8 @@ func TestParseKeepsDst(t *testing.T) {
 // Events own their memory, and ids are derived from the payload alone.
 func TestParseOwnsMemoryAndStableIDs(t *testing.T) {
 	a := newTestAdapter()
-	metatest.NoAlias(t, a, readFixture(t, "batch_changes_entries"))
-	metatest.StableIDs(t, a)
+	adaptertest.NoAlias(t, a, readFixture(t, "batch_changes_entries"))
+	adaptertest.StableIDs(t, a)
 	// The same message alone or in a batch keeps its id.
 	alone, _ := a.Parse(nil, readFixture(t, "batch_messages"))
 	first, _ := a.Parse(nil, []byte(`{"object":"whatsapp_business_account","entry":[{"id":"9","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[`+
@@ -289,7 +259,7 @@ func TestParseRefuses(t *testing.T) {
 	const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},`
 	val := func(s string) string { return head + s + `}}]}]}` }
 	msgs := func(s string) string { return val(`"messages":[` + s + `]`) }
-	metatest.Refuses(t, newTestAdapter(), []metatest.Refusal{
+	adaptertest.Refuses(t, newTestAdapter(), []adaptertest.Refusal{
 		{"empty", ``, "malformed_json", ""},
 		{"truncated", `{"object":"whatsapp_business_account","entry":[`, "malformed_json", ""},
 		{"trailing", `{"object":"whatsapp_business_account"}]`, "malformed_json", ""},
@@ -348,7 +318,7 @@ func TestParseRefuses(t *testing.T) {
 func TestParseAccepts(t *testing.T) {
 	const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},`
 	msgs := func(s string) string { return head + `"messages":[` + s + `]}}]}]}` }
-	metatest.Accepts(t, newTestAdapter(), Name, []metatest.Acceptance{
+	adaptertest.Accepts(t, newTestAdapter(), []adaptertest.Acceptance{
 		{"no entry", `{"object":"whatsapp_business_account"}`, 0, ""},
 		{"null entry", `{"object":"whatsapp_business_account","entry":null}`, 0, ""},
 		{"entry without changes", `{"object":"whatsapp_business_account","entry":[{"id":"1"}]}`, 0, ""},
@@ -372,7 +342,7 @@ func TestParseAccepts(t *testing.T) {
 		{"bad number unread", `{"object":"whatsapp_business_account","n":1-2,"entry":[]}`, 0, ""},
 		{"other change without metadata", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"flows","value":{"event":"x"}}]}]}`, 1, "unknown"},
 		{"messages and statuses", head + `"messages":[{"from":"3","type":"text"}],"statuses":[{"id":"w","status":"read","recipient_id":"3"}]}}]}]}`, 2, "text"},
-	})
+	}, metatest.Check(Name))
 }
 
 func TestVerifyAndHandshake(t *testing.T) {
@@ -388,7 +358,7 @@ func TestVerifyAndHandshake(t *testing.T) {
 // each JSON type: Parse never panics, refuses with an InputError or
 // accepts events that hold the invariants.
 func TestTypeConfusion(t *testing.T) {
-	t.Logf("%d mutated bodies", metatest.TypeConfusion(t, newTestAdapter(), Name))
+	t.Logf("%d mutated bodies", adaptertest.TypeConfusion(t, newTestAdapter(), metatest.Check(Name)))
 }
 
 // Two items with one wamid but different content keep distinct ids, in

@@ -44,16 +44,12 @@ const (
 // with channel_data {"interactive":{"action":{"button":"Sizes"}}}.
 const ListButton = "Options"
 
-const (
-	product  = "whatsapp"
-	ellipsis = "…"
-)
+const product = "whatsapp"
 
 // defaultClient serves adapters whose Client is nil. The Cloud API
 // answers once it accepted a message (media links are fetched after), so
 // its calls are short; the gateway's per-call deadline is shorter still.
-var defaultClient = &fasthttp.Client{Name: "switchboard", ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
-	MaxConnsPerHost: 512, MaxIdleConnDuration: time.Minute, MaxConnWaitTimeout: 5 * time.Second, MaxResponseBodySize: 1 << 20}
+var defaultClient = adapters.NewClient(30 * time.Second)
 
 // Send renders r for to and makes one Cloud API call as the phone number
 // to.BotID, with its token as "Authorization: Bearer". Errors are
@@ -77,11 +73,8 @@ func (a *Adapter) Send(ctx context.Context, to adapters.Recipient, r *normalize.
 // post sends b.body to APIBase+path as the holder of token, within ctx's
 // deadline when the client can take one, and reads the answer: the wamid,
 // "" for a mark-as-read, or an *adapters.APIError (meta.Classify for
-// Graph errors, meta.NetworkError when nothing came back).
+// Graph errors, adapters.NetworkError when nothing came back).
 func (a *Adapter) post(ctx context.Context, b *sendBuf, path, token string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", meta.NetworkError(err)
-	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer func() {
 		fasthttp.ReleaseRequest(req)
@@ -95,23 +88,13 @@ func (a *Adapter) post(ctx context.Context, b *sendBuf, path, token string) (str
 	req.Header.SetBytesV(fasthttp.HeaderAuthorization, b.auth)
 	req.SetBodyRaw(b.body)
 
-	var c meta.Doer = defaultClient
+	var c adapters.Doer = defaultClient
 	if a.Client != nil {
 		c = a.Client
 	}
-	var err error
-	if dd, ok := c.(meta.DeadlineDoer); ok {
-		if dl, has := ctx.Deadline(); has {
-			err = dd.DoDeadline(req, resp, dl)
-		} else {
-			err = dd.Do(req, resp)
-		}
-	} else {
-		err = c.Do(req, resp)
-	}
-	if err != nil {
+	if err := adapters.Do(ctx, c, req, resp); err != nil {
 		// fasthttp's errors name neither URL nor header: no token leaks.
-		return "", meta.NetworkError(err)
+		return "", adapters.NetworkError(err)
 	}
 	if ae := meta.Classify(resp.StatusCode(), resp.Body(), &resp.Header); ae != nil {
 		return "", ae
@@ -430,7 +413,7 @@ func (rd *renderer) collect(bs []normalize.Button, list string) error {
 			}
 			rd.lines = append(rd.lines, line{title: b.Title, value: b.URL, url: true, at: at()})
 		case normalize.ButtonPhone:
-			if !isE164(b.Phone) {
+			if !adapters.IsE164(b.Phone) {
 				return adapters.Renderf("invalid_phone_number", "%s.phone must be +E.164, like +16505551234", at())
 			}
 			rd.lines = append(rd.lines, line{title: b.Title, value: b.Phone, at: at()})
@@ -556,7 +539,7 @@ func (rd *renderer) ctaURL(text string, att *normalize.OutAttachment, l line) er
 		}
 	}
 	title := l.title
-	if t, cut := clip(title, MaxCTADisplayText); cut {
+	if t, cut := adapters.Truncate(title, MaxCTADisplayText); cut {
 		title = t
 		rd.degrade("%s.title: truncated to %d characters", l.at, MaxCTADisplayText)
 	}
@@ -573,7 +556,7 @@ func (rd *renderer) replyButtons() error {
 			return adapters.Renderf("payload_too_long", "%s.payload is %d characters; a reply button id holds %d", o.at(), c, MaxButtonID)
 		}
 		title := o.title
-		if t, cut := clip(title, MaxButtonTitle); cut {
+		if t, cut := adapters.Truncate(title, MaxButtonTitle); cut {
 			title = t
 			rd.degrade("%s.title: truncated to %d characters", o.at(), MaxButtonTitle)
 		}
@@ -619,13 +602,13 @@ func (rd *renderer) list(specs []sectionSpec) error {
 			}
 			seen[o.id] = true
 			row := SendRow{ID: o.id, Title: o.title}
-			if t, cut := clip(row.Title, MaxRowTitle); cut {
+			if t, cut := adapters.Truncate(row.Title, MaxRowTitle); cut {
 				row.Title = t
 				rd.degrade("%s.title: truncated to %d characters", o.at(), MaxRowTitle)
 			}
 			if k == 0 && s.description != "" {
 				row.Description = s.description
-				if t, cut := clip(row.Description, MaxRowDescription); cut {
+				if t, cut := adapters.Truncate(row.Description, MaxRowDescription); cut {
 					row.Description = t
 					rd.degrade("%s.subtitle: truncated to %d characters as a row description", s.at, MaxRowDescription)
 				}
@@ -635,7 +618,7 @@ func (rd *renderer) list(specs []sectionSpec) error {
 		sec := SendSection{Rows: rd.rows[first:len(rd.rows):len(rd.rows)]}
 		if len(specs) > 1 {
 			sec.Title = s.title
-			if t, cut := clip(sec.Title, MaxSectionTitle); cut {
+			if t, cut := adapters.Truncate(sec.Title, MaxSectionTitle); cut {
 				sec.Title = t
 				rd.degrade("%s.title: truncated to %d characters as a section title", s.at, MaxSectionTitle)
 			}
@@ -871,22 +854,6 @@ func mergeInto(dst, patch map[string]any) {
 
 // ---- small checks ----
 
-// clip cuts s to n characters, the last one "…", and reports whether it
-// did.
-func clip(s string, n int) (string, bool) {
-	if utf8.RuneCountInString(s) <= n {
-		return s, false
-	}
-	k := 0
-	for i := range s {
-		if k == n-1 {
-			return strings.TrimRight(s[:i], " ") + ellipsis, true
-		}
-		k++
-	}
-	return s, false
-}
-
 func joinLines(parts ...string) string {
 	var b strings.Builder
 	for _, p := range parts {
@@ -930,9 +897,4 @@ func isPhoneNumber(id string) bool {
 		}
 	}
 	return true
-}
-
-// isE164 accepts "+" and 7 to 15 digits.
-func isE164(s string) bool {
-	return len(s) >= 8 && len(s) <= 16 && s[0] == '+' && isPhoneNumber(s)
 }

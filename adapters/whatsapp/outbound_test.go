@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,74 +13,26 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
-	"github.com/switchboard-gw/switchboard/adapters/meta"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
-// renderGolden is testdata/outbound/<case>.golden.json: the call Render
-// prepared (path and exact body), or its error, and what it degraded. A
-// reply that needs no call has neither path nor body.
-type renderGolden struct {
-	Path     string          `json:"path,omitempty"`
-	Body     json.RawMessage `json:"body,omitempty"`
-	Degraded []string        `json:"degraded,omitempty"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
-}
-
 // TestRenderGolden renders every outbound case and compares path, body,
-// degradations and error with its golden file.
+// degradations and error with its golden file. A reply that needs no call
+// has neither path nor body, and says why in degraded.
 func TestRenderGolden(t *testing.T) {
-	a := newTestAdapter()
-	for _, name := range metatest.OutCases(t) {
-		t.Run(name, func(t *testing.T) {
-			c := metatest.ReadOutCase(t, name)
-			before, _ := json.Marshal(&c.Reply)
-			body, path, degraded, err := a.Render([]byte("dst:"), c.To(), &c.Reply)
-			if !bytes.HasPrefix(body, []byte("dst:")) {
-				t.Fatalf("Render lost dst: %q", body)
+	metatest.RenderGolden(t, newTestAdapter().Render, func(t *testing.T, body []byte, path string, degraded []string) {
+		switch {
+		case len(body) == 0:
+			if path != "" || len(degraded) == 0 {
+				t.Errorf("no call, but path %q and degraded %v", path, degraded)
 			}
-			body = body[len("dst:"):]
-			if after, _ := json.Marshal(&c.Reply); !bytes.Equal(before, after) {
-				t.Errorf("Render changed the reply:\n%s\n%s", before, after)
-			}
-			g := renderGolden{Degraded: degraded}
-			var re *adapters.RenderError
-			switch {
-			case errors.As(err, &re):
-				if len(body) > 0 || path != "" {
-					t.Errorf("error with body %q path %q", body, path)
-				}
-				g.Error = &struct {
-					Code    string `json:"code"`
-					Message string `json:"message"`
-				}{re.Code, re.Msg}
-			case err != nil:
-				t.Fatalf("error %T %v", err, err)
-			case len(body) == 0:
-				if path != "" || len(degraded) == 0 {
-					t.Errorf("no call, but path %q and degraded %v", path, degraded)
-				}
-			default:
-				if !json.Valid(body) || path != "/"+phoneID+"/messages" {
-					t.Fatalf("path %q body %s", path, body)
-				}
-				g.Path, g.Body = path, body
-			}
-			var out bytes.Buffer
-			enc := json.NewEncoder(&out)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(g); err != nil {
-				t.Fatal(err)
-			}
-			compareGolden(t, filepath.Join("testdata", "outbound", name+".golden.json"), out.Bytes())
-		})
-	}
+		case path != "/"+phoneID+"/messages":
+			t.Fatalf("path %q body %s", path, body)
+		}
+	})
 }
 
 // TestRenderWireTypes decodes every body rendered without channel_data
@@ -89,8 +40,8 @@ func TestRenderGolden(t *testing.T) {
 // checks that encoding it again gives the same bytes.
 func TestRenderWireTypes(t *testing.T) {
 	a := newTestAdapter()
-	for _, name := range metatest.OutCases(t) {
-		c := metatest.ReadOutCase(t, name)
+	for _, name := range adaptertest.OutCases(t) {
+		c := adaptertest.ReadOutCase(t, name)
 		if len(c.Reply.ChannelData) > 0 {
 			continue
 		}
@@ -99,7 +50,7 @@ func TestRenderWireTypes(t *testing.T) {
 			continue
 		}
 		var req SendRequest
-		metatest.RoundTrip(t, name, body, &req)
+		adaptertest.RoundTrip(t, name, body, &req)
 	}
 }
 
@@ -144,6 +95,7 @@ func TestRenderDegradesAndRefuses(t *testing.T) {
 	}
 }
 
+// TestClip pins how WhatsApp clips titles and ids (adapters.Truncate).
 func TestClip(t *testing.T) {
 	cases := map[string]string{ // input → clipped to 10 characters
 		"ten chars!":         "ten chars!",
@@ -153,9 +105,9 @@ func TestClip(t *testing.T) {
 		"":                   "",
 	}
 	for in, want := range cases {
-		got, cut := clip(in, 10)
+		got, cut := adapters.Truncate(in, 10)
 		if got != want || cut != (in != want) {
-			t.Errorf("clip(%q) = %q, %v; want %q", in, got, cut, want)
+			t.Errorf("Truncate(%q) = %q, %v; want %q", in, got, cut, want)
 		}
 	}
 }
@@ -261,8 +213,8 @@ func TestSendMock(t *testing.T) {
 	}
 
 	// Every golden form the mock accepts goes through it.
-	for _, name := range metatest.OutCases(t) {
-		c := metatest.ReadOutCase(t, name)
+	for _, name := range adaptertest.OutCases(t) {
+		c := adaptertest.ReadOutCase(t, name)
 		if c.Recipient.BotID != phoneID {
 			continue
 		}
@@ -314,16 +266,6 @@ func TestSendMock(t *testing.T) {
 	}
 }
 
-// apiError is err as the *adapters.APIError Send must have returned.
-func apiError(t *testing.T, err error) *adapters.APIError {
-	t.Helper()
-	ae, ok := errors.AsType[*adapters.APIError](err)
-	if !ok {
-		t.Fatalf("%T %v is no *adapters.APIError", err, err)
-	}
-	return ae
-}
-
 // TestSendMockErrors classifies what the mock Graph API scripts for
 // WhatsApp: recipient errors never trip the breaker, the pair rate waits
 // for that recipient only, throughput for the whole number, a bad token
@@ -356,7 +298,7 @@ func TestSendMockErrors(t *testing.T) {
 			s.Reset()
 			tt.setup()
 			_, err := a.Send(ctx, tt.to, hello)
-			ae := apiError(t, err)
+			ae := adaptertest.APIError(t, err)
 			if ae.Class != tt.class || ae.Code != tt.code || ae.ChannelCode != tt.channelCode || ae.PerRecipient != tt.perRecipient || ae.RetryAfter != tt.wait {
 				t.Errorf("got %v %q %q per-recipient %v wait %v", ae.Class, ae.Code, ae.ChannelCode, ae.PerRecipient, ae.RetryAfter)
 			}
@@ -370,7 +312,7 @@ func TestSendMockErrors(t *testing.T) {
 		s.Reset()
 		s.SetRecipientError("16505551234", 131047, 0)
 		_, err := a.Send(ctx, to, hello)
-		if ae := apiError(t, err); !strings.Contains(ae.Message, "more than 24 hours") {
+		if ae := adaptertest.APIError(t, err); !strings.Contains(ae.Message, "more than 24 hours") {
 			t.Errorf("message %q lacks error_data.details", ae.Message)
 		}
 	})
@@ -380,7 +322,7 @@ func TestSendMockErrors(t *testing.T) {
 		var codes []string
 		for range 3 {
 			if _, err := a.Send(ctx, to, hello); err != nil {
-				codes = append(codes, apiError(t, err).ChannelCode)
+				codes = append(codes, adaptertest.APIError(t, err).ChannelCode)
 			} else {
 				codes = append(codes, "ok")
 			}
@@ -400,7 +342,7 @@ func TestSendMockErrors(t *testing.T) {
 func TestSendNetwork(t *testing.T) {
 	s, mock := startMock(t)
 	to := adapters.Recipient{BotID: phoneID, ChannelID: "16505551234"}
-	adapter := func(base string, c meta.Doer) *Adapter {
+	adapter := func(base string, c adapters.Doer) *Adapter {
 		a := newTestAdapter()
 		a.APIBase, a.Client = base, c
 		return a
@@ -423,7 +365,7 @@ func TestSendNetwork(t *testing.T) {
 		{"cancelled before", mock, cancelled, false, []string{"canceled"}},
 		{"connection refused", adapter("http://127.0.0.1:1/v25.0", quick), context.Background(), false, []string{"network", "timeout"}},
 		{"default client", adapter(mock.APIBase, nil), context.Background(), false, nil},
-		{"client without DoDeadline", adapter(mock.APIBase, plainDoer{quick}), long, false, nil},
+		{"client without DoDeadline", adapter(mock.APIBase, adaptertest.PlainDoer{Client: quick}), long, false, nil},
 	} {
 		if tc.slow {
 			s.SetLatency(300 * time.Millisecond)
@@ -436,14 +378,9 @@ func TestSendNetwork(t *testing.T) {
 			}
 			continue
 		}
-		ae := apiError(t, err)
+		ae := adaptertest.APIError(t, err)
 		if ae.Class != adapters.ClassTransient || !slices.Contains(tc.codes, ae.Code) || strings.Contains(err.Error(), fakeToken) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
 }
-
-// plainDoer hides DoDeadline.
-type plainDoer struct{ c *fasthttp.Client }
-
-func (p plainDoer) Do(req *fasthttp.Request, resp *fasthttp.Response) error { return p.c.Do(req, resp) }

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -28,10 +29,11 @@ type Adapter struct {
 	// (https://graph.facebook.com/v25.0; tests point it at
 	// bench/mockgraph), Tokens the system-user token of each
 	// phone_number_id, sent as "Authorization: Bearer", and Client what
-	// makes the calls (nil: a shared fasthttp.Client).
+	// makes the calls (nil: a shared fasthttp.Client; an
+	// adapters.DeadlineDoer gets the context's deadline).
 	APIBase string
 	Tokens  map[string]string
-	Client  meta.Doer
+	Client  adapters.Doer
 }
 
 // New builds the adapter of connection name from its config section.

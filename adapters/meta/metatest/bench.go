@@ -22,48 +22,6 @@ func FastHeader(secret string, body []byte) *fasthttp.RequestHeader {
 	return h
 }
 
-// BenchInbound measures Verify of body (when h is not nil) followed by
-// Parse (when parse is set), as the gateway runs them per webhook.
-func BenchInbound(b *testing.B, a adapters.Inbound, h adapters.Peeker, body []byte, parse bool) {
-	dst := make([]normalize.Event, 0, 8)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if h != nil {
-			if err := a.Verify(h, body); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if parse {
-			var err error
-			if dst, err = a.Parse(dst[:0], body); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-}
-
-// InboundAllocs pins a warm Verify of body to zero allocations and a warm
-// Parse to at most maxParse. Run it without -race, which disturbs pools.
-func InboundAllocs(t *testing.T, a adapters.Inbound, h adapters.Peeker, body []byte, maxParse float64) {
-	if n := testing.AllocsPerRun(200, func() {
-		if err := a.Verify(h, body); err != nil {
-			t.Fatal(err)
-		}
-	}); n != 0 {
-		t.Errorf("Verify allocates %.1f times per call, want 0", n)
-	}
-	dst := make([]normalize.Event, 0, 8)
-	if n := testing.AllocsPerRun(200, func() {
-		var err error
-		if dst, err = a.Parse(dst[:0], body); err != nil {
-			t.Fatal(err)
-		}
-	}); n > maxParse {
-		t.Errorf("Parse allocates %.1f times per call, want at most %.0f", n, maxParse)
-	}
-}
-
 // BenchRender measures a warm Render of r for to.
 func BenchRender(b *testing.B, render RenderFunc, to adapters.Recipient, r *normalize.Reply) {
 	dst := make([]byte, 0, 4096)

@@ -3,8 +3,6 @@ package metatest
 import (
 	"bytes"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
-	"github.com/switchboard-gw/switchboard/normalize"
 )
 
 // Verify checks an adapter's signature wiring on body (which must contain
@@ -70,83 +67,6 @@ func (m peekMap) Peek(k string) []byte {
 		return []byte(v)
 	}
 	return nil
-}
-
-// Refusal is a body Parse must refuse with Code, its message containing
-// Msg.
-// It is an alias of an unnamed struct so that tables may list cases
-// positionally, {"name", body, "code", "msg"}, without vet's complaint
-// about unkeyed fields of an imported type.
-type Refusal = struct {
-	Name, Body, Code, Msg string
-}
-
-// Refuses runs Parse on every refusal: each must be an
-// *adapters.InputError with the code and message wanted, leaving dst as
-// it was.
-func Refuses(t *testing.T, a adapters.Inbound, tests []Refusal) {
-	for _, tt := range tests {
-		t.Run(tt.Name, func(t *testing.T) {
-			dst := make([]normalize.Event, 1, 4)
-			got, err := a.Parse(dst, []byte(tt.Body))
-			var ie *adapters.InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v (%T), want *adapters.InputError; events %+v", err, err, got)
-			}
-			if ie.Code != tt.Code {
-				t.Errorf("code = %s, want %s (%v)", ie.Code, tt.Code, err)
-			}
-			if !strings.Contains(ie.Msg, tt.Msg) {
-				t.Errorf("message %q does not mention %q", ie.Msg, tt.Msg)
-			}
-			if len(got) != 1 {
-				t.Errorf("refused body left %d events in dst", len(got))
-			}
-		})
-	}
-}
-
-// Acceptance is an odd but acceptable body: N events, the first of Type
-// (when N > 0 and Type is set).
-// Like Refusal, an alias of an unnamed struct, for positional tables.
-type Acceptance = struct {
-	Name, Body string
-	N          int
-	Type       normalize.EventType
-}
-
-// Accepts runs Parse on every acceptance and checks the events.
-func Accepts(t *testing.T, a adapters.Inbound, channel string, tests []Acceptance) {
-	for _, tt := range tests {
-		t.Run(tt.Name, func(t *testing.T) {
-			evs, err := a.Parse(nil, []byte(tt.Body))
-			if err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if len(evs) != tt.N {
-				t.Fatalf("got %d events, want %d", len(evs), tt.N)
-			}
-			if tt.N > 0 && tt.Type != "" && evs[0].Type != tt.Type {
-				t.Errorf("type = %s, want %s", evs[0].Type, tt.Type)
-			}
-			CheckEvents(t, channel, evs)
-		})
-	}
-}
-
-// ParseSeeds adds every inbound fixture, and extra, to a parse fuzz
-// target.
-func ParseSeeds(f *testing.F, extra ...string) {
-	for _, name := range Fixtures(f) {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	for _, s := range extra {
-		f.Add([]byte(s))
-	}
 }
 
 // MockGraph starts bench/mockgraph on loopback serving bot (a Page or an

@@ -1,13 +1,10 @@
-// Package metatest is the test harness the Meta channel adapters share
-// (Messenger, Instagram): golden files for inbound webhooks and outbound
-// renders, the invariants every parsed event holds, and the checks their
-// fuzz targets and type-confusion tests run. Only _test.go files import
-// it.
+// Package metatest is what the Meta channel adapters (Messenger,
+// Instagram, WhatsApp) add to adapters/adaptertest: webhooks signed with
+// X-Hub-Signature-256 and the hub.challenge handshake, the invariants of
+// events parsed from Meta's batched envelopes, the Send API's golden
+// renders ({path, body, degraded} or {error, degraded}) and wire types,
+// and bench/mockgraph starters. Only _test.go files import it.
 //
-// Golden layout (STYLE.md): testdata/inbound/<case>.json with
-// <case>.golden.json (the canonical events, indented), and
-// testdata/outbound/<case>.json ({recipient, reply}) with
-// <case>.golden.json ({path, body, degraded} or {error, degraded}); the
-// -update flag, which this package declares (Update), rewrites the
-// goldens. Webhooks are signed at test time with a fake secret.
+// The golden layout and the -update flag are adaptertest's. Webhooks are
+// signed at test time with a fake secret.
 package metatest
