@@ -3,28 +3,18 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-func seed(f *testing.F, dir string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
-	}
-}
 
 // FuzzParseMessage: any body is refused with an *adapters.InputError or
 // gives an event whose JSON is valid.
 func FuzzParseMessage(f *testing.F) {
-	seed(f, "inbound")
+	adaptertest.ParseSeeds(f)
 	a := testAdapter()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, err := ParseMessage(body)
@@ -48,7 +38,7 @@ func FuzzParseMessage(f *testing.F) {
 // FuzzRender: any decodable reply renders to a frame that marshals, or
 // is refused with an *adapters.RenderError.
 func FuzzRender(f *testing.F) {
-	seed(f, "outbound")
+	adaptertest.OutSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r normalize.Reply
 		if json.Unmarshal(body, &r) != nil {

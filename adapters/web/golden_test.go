@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
-
-// update rewrites the golden files (go test -update).
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 func testAdapter() *Adapter {
 	return New("site", &config.Web{BotID: "acme-site", IdentitySecret: testSecret})
@@ -26,45 +23,12 @@ func testAdapter() *Adapter {
 // sessionMetadata stands for what setConfig sent at session start.
 var sessionMetadata = json.RawMessage(`{"page":"/home","plan":"free"}`)
 
-// golden compares got with dir/<case>.golden.json (or rewrites it).
+// golden compares got, encoded as the shared harness writes goldens
+// (adaptertest.EncodeGolden), with <case>.golden.json beside the case
+// file path, or rewrites it under -update (adaptertest.Update).
 func golden(t *testing.T, path string, got any) {
 	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	g := strings.TrimSuffix(path, ".json") + ".golden.json"
-	if *update {
-		if err := os.WriteFile(g, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(g)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(b)); diff != "" {
-		t.Errorf("differs from %s (-want +got):\n%s", g, diff)
-	}
-}
-
-func cases(t *testing.T, dir string) []string {
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".golden.json") {
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no cases")
-	}
-	return out
+	adaptertest.CompareGolden(t, strings.TrimSuffix(path, ".json")+".golden.json", adaptertest.EncodeGolden(t, got))
 }
 
 // inboundResult is what an inbound golden file holds: the canonical event
@@ -80,7 +44,7 @@ type inboundResult struct {
 // Cases named err_* must be refused.
 func TestInboundGolden(t *testing.T) {
 	a := testAdapter()
-	for _, f := range cases(t, "inbound") {
+	for _, f := range adaptertest.Fixtures(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			body, err := os.ReadFile(f)
 			if err != nil {
@@ -121,7 +85,8 @@ type outboundResult struct {
 // TestOutboundGolden renders testdata/outbound/<case>.json (a canonical
 // reply) and compares the frame with <case>.golden.json.
 func TestOutboundGolden(t *testing.T) {
-	for _, f := range cases(t, "outbound") {
+	for _, name := range adaptertest.OutCases(t) {
+		f := filepath.Join("testdata", "outbound", name+".json")
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			body, err := os.ReadFile(f)
 			if err != nil {

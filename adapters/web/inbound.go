@@ -147,6 +147,15 @@ func (a *Adapter) Event(m *MessageBody, channelID string, seq uint64, frameID st
 // MergeObjects returns the JSON object of base's members overridden by
 // over's, key by key (nil when both are empty). Both must be objects or
 // empty.
+//
+// It is not adapters.MergePatch, whose RFC 7386 rules suit channel_data
+// amending a rendered body but not the widget's metadata contract
+// (README: the message's metadata merged over the session's key by key):
+// a member of over replaces base's whole, nested objects included, and a
+// null member is a value the backend gets, not a deletion; an empty or {}
+// side passes the other through as sent, with no re-encoding on the
+// common path; and a base that is not an object is an error (the caller
+// then keeps the message's metadata) rather than counting as {}.
 func MergeObjects(base, over json.RawMessage) (json.RawMessage, error) {
 	base, over = bytes.TrimSpace(base), bytes.TrimSpace(over)
 	switch {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -50,6 +50,11 @@ func (a *Adapter) Send(ctx context.Context, to adapters.Recipient, r *normalize.
 	return adapters.Sent{MessageID: id, Degraded: degraded}, nil
 }
 
+// expandedReplies holds the scratch copies Render expands replies into.
+// The frame Render returns keeps nothing of the copy but strings and the
+// caller's ChannelData, so the copy goes back to the pool on return.
+var expandedReplies = sync.Pool{New: func() any { return new(adapters.ExpandedReply) }}
+
 // Render turns a canonical reply into the widget's frame (without seq,
 // id or time, which the Transport sets) and lists what it changed. The web
 // has no platform limits: everything renders but what needs a platform
@@ -57,7 +62,12 @@ func (a *Adapter) Send(ctx context.Context, to adapters.Recipient, r *normalize.
 // reply that is only a sender action renders a typing frame (typing_on,
 // typing_off) or nothing (mark_seen: nil frame).
 func Render(r *normalize.Reply) (*Frame, []string, error) {
-	r = expanded(r)
+	x := expandedReplies.Get().(*adapters.ExpandedReply)
+	defer func() {
+		x.Reset()
+		expandedReplies.Put(x)
+	}()
+	r = x.Expand(r)
 	var degraded []string
 	f := &Frame{Type: FrameMessage, From: FromBot, Text: r.Text}
 	for _, q := range r.QuickReplies {
@@ -127,25 +137,6 @@ func Render(r *normalize.Reply) (*Frame, []string, error) {
 		return nil, degraded, adapters.Renderf("empty_reply", "the reply has nothing the web widget can show")
 	}
 	return f, degraded, nil
-}
-
-// expanded returns a copy of r with the Messenger Actions shorthand
-// resolved, leaving r (and the slices it shares) untouched.
-func expanded(r *normalize.Reply) *normalize.Reply {
-	rr := *r
-	rr.QuickReplies = slices.Clone(r.QuickReplies)
-	rr.Buttons = slices.Clone(r.Buttons)
-	rr.Cards = slices.Clone(r.Cards)
-	for i := range rr.Cards {
-		rr.Cards[i].Buttons = slices.Clone(rr.Cards[i].Buttons)
-	}
-	if r.Media != nil {
-		m := *r.Media
-		m.Buttons = slices.Clone(m.Buttons)
-		rr.Media = &m
-	}
-	rr.Expand()
-	return &rr
 }
 
 func validMedia(t string) bool {

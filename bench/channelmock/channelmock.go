@@ -15,9 +15,7 @@
 package channelmock
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
+	"github.com/switchboard-gw/switchboard/bench/internal/serve"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -63,10 +62,7 @@ func (s *Server) AddMessengerPage(page, token string) {
 
 // Start listens on addr ("" for 127.0.0.1:0).
 func (s *Server) Start(addr string) error {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := serve.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("channelmock: %w", err)
 	}
@@ -87,12 +83,7 @@ func (s *Server) MessengerBase() string { return "http://" + s.addr + "/" + Grap
 
 // Close stops the server.
 func (s *Server) Close() error {
-	if s.srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.srv.ShutdownWithContext(ctx)
+	return serve.Shutdown(s.srv)
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {

@@ -13,19 +13,14 @@ package mockbackend
 
 import (
 	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-gw/switchboard/adapters/meta"
+	"github.com/switchboard-gw/switchboard/bench/internal/serve"
 	"github.com/switchboard-gw/switchboard/gateway/backend"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -58,21 +53,18 @@ type Server struct {
 	// losses too).
 	BadSignature, MissingID atomic.Uint64
 
-	macs sync.Pool
-	srv  *fasthttp.Server
-	url  string
+	signer *meta.Signer
+	srv    *fasthttp.Server
+	url    string
 }
 
 // Start listens on addr ("" for 127.0.0.1:0) and returns the events URL.
 func (s *Server) Start(addr string) (string, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := serve.Listen(addr)
 	if err != nil {
 		return "", fmt.Errorf("mockbackend: %w", err)
 	}
-	s.macs.New = func() any { return hmac.New(sha256.New, s.Secret) }
+	s.signer = &meta.Signer{Secret: s.Secret}
 	s.srv = &fasthttp.Server{
 		Handler:                       s.handle,
 		Name:                          "mockbackend",
@@ -92,17 +84,12 @@ func (s *Server) URL() string { return s.url }
 
 // Close stops the server.
 func (s *Server) Close() error {
-	if s.srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.srv.ShutdownWithContext(ctx)
+	return serve.Shutdown(s.srv)
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	at := time.Now()
-	if !s.verify(ctx.Request.Header.Peek(backend.HeaderSignature), ctx.PostBody()) {
+	if s.signer.Verify(signatureHeader{&ctx.Request.Header}, ctx.PostBody()) != nil {
 		s.BadSignature.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return
@@ -129,21 +116,16 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(append(b, "}]}"...))
 }
 
-// verify checks "sha256=<hex>" against the body's HMAC.
-func (s *Server) verify(sig, body []byte) bool {
-	hexSig, ok := bytes.CutPrefix(sig, []byte("sha256="))
-	if !ok || len(hexSig) != 2*sha256.Size {
-		return false
+// signatureHeader shows the gateway's X-Switchboard-Signature to
+// meta.Signer as the X-Hub-Signature-256 it reads: the backend signature
+// is Meta's scheme under another name, signed by the gateway with the same
+// Signer (gateway/backend). It holds one pointer, so passing it as an
+// adapters.Peeker does not allocate.
+type signatureHeader struct{ h *fasthttp.RequestHeader }
+
+func (p signatureHeader) Peek(key string) []byte {
+	if key != meta.SignatureHeader {
+		return nil
 	}
-	var want [sha256.Size]byte
-	if _, err := hex.Decode(want[:], hexSig); err != nil {
-		return false
-	}
-	mac := s.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(body)
-	var sum [sha256.Size]byte
-	got := mac.Sum(sum[:0])
-	s.macs.Put(mac)
-	return hmac.Equal(got, want[:])
+	return p.h.Peek(backend.HeaderSignature)
 }
