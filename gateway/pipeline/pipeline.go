@@ -242,14 +242,18 @@ func PathKey(connection, responsePath string) string {
 }
 
 // opensWindow reports whether an event is a person's own action, which
-// (re)opens the channel's messaging window (meta.md §9).
-func opensWindow(t normalize.EventType) bool {
-	switch t {
+// (re)opens the channel's messaging window (meta.md §9). A message of a
+// kind we do not model (a WhatsApp order, an unsupported Messenger
+// message) counts when the person of the conversation sent it.
+func opensWindow(ev *normalize.Event) bool {
+	switch ev.Type {
 	case normalize.TypeText, normalize.TypeQuickReply, normalize.TypePostback,
 		normalize.TypeAttachment, normalize.TypeLocation, normalize.TypeContact,
 		normalize.TypeReferral, normalize.TypeOptin, normalize.TypeReaction,
 		normalize.TypeAccountLink, normalize.TypeEdited, normalize.TypeConversationStarted:
 		return true
+	case normalize.TypeUnknown:
+		return ev.Sender.ID != "" && ev.Sender.ID == ev.ChannelID
 	}
 	return false
 }
@@ -264,7 +268,7 @@ const windowGranularity = time.Minute
 // (at most once per windowGranularity), and a one-time-notification
 // token from an opt-in.
 func (p *Pipeline) appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, now time.Time) []store.KV {
-	if !opensWindow(ev.Type) {
+	if !opensWindow(ev) {
 		return sets
 	}
 	pk := PathKey(connection, ev.ResponsePath)

@@ -107,6 +107,19 @@ func TestIngest(t *testing.T) {
 	if b, _ := st.Get(store.BucketWindow, PathKey("fb", read.ResponsePath)); b != nil {
 		t.Fatal("a read receipt opened the window")
 	}
+	// A message of an unmodelled kind from the person opens it too; one
+	// about the conversation without them as sender does not.
+	order := text("e7", "u5", now)
+	order.Type, order.Sender.ID = normalize.TypeUnknown, "u5"
+	system := text("e8", "u6", now)
+	system.Type = normalize.TypeUnknown
+	p.Ingest("fb", []normalize.Event{order, system})
+	if got := windowAt(t, st, "u5"); !got.Equal(now) {
+		t.Fatalf("unknown message from the person: window %v", got)
+	}
+	if b, _ := st.Get(store.BucketWindow, PathKey("fb", system.ResponsePath)); b != nil {
+		t.Fatal("an unknown event without the person as sender opened the window")
+	}
 	// An opt-in stores its one-time-notification token.
 	optin := text("e6", "u4", now)
 	optin.Type, optin.Metadata = normalize.TypeOptin, []byte(`{"type":"one_time_notif_req","one_time_notif_token":"tok-1"}`)
@@ -114,8 +127,8 @@ func TestIngest(t *testing.T) {
 	if b, _ := st.Get(store.BucketOTN, PathKey("fb", optin.ResponsePath)); string(b) != "tok-1" {
 		t.Fatalf("OTN token %q", b)
 	}
-	if p.Pending() != 6 {
-		t.Fatalf("pending %d, want the 6 accepted events", p.Pending())
+	if p.Pending() != 8 {
+		t.Fatalf("pending %d, want the 8 accepted events", p.Pending())
 	}
 }
 
