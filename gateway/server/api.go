@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/gateway/dispatch"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -30,7 +30,7 @@ func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
 		if !ok || len(tok) == 0 {
-			writeError(ctx, 401, "missing_token", "Authorization: Bearer <api token> required")
+			httpjson.Error(ctx, 401, "missing_token", "Authorization: Bearer <api token> required")
 			return
 		}
 		match := 0
@@ -38,25 +38,11 @@ func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 			match |= subtle.ConstantTimeCompare(tok, []byte(t))
 		}
 		if match != 1 {
-			writeError(ctx, 403, "bad_token", "the API token is not valid")
+			httpjson.Error(ctx, 403, "bad_token", "the API token is not valid")
 			return
 		}
 		h(ctx)
 	}
-}
-
-// decodeStrict decodes a /v1 body, refusing unknown fields so a typo in a
-// reply is an error rather than a silently different message.
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
 }
 
 // messagesBody is the body of POST /v1/messages: the canonical request
@@ -69,12 +55,12 @@ type messagesBody struct {
 
 func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 	if s.Dispatch == nil {
-		writeError(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
+		httpjson.Error(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
 		return
 	}
 	var req messagesBody
-	if err := decodeStrict(ctx.PostBody(), &req); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+	if err := httpjson.DecodeStrict(ctx.PostBody(), &req); err != nil {
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	c, cancel := context.WithTimeout(context.Background(), APITimeout)
@@ -84,7 +70,7 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 		s.writeDispatchError(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, struct {
+	httpjson.Write(ctx, 200, struct {
 		ResponsePath string                 `json:"response_path"`
 		Results      []normalize.SendResult `json:"results"`
 	}{req.ResponsePath, results})
@@ -92,12 +78,12 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) handover(ctx *fasthttp.RequestCtx) {
 	if s.Dispatch == nil {
-		writeError(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
+		httpjson.Error(ctx, 501, "no_dispatch", "outbound dispatch is not configured")
 		return
 	}
 	var req dispatch.HandoverRequest
-	if err := decodeStrict(ctx.PostBody(), &req); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+	if err := httpjson.DecodeStrict(ctx.PostBody(), &req); err != nil {
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	c, cancel := context.WithTimeout(context.Background(), APITimeout)
@@ -107,7 +93,7 @@ func (s *Server) handover(ctx *fasthttp.RequestCtx) {
 		s.writeDispatchError(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, struct {
+	httpjson.Write(ctx, 200, struct {
 		OK    bool   `json:"ok"`
 		Owner string `json:"owner,omitempty"`
 	}{true, owner})
@@ -118,33 +104,22 @@ func (s *Server) writeDispatchError(ctx *fasthttp.RequestCtx, err error) {
 	var re *dispatch.RequestError
 	if errors.As(err, &re) {
 		if re.RetryAfter > 0 {
-			writeRetryError(ctx, re.Status, re.Code, re.Msg, re.RetryAfter)
+			httpjson.RetryError(ctx, re.Status, re.Code, re.Msg, re.RetryAfter)
 			return
 		}
-		writeError(ctx, re.Status, re.Code, re.Msg)
+		httpjson.Error(ctx, re.Status, re.Code, re.Msg)
 		return
 	}
 	se := adapters.SendError(err)
 	status := 502
 	var ae *adapters.APIError
 	if errors.As(err, &ae) && ae.Class == adapters.ClassRateLimited {
-		writeRetryError(ctx, 429, se.Code, se.Message, ae.RetryAfter)
+		httpjson.RetryError(ctx, 429, se.Code, se.Message, ae.RetryAfter)
 		return
 	}
 	var rerr *adapters.RenderError
 	if errors.As(err, &rerr) {
 		status = 400
 	}
-	writeError(ctx, status, se.Code, se.Message)
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, 500, "internal", "encoding the answer failed")
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
+	httpjson.Error(ctx, status, se.Code, se.Message)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -23,27 +24,27 @@ import (
 func (s *Server) userKey(ctx *fasthttp.RequestCtx, connection, responsePath string) (string, bool) {
 	bot, _, err := normalize.ParseResponsePath(responsePath)
 	if err != nil {
-		writeError(ctx, 400, "bad_response_path", "response_path must be {bot_id}/c/{channel_id}")
+		httpjson.Error(ctx, 400, "bad_response_path", "response_path must be {bot_id}/c/{channel_id}")
 		return "", false
 	}
 	var channel string
 	if connection != "" {
 		c := s.Conns.Get(connection)
 		if c == nil {
-			writeError(ctx, 404, "unknown_connection", "no connection named "+connection)
+			httpjson.Error(ctx, 404, "unknown_connection", "no connection named "+connection)
 			return "", false
 		}
 		channel = c.Channel
 	} else {
 		for _, c := range s.Conns.ByBot(bot) {
 			if channel != "" && channel != c.Channel {
-				writeError(ctx, 400, "ambiguous_bot", "bot "+bot+" is served on several channels; name one in \"connection\"")
+				httpjson.Error(ctx, 400, "ambiguous_bot", "bot "+bot+" is served on several channels; name one in \"connection\"")
 				return "", false
 			}
 			channel = c.Channel
 		}
 		if channel == "" {
-			writeError(ctx, 404, "unknown_bot", "no connection serves bot "+bot)
+			httpjson.Error(ctx, 404, "unknown_bot", "no connection serves bot "+bot)
 			return "", false
 		}
 	}
@@ -52,7 +53,7 @@ func (s *Server) userKey(ctx *fasthttp.RequestCtx, connection, responsePath stri
 
 func (s *Server) identities(ctx *fasthttp.RequestCtx) {
 	if s.Identity == nil {
-		writeError(ctx, 501, "no_identity", "the identity model is not configured")
+		httpjson.Error(ctx, 501, "no_identity", "the identity model is not configured")
 		return
 	}
 	q := ctx.QueryArgs()
@@ -64,7 +65,7 @@ func (s *Server) identities(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if n != 1 {
-		writeError(ctx, 400, "bad_query", "give exactly one of visitor_id, provided_id, response_path")
+		httpjson.Error(ctx, 400, "bad_query", "give exactly one of visitor_id, provided_id, response_path")
 		return
 	}
 	var p *identity.Person
@@ -85,7 +86,7 @@ func (s *Server) identities(ctx *fasthttp.RequestCtx) {
 		s.writeIdentityError(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, p)
+	httpjson.Write(ctx, 200, p)
 }
 
 // linkBody is the body of POST /v1/identities/link.
@@ -97,16 +98,16 @@ type linkBody struct {
 
 func (s *Server) link(ctx *fasthttp.RequestCtx) {
 	if s.Identity == nil {
-		writeError(ctx, 501, "no_identity", "the identity model is not configured")
+		httpjson.Error(ctx, 501, "no_identity", "the identity model is not configured")
 		return
 	}
 	var b linkBody
-	if err := decodeStrict(ctx.PostBody(), &b); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+	if err := httpjson.DecodeStrict(ctx.PostBody(), &b); err != nil {
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	if !web.ValidID(b.ProvidedID) {
-		writeError(ctx, 400, "bad_provided_id", "provided_id must be 1-255 bytes of printable UTF-8")
+		httpjson.Error(ctx, 400, "bad_provided_id", "provided_id must be 1-255 bytes of printable UTF-8")
 		return
 	}
 	key, ok := s.userKey(ctx, b.Connection, b.ResponsePath)
@@ -123,19 +124,19 @@ func (s *Server) link(ctx *fasthttp.RequestCtx) {
 		s.writeIdentityError(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, p)
+	httpjson.Write(ctx, 200, p)
 }
 
 func (s *Server) writeIdentityError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
-		writeError(ctx, 404, "not_found", "no person matches")
+		httpjson.Error(ctx, 404, "not_found", "no person matches")
 	case errors.Is(err, identity.ErrConflict):
-		writeError(ctx, 409, "provided_id_conflict", "the channel user's person already has a different provided id; two provided ids are never merged")
+		httpjson.Error(ctx, 409, "provided_id_conflict", "the channel user's person already has a different provided id; two provided ids are never merged")
 	case errors.Is(err, identity.ErrBadID):
-		writeError(ctx, 400, "bad_id", err.Error())
+		httpjson.Error(ctx, 400, "bad_id", err.Error())
 	default:
 		s.Log.Error("server: identity store unavailable", "err", err)
-		writeError(ctx, 503, "store_unavailable", "the identity store is unavailable")
+		httpjson.Error(ctx, 503, "store_unavailable", "the identity store is unavailable")
 	}
 }

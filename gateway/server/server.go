@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/gateway/pipeline"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -72,13 +73,13 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	if s.Extra != nil {
 		s.Extra(r)
 	}
-	r.NotFound = func(ctx *fasthttp.RequestCtx) { writeError(ctx, 404, "not_found", "no such route") }
+	r.NotFound = func(ctx *fasthttp.RequestCtx) { httpjson.Error(ctx, 404, "not_found", "no such route") }
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, 405, "method_not_allowed", "method not allowed on this route")
+		httpjson.Error(ctx, 405, "method_not_allowed", "method not allowed on this route")
 	}
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
 		s.Log.Error("server: handler panicked", "path", string(ctx.Path()), "panic", v)
-		writeError(ctx, 500, "internal", "internal error")
+		httpjson.Error(ctx, 500, "internal", "internal error")
 	}
 	return r.Handler
 }
@@ -94,10 +95,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:        2 * time.Minute,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				writeError(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
+				httpjson.Error(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
 				return
 			}
-			writeError(ctx, 400, "bad_request", "malformed HTTP request")
+			httpjson.Error(ctx, 400, "bad_request", "malformed HTTP request")
 		},
 		Logger:                        fasthttpLogger{s.Log},
 		NoDefaultServerHeader:         true,
@@ -123,7 +124,7 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	if s.draining.Load() {
-		writeError(ctx, 503, "draining", "shutting down")
+		httpjson.Error(ctx, 503, "draining", "shutting down")
 		return
 	}
 	ctx.SetContentType("application/json")
@@ -137,13 +138,13 @@ func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if conn.Handshaker == nil {
-		writeError(ctx, 405, "no_handshake", "this channel has no GET handshake")
+		httpjson.Error(ctx, 405, "no_handshake", "this channel has no GET handshake")
 		return
 	}
 	challenge, err := conn.Handshaker.Handshake(ctx.QueryArgs())
 	if err != nil {
 		s.Log.Warn("server: webhook handshake refused", "connection", conn.Name, "err", err)
-		writeError(ctx, 403, "handshake_refused", err.Error())
+		httpjson.Error(ctx, 403, "handshake_refused", err.Error())
 		return
 	}
 	ctx.SetContentType("text/plain; charset=utf-8")
@@ -157,7 +158,7 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
 	ch, _ := ctx.UserValue("channel").(string)
 	conn := s.Conns.Get(name)
 	if conn == nil || conn.Channel != ch {
-		writeError(ctx, 404, "unknown_connection", "no "+ch+" connection named "+name)
+		httpjson.Error(ctx, 404, "unknown_connection", "no "+ch+" connection named "+name)
 		s.metrics.webhook("", "unknown_connection")
 		return nil
 	}
@@ -171,7 +172,7 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if conn.Inbound == nil {
-		writeError(ctx, 405, "no_inbound", "this connection takes no webhooks")
+		httpjson.Error(ctx, 405, "no_inbound", "this connection takes no webhooks")
 		return
 	}
 	evp, _ := s.evPool.Get().(*[]normalize.Event)
@@ -192,14 +193,14 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
 		s.Log.LogAttrs(context.Background(), slog.LevelWarn, "server: webhook refused",
 			slog.String("connection", conn.Name), slog.Int("status", status), slog.String("reason", err.Error()))
 		s.metrics.webhook(conn.Name, code)
-		writeError(ctx, status, code, err.Error())
+		httpjson.Error(ctx, status, code, err.Error())
 		return
 	}
 	accepted, dups, err := s.Pipeline.Ingest(conn.Name, events)
 	if err != nil {
 		s.Log.Error("server: spool unavailable, webhook refused for redelivery", "connection", conn.Name, "err", err)
 		s.metrics.webhook(conn.Name, "spool_unavailable")
-		writeRetryError(ctx, 503, "spool_unavailable", "events could not be made durable; retry later", 5*time.Second)
+		httpjson.RetryError(ctx, 503, "spool_unavailable", "events could not be made durable; retry later", 5*time.Second)
 		return
 	}
 	s.metrics.webhook(conn.Name, "ok")

@@ -8,6 +8,8 @@ import (
 	"html/template"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 )
 
 // The widget and the demo page, compiled in: the gateway serves them with
@@ -53,12 +55,12 @@ func (s *Service) demo(ctx *fasthttp.RequestCtx) {
 	}
 	c := s.conns[name]
 	if c == nil {
-		writeError(ctx, 404, "unknown_connection", "no web connection named "+name)
+		httpjson.Error(ctx, 404, "unknown_connection", "no web connection named "+name)
 		return
 	}
 	var b bytes.Buffer
 	if err := demoPage.Execute(&b, struct{ Connection, BotID string }{c.name, c.adapter.BotID}); err != nil {
-		writeError(ctx, 500, "internal", "rendering the demo page failed")
+		httpjson.Error(ctx, 500, "internal", "rendering the demo page failed")
 		return
 	}
 	h := &ctx.Response.Header

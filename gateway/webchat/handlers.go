@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -27,15 +28,7 @@ func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
+	return httpjson.DecodeStrict(body, v)
 }
 
 // checkObject accepts an empty value or a JSON object of at most max
@@ -46,11 +39,11 @@ func checkObject(ctx *fasthttp.RequestCtx, name string, v json.RawMessage, max i
 		return nil, true
 	}
 	if v[0] != '{' {
-		writeError(ctx, 400, "wrong_type", name+" must be an object")
+		httpjson.Error(ctx, 400, "wrong_type", name+" must be an object")
 		return nil, false
 	}
 	if len(v) > max {
-		writeError(ctx, 400, "too_long", name+" is too large")
+		httpjson.Error(ctx, 400, "too_long", name+" is too large")
 		return nil, false
 	}
 	return v, true
@@ -73,7 +66,7 @@ type sessionBody struct {
 func (s *Service) sessions(ctx *fasthttp.RequestCtx, c *conn) {
 	var b sessionBody
 	if err := decodeStrict(ctx.PostBody(), &b); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	md, ok := checkObject(ctx, "metadata", b.Metadata, web.MaxMetadata)
@@ -204,9 +197,9 @@ func (s *Service) bindUser(c *conn, ss *session) error {
 func (s *Service) identityError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, identity.ErrConflict):
-		writeError(ctx, 409, "provided_id_conflict", "two provided ids are never merged")
+		httpjson.Error(ctx, 409, "provided_id_conflict", "two provided ids are never merged")
 	case errors.Is(err, identity.ErrBadID):
-		writeError(ctx, 400, "bad_id", err.Error())
+		httpjson.Error(ctx, 400, "bad_id", err.Error())
 	default:
 		s.storeError(ctx, err)
 	}
@@ -225,10 +218,10 @@ func (s *Service) messages(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ 
 	if err != nil {
 		var ie *adapters.InputError
 		if errors.As(err, &ie) {
-			writeError(ctx, 400, ie.Code, ie.Msg)
+			httpjson.Error(ctx, 400, ie.Code, ie.Msg)
 			return
 		}
-		writeError(ctx, 400, "bad_request", err.Error())
+		httpjson.Error(ctx, 400, "bad_request", err.Error())
 		return
 	}
 	if err := s.bindUser(c, ss); err != nil {
@@ -250,11 +243,11 @@ func (s *Service) messages(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ 
 	if _, _, err := s.Pipeline.Ingest(c.name, []normalize.Event{ev}); err != nil {
 		s.hub.notify(conv)
 		s.Log.Error("webchat: spool unavailable, message not forwarded", "connection", c.name, "err", err)
-		writeRetryError(ctx, 503, "spool_unavailable", "the message could not be made durable; retry later", 2*time.Second)
+		httpjson.RetryError(ctx, 503, "spool_unavailable", "the message could not be made durable; retry later", 2*time.Second)
 		return
 	}
 	s.hub.notify(conv)
-	writeJSON(ctx, 202, messageAnswer{ID: f.ID, Seq: f.Seq})
+	httpjson.Write(ctx, 202, messageAnswer{ID: f.ID, Seq: f.Seq})
 }
 
 // identifyBody is the body of POST identify.
@@ -270,7 +263,7 @@ type identifyBody struct {
 func (s *Service) identify(ctx *fasthttp.RequestCtx, c *conn, ss *session, tok, key string) {
 	var b identifyBody
 	if err := decodeStrict(ctx.PostBody(), &b); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	attrs, ok := checkObject(ctx, "attributes", b.Attributes, web.MaxMetadata)
@@ -303,7 +296,7 @@ func (s *Service) attributes(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, 
 		Attributes json.RawMessage `json:"attributes"`
 	}
 	if err := decodeStrict(ctx.PostBody(), &b); err != nil {
-		writeError(ctx, 400, "malformed_json", err.Error())
+		httpjson.Error(ctx, 400, "malformed_json", err.Error())
 		return
 	}
 	attrs, ok := checkObject(ctx, "attributes", b.Attributes, web.MaxMetadata)
@@ -340,7 +333,7 @@ func (s *Service) logout(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, key 
 // keeping its attributes. A fixed provided id has no reset (409).
 func (s *Service) reset(ctx *fasthttp.RequestCtx, c *conn, ss *session, tok, key string) {
 	if ss.Provided != "" {
-		writeError(ctx, 409, "fixed_identity", "an identified visitor's conversation cannot be reset; log out instead")
+		httpjson.Error(ctx, 409, "fixed_identity", "an identified visitor's conversation cannot be reset; log out instead")
 		return
 	}
 	next := anonymous(ss.Metadata)
@@ -376,7 +369,7 @@ func (s *Service) history(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ s
 	if b := args.Peek("before"); len(b) > 0 {
 		n, err := strconv.ParseUint(string(b), 10, 64)
 		if err != nil || n == 0 {
-			writeError(ctx, 400, "bad_cursor", "before must be a cursor from a previous page")
+			httpjson.Error(ctx, 400, "bad_cursor", "before must be a cursor from a previous page")
 			return
 		}
 		before = n
@@ -385,7 +378,7 @@ func (s *Service) history(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ s
 	if l := args.Peek("limit"); len(l) > 0 {
 		n, err := strconv.Atoi(string(l))
 		if err != nil || n < 1 {
-			writeError(ctx, 400, "bad_limit", "limit must be a positive integer")
+			httpjson.Error(ctx, 400, "bad_limit", "limit must be a positive integer")
 			return
 		}
 		limit = min(n, MaxPage)
@@ -401,5 +394,5 @@ func (s *Service) history(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ s
 		a.Next = &n
 	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	writeJSON(ctx, 200, a)
+	httpjson.Write(ctx, 200, a)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-gw/switchboard/adapters/web"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/gateway/connections"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -179,7 +180,7 @@ func (s *Service) route(h connHandler) fasthttp.RequestHandler {
 			return
 		}
 		if !c.allowOrigin(ctx) {
-			writeError(ctx, 403, "origin_not_allowed", "this page's origin may not use web connection "+c.name)
+			httpjson.Error(ctx, 403, "origin_not_allowed", "this page's origin may not use web connection "+c.name)
 			return
 		}
 		h(ctx, c)
@@ -190,7 +191,7 @@ func (s *Service) conn(ctx *fasthttp.RequestCtx) *conn {
 	name, _ := ctx.UserValue("conn").(string)
 	c := s.conns[name]
 	if c == nil {
-		writeError(ctx, 404, "unknown_connection", "no web connection named "+name)
+		httpjson.Error(ctx, 404, "unknown_connection", "no web connection named "+name)
 	}
 	return c
 }

@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -132,13 +132,13 @@ func (s *Service) authed(h authedHandler) connHandler {
 	return func(ctx *fasthttp.RequestCtx, c *conn) {
 		tok := bearer(ctx, bytes.HasSuffix(ctx.Path(), []byte("/stream")))
 		if tok == "" {
-			writeError(ctx, 401, "missing_token", "Authorization: Bearer <session token> required")
+			httpjson.Error(ctx, 401, "missing_token", "Authorization: Bearer <session token> required")
 			return
 		}
 		ss, key, err := s.load(c, tok)
 		switch {
 		case errors.Is(err, errNoSession):
-			writeError(ctx, 401, "invalid_token", "the session token is unknown, expired or revoked")
+			httpjson.Error(ctx, 401, "invalid_token", "the session token is unknown, expired or revoked")
 			return
 		case err != nil:
 			s.storeError(ctx, err)
@@ -161,7 +161,7 @@ type sessionAnswer struct {
 }
 
 func (s *Service) answer(ctx *fasthttp.RequestCtx, c *conn, ss *session, token string, merged int) {
-	writeJSON(ctx, 200, sessionAnswer{
+	httpjson.Write(ctx, 200, sessionAnswer{
 		VisitorID:    ss.Visitor,
 		Token:        token,
 		ResponsePath: ss.responsePath(c),
@@ -191,7 +191,7 @@ func (s *Service) allowSession(ctx *fasthttp.RequestCtx, c *conn) bool {
 	r := lim.Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		writeRetryError(ctx, 429, "rate_limited", "too many sessions from this address", d)
+		httpjson.RetryError(ctx, 429, "rate_limited", "too many sessions from this address", d)
 		return false
 	}
 	return true
@@ -233,7 +233,7 @@ func (s *Service) preflight(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !c.allowOrigin(ctx) {
-		writeError(ctx, 403, "origin_not_allowed", "this page's origin may not use web connection "+c.name)
+		httpjson.Error(ctx, 403, "origin_not_allowed", "this page's origin may not use web connection "+c.name)
 		return
 	}
 	h := &ctx.Response.Header
@@ -247,37 +247,10 @@ func (s *Service) preflight(ctx *fasthttp.RequestCtx) {
 
 // writeError answers status with the canonical JSON error body, keeping
 // the CORS headers already set (the page must be able to read it).
-func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	out := append(make([]byte, 0, 64+len(msg)), `{"error":{"code":`...)
-	out = normalize.AppendString(out, code)
-	out = append(out, `,"message":`...)
-	out = normalize.AppendString(out, msg)
-	ctx.SetBody(append(out, "}}"...))
-}
-
-func writeRetryError(ctx *fasthttp.RequestCtx, status int, code, msg string, after time.Duration) {
-	writeError(ctx, status, code, msg)
-	secs := max(int64((after+time.Second-1)/time.Second), 1)
-	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(secs, 10))
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, 500, "internal", "encoding the answer failed")
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-}
-
 // storeError answers a store failure: 503, retry shortly.
 func (s *Service) storeError(ctx *fasthttp.RequestCtx, err error) {
 	s.Log.Error("webchat: store unavailable", "err", err)
-	writeRetryError(ctx, 503, "store_unavailable", "the gateway could not read or write its store; retry later", 2*time.Second)
+	httpjson.RetryError(ctx, 503, "store_unavailable", "the gateway could not read or write its store; retry later", 2*time.Second)
 }
 
 // proofError answers a refused identity proof: 401, saying what was wrong
@@ -285,10 +258,10 @@ func (s *Service) storeError(ctx *fasthttp.RequestCtx, err error) {
 func proofError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, web.ErrNoProof):
-		writeError(ctx, 401, "proof_required", "an id is accepted only with a user_hash or a jwt")
+		httpjson.Error(ctx, 401, "proof_required", "an id is accepted only with a user_hash or a jwt")
 	case errors.Is(err, web.ErrBadID):
-		writeError(ctx, 400, "bad_id", err.Error())
+		httpjson.Error(ctx, 400, "bad_id", err.Error())
 	default:
-		writeError(ctx, 401, "invalid_proof", err.Error())
+		httpjson.Error(ctx, 401, "invalid_proof", err.Error())
 	}
 }

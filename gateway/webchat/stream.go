@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 )
 
 // streamBatch is how many stored frames one catch-up reads at a time.
@@ -36,7 +38,7 @@ func (s *Service) stream(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, key 
 	if len(v) > 0 {
 		n, err := strconv.ParseUint(string(v), 10, 64)
 		if err != nil {
-			writeError(ctx, 400, "bad_after", "after must be the seq of the last frame seen")
+			httpjson.Error(ctx, 400, "bad_after", "after must be the seq of the last frame seen")
 			return
 		}
 		after = n
@@ -46,7 +48,7 @@ func (s *Service) stream(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, key 
 	// missed: a wake-up only makes the stream read again.
 	sub := s.hub.subscribe(conv, key)
 	if sub == nil {
-		writeRetryError(ctx, 503, "shutting_down", "the gateway is shutting down", time.Second)
+		httpjson.RetryError(ctx, 503, "shutting_down", "the gateway is shutting down", time.Second)
 		return
 	}
 	h, err := s.head(conv)
