@@ -142,9 +142,10 @@ type ingestBuf struct {
 // Ingest makes events durable and queues them for the backend. It fills
 // VisitorID (and, for a person known to identity, ProvidedID and
 // Attributes unless the adapter set them), then spools every event in one
-// group-committed transaction, dropping those whose ID was seen before (a provider's retry). When it
-// returns nil the events are on disk and the provider may be answered.
-// events must not alias request memory (adapters guarantee it).
+// group-committed transaction, dropping those whose ID was seen before (a
+// provider's retry). When it returns nil the events are on disk and the
+// provider may be answered. events must not alias request memory
+// (adapters guarantee it).
 func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted, duplicates int, err error) {
 	if len(events) == 0 {
 		return 0, 0, nil
