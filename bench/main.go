@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&pages, "pages", "", "comma-separated Page ids of the connection (with -target: the running gateway's)")
 	fs.DurationVar(&o.BackendLatency, "backend-latency", 0, "the mock backend's think time per event")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of ids and choices (default: from the clock)")
+	fs.IntVar(&o.BackendBatch, "backend-batch", 0, "the gateway's backend.batch: events per POST to the backend (0: one each)")
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase (inprocess mode: go tool pprof -tagfocus=role=gateway shows the gateway's share)")

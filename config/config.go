@@ -67,6 +67,13 @@ type Backend struct {
 	// attempts to deliver one event.
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
+	// Batch, above 1, sends up to that many events in one POST
+	// ({"events": [...]}, see README "Batching"); 0 or 1 posts each event
+	// on its own (DESIGN §4). Events of one response path are never in
+	// the same batch, so their order holds.
+	Batch int `yaml:"batch"`
+	// BatchWait is how long the first event of a batch waits for others.
+	BatchWait time.Duration `yaml:"batch_wait"`
 }
 
 // Store is where durable state lives.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,7 +148,7 @@ func TestParseDesignExample(t *testing.T) {
 	}
 	wantBackend := Backend{
 		URL: "http://127.0.0.1:9000/events", Secret: "backend-secret-1", Timeout: 5 * time.Second,
-		Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second,
+		Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, BatchWait: time.Millisecond,
 	}
 	if diff := cmp.Diff(wantBackend, c.Backend); diff != "" {
 		t.Errorf("Backend (-want +got):\n%s", diff)
@@ -240,7 +241,7 @@ connections:
 		Listen:    "127.0.0.1:9090",
 		APITokens: []string{"one", "two"},
 		Backend: Backend{URL: "https://bot.example.com/events", Secret: "s", Timeout: 1500 * time.Millisecond,
-			Concurrency: 8, RetryMin: 50 * time.Millisecond, RetryMax: time.Minute},
+			Concurrency: 8, RetryMin: 50 * time.Millisecond, RetryMax: time.Minute, BatchWait: time.Millisecond},
 		Store:  Store{Driver: "embedded", Path: "/var/lib/switchboard", DedupTTL: 36 * time.Hour, CacheItems: 5000},
 		Limits: Limits{MaxBodyBytes: 65536},
 		Outbound: Outbound{Concurrency: 16, EnforceWindow: &no, Timeout: 3 * time.Second,
@@ -261,7 +262,7 @@ func TestMinimalConfigDefaults(t *testing.T) {
 	yes := true
 	want := Config{
 		Listen:  DefaultListen,
-		Backend: Backend{URL: BuiltinEcho, Timeout: 5 * time.Second, Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second},
+		Backend: Backend{URL: BuiltinEcho, Timeout: 5 * time.Second, Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, BatchWait: time.Millisecond},
 		Store:   Store{Driver: "embedded", Path: "./data", DedupTTL: 7 * 24 * time.Hour, CacheItems: 1_000_000},
 		Limits:  Limits{MaxBodyBytes: DefaultMaxBodyBytes},
 		Outbound: Outbound{Concurrency: 64, EnforceWindow: &yes, Timeout: 10 * time.Second,
@@ -839,5 +840,28 @@ func TestSetDefaultsKeepsValues(t *testing.T) {
 	z.SetDefaults()
 	if err := z.Validate(); err == nil || err.Error() != "config: backend.url: required" {
 		t.Errorf("zero config: %v", err)
+	}
+}
+
+// TestBackendBatch checks backend.batch's range and that the built-in
+// echo bot refuses it.
+func TestBackendBatch(t *testing.T) {
+	base := "listen: x\nbackend: {url: %s, secret: s, batch: %d}\n"
+	for _, c := range []struct {
+		url   string
+		batch int
+		want  string
+	}{
+		{"http://b", 32, ""},
+		{"http://b", -1, "backend.batch: must be 0 to 1000"},
+		{"builtin:echo", 8, "backend.batch: the built-in echo backend"},
+	} {
+		cfg, err := Parse(strings.NewReader(fmt.Sprintf(base, c.url, c.batch)))
+		switch {
+		case c.want == "" && (err != nil || cfg.Backend.Batch != c.batch || cfg.Backend.BatchWait != time.Millisecond):
+			t.Errorf("batch %d: %v %+v", c.batch, err, cfg)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("batch %d with %s: %v, want %q", c.batch, c.url, err, c.want)
+		}
 	}
 }

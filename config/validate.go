@@ -26,6 +26,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&b.Concurrency, 64)
 	setDefault(&b.RetryMin, 100*time.Millisecond)
 	setDefault(&b.RetryMax, 30*time.Second)
+	setDefault(&b.BatchWait, time.Millisecond)
 	s := &c.Store
 	setDefault(&s.Driver, "embedded")
 	setDefault(&s.Path, "./data")
@@ -89,6 +90,13 @@ func (c *Config) Validate() error {
 	if b.RetryMax < b.RetryMin {
 		v.add("backend.retry_max", "must not be less than retry_min")
 	}
+	if b.Batch < 0 || b.Batch > 1000 {
+		v.add("backend.batch", "must be 0 to 1000")
+	}
+	if b.Batch > 1 && b.URL == BuiltinEcho {
+		v.add("backend.batch", "the built-in echo backend takes events one at a time")
+	}
+	positive(&v, "backend.batch_wait", b.BatchWait)
 	if c.Store.Driver != "embedded" {
 		v.add("store.driver", "must be embedded")
 	}

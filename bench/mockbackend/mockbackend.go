@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/bench/internal/serve"
@@ -53,9 +54,10 @@ type Server struct {
 	// losses too).
 	BadSignature, MissingID atomic.Uint64
 
-	signer *meta.Signer
-	srv    *fasthttp.Server
-	url    string
+	signer  *meta.Signer
+	parsers fastjson.ParserPool
+	srv     *fasthttp.Server
+	url     string
 }
 
 // Start listens on addr ("" for 127.0.0.1:0) and returns the events URL.
@@ -94,6 +96,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return
 	}
+	if len(ctx.Request.Header.Peek(backend.HeaderBatch)) > 0 {
+		s.handleBatch(ctx, at)
+		return
+	}
 	id := ctx.Request.Header.Peek(backend.HeaderEventID)
 	if len(id) == 0 {
 		s.MissingID.Add(1)
@@ -114,6 +120,50 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	b := append(buf[:0], `{"messages":[{"text":`...)
 	b = normalize.AppendString(b, ReplyPrefix+string(id))
 	ctx.SetBody(append(b, "}]}"...))
+}
+
+// handleBatch answers a batched POST ({"events": [...]}, backend.batch):
+// one result per event, in order, each naming its event like a single
+// answer does.
+func (s *Server) handleBatch(ctx *fasthttp.RequestCtx, at time.Time) {
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(ctx.PostBody())
+	if err != nil {
+		s.MissingID.Add(1)
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		return
+	}
+	events := v.GetArray("events")
+	for _, e := range events {
+		if len(e.GetStringBytes("id")) == 0 {
+			s.MissingID.Add(1)
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+			return
+		}
+	}
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
+	out := append(make([]byte, 0, 64*len(events)), `{"results":[`...)
+	for i, e := range events {
+		id := e.GetStringBytes("id")
+		if s.OnEvent != nil {
+			s.OnEvent(id, at)
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if s.NoReply {
+			out = append(out, "{}"...)
+			continue
+		}
+		out = append(out, `{"messages":[{"text":`...)
+		out = normalize.AppendString(out, ReplyPrefix+string(id))
+		out = append(out, "}]}"...)
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(out, "]}"...))
 }
 
 // signatureHeader shows the gateway's X-Switchboard-Signature to

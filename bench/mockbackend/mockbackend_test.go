@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -83,5 +84,43 @@ func TestEchoesTheEventID(t *testing.T) {
 	}
 	if _, ok := EventID([]byte("hello")); ok {
 		t.Fatal("EventID of a text that is no echo")
+	}
+}
+
+// TestBatch answers a batched POST with one result per event, in order,
+// each naming its event, and refuses a batch with an event lacking an id.
+func TestBatch(t *testing.T) {
+	var got []string
+	s := &Server{Secret: []byte("k"), OnEvent: func(id []byte, _ time.Time) { got = append(got, string(id)) }}
+	url, err := s.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	postBatch := func(body string) (int, []byte) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		req.Header.SetMethod("POST")
+		req.Header.Set(backend.HeaderSignature, sign("k", body))
+		req.Header.Set(backend.HeaderBatch, "2")
+		req.SetBodyString(body)
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode(), append([]byte(nil), resp.Body()...)
+	}
+	status, answer := postBatch(`{"events":[{"id":"a","type":"text"},{"id":"b","type":"read"}]}`)
+	var a struct{ Results []normalize.BackendAnswer }
+	if status != 200 || json.Unmarshal(answer, &a) != nil || len(a.Results) != 2 ||
+		a.Results[0].Messages[0].Text != ReplyPrefix+"a" || a.Results[1].Messages[0].Text != ReplyPrefix+"b" {
+		t.Fatalf("batch answer %d %s", status, answer)
+	}
+	if fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("OnEvent got %v", got)
+	}
+	if status, _ := postBatch(`{"events":[{"id":"c"},{"type":"text"}]}`); status != 400 {
+		t.Fatalf("event without id: %d", status)
 	}
 }

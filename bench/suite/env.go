@@ -147,7 +147,7 @@ func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) st
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
-	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n", q(backendURL), q(benchBackendSecret))
+	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n  batch: %d\n", q(backendURL), q(benchBackendSecret), o.BackendBatch)
 	fmt.Fprintf(&b, "store:\n  driver: embedded\n  path: %s\n", q(store))
 	fmt.Fprintf(&b, "outbound:\n  enforce_window: true\n")
 	level := "warn"

@@ -91,7 +91,10 @@ type Options struct {
 
 	GatewayBin     string        // binary mode: use this build instead of building one
 	BackendLatency time.Duration // the mock backend's think time
-	Verbose        bool          // the gateway's info logs
+	// BackendBatch sets the gateway's backend.batch: up to that many
+	// events per POST to the backend (0: one POST per event).
+	BackendBatch int
+	Verbose      bool // the gateway's info logs
 	// CPUProfile, when set, receives this process's CPU profile of the
 	// main gateway phase. Goroutines carry the pprof label role=gateway,
 	// generator, mock or ceiling; in inprocess mode

@@ -38,7 +38,8 @@ type App struct {
 	Web    *webchat.Service
 	Server *server.Server
 
-	metrics *vm.Set // this App's gauges on /metrics
+	metrics *vm.Set          // this App's gauges on /metrics
+	batcher *backend.Batcher // nil unless backend.batch > 1
 }
 
 // New builds every part from cfg, opens the store and replays its spool.
@@ -62,7 +63,14 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	}
 	var be backend.Client = backend.Echo{}
 	if cfg.Backend.URL != config.BuiltinEcho {
-		be = backend.NewHTTP(cfg.Backend.URL, []byte(cfg.Backend.Secret), cfg.Backend.Timeout, cfg.Backend.Concurrency)
+		h := backend.NewHTTP(cfg.Backend.URL, []byte(cfg.Backend.Secret), cfg.Backend.Timeout, cfg.Backend.Concurrency)
+		be = h
+		if cfg.Backend.Batch > 1 {
+			// A few senders keep POSTs overlapping; each batch holds
+			// up to Batch lanes' heads.
+			a.batcher = backend.NewBatcher(h, cfg.Backend.Batch, cfg.Backend.BatchWait, 4, log)
+			be = a.batcher
+		}
 	}
 	a.Dispatch = &dispatch.Dispatcher{
 		Store:         st,
@@ -141,6 +149,9 @@ func (a *App) close(ctx context.Context) error {
 	}
 	if a.Dispatch != nil {
 		errs = append(errs, a.Dispatch.Close(ctx))
+	}
+	if a.batcher != nil {
+		a.batcher.Close()
 	}
 	if a.Identity != nil {
 		a.Identity.Close()

@@ -45,6 +45,7 @@ type recorder struct {
 	down    bool
 	events  []normalize.Event
 	tries   int
+	batches int
 	badSigs int
 	// reply, when set, builds the synchronous answer to an event.
 	reply func(ev normalize.Event) []normalize.Reply
@@ -78,6 +79,10 @@ func (r *recorder) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(401)
 		return
 	}
+	if len(ctx.Request.Header.Peek(backend.HeaderBatch)) > 0 {
+		r.handleBatch(ctx)
+		return
+	}
 	var ev normalize.Event
 	if err := json.Unmarshal(ctx.PostBody(), &ev); err != nil {
 		r.t.Errorf("backend got invalid JSON: %v", err)
@@ -96,6 +101,31 @@ func (r *recorder) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetBody(b)
 		}
 	}
+}
+
+// handleBatch takes a batched POST ({"events": [...]}) and answers one
+// result per event, in order. Called with r.mu held.
+func (r *recorder) handleBatch(ctx *fasthttp.RequestCtx) {
+	var body struct{ Events []normalize.Event }
+	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+		r.t.Errorf("backend got an invalid batch: %v", err)
+		ctx.SetStatusCode(400)
+		return
+	}
+	r.batches++
+	results := make([]normalize.BackendAnswer, len(body.Events))
+	for i, ev := range body.Events {
+		r.events = append(r.events, ev)
+		if r.reply != nil {
+			results[i].Messages = r.reply(ev)
+		}
+	}
+	r.cond.Broadcast()
+	b, _ := json.Marshal(struct {
+		Results []normalize.BackendAnswer `json:"results"`
+	}{results})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
 }
 
 func (r *recorder) setDown(down bool) {

@@ -316,3 +316,50 @@ func TestSendByProvidedID(t *testing.T) {
 		t.Fatalf("unknown provided_id: %d %s", st, b)
 	}
 }
+
+// TestBackendBatchingEndToEnd runs the gateway with backend.batch: events
+// of many conversations reach the backend in fewer POSTs, in order per
+// conversation, and every reply reaches the Graph API.
+func TestBackendBatchingEndToEnd(t *testing.T) {
+	graph := startGraph(t)
+	rec := newRecorder(t)
+	rec.reply = func(ev normalize.Event) []normalize.Reply { return []normalize.Reply{{Text: "echo: " + ev.Text}} }
+	cfg := testConfig(t, rec.url, graph.URL())
+	cfg.Backend.Batch, cfg.Backend.BatchWait = 16, 5*time.Millisecond
+	g := startGateway(t, cfg)
+	const users, per = 12, 4
+	now := time.Now().UnixMilli()
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				if st, b := g.webhook(t, textWebhook(testPage, fmt.Sprint("b", u), fmt.Sprintf("m_%d_%d", u, i), fmt.Sprint(i), now+int64(i))); st != 200 {
+					t.Errorf("webhook: %d %s", st, b)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	events := rec.waitFor(users * per)
+	next := map[string]int{}
+	for _, ev := range events {
+		if ev.Text != fmt.Sprint(next[ev.ChannelID]) {
+			t.Fatalf("%s: got %q, want %d: out of order", ev.ChannelID, ev.Text, next[ev.ChannelID])
+		}
+		next[ev.ChannelID]++
+	}
+	rec.mu.Lock()
+	batches := rec.batches
+	rec.mu.Unlock()
+	if batches == 0 || batches >= users*per {
+		t.Fatalf("%d batched POSTs for %d events", batches, users*per)
+	}
+	waitCount(t, "every reply", func() bool { return graph.Count() >= users*per })
+	for u := range users {
+		if got := sendsTo(graph)[fmt.Sprint("b", u)]; fmt.Sprint(got) != "[echo: 0 echo: 1 echo: 2 echo: 3]" {
+			t.Fatalf("b%d replies %v", u, got)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+)
+
+// HeaderBatch carries the number of events in a batched POST.
+const HeaderBatch = "X-Switchboard-Batch"
+
+// Batcher is a Client that delivers events in batches: the events waiting
+// at once (each lane's head: one conversation never has two in flight)
+// go out in one POST
+//
+//	{"events": [event, ...]}
+//
+// signed like a single event, with X-Switchboard-Batch: n. A 2xx answer
+// acknowledges all of them; its body may be empty or
+//
+//	{"results": [{"messages": [...]}, {}, ...]}
+//
+// one result per event, in order. A 2xx whose body lists no such results
+// still acknowledges them all (the backend has them), without replies,
+// and is logged. Anything else fails every event of the batch, and each
+// is retried by its lane.
+//
+// Fewer POSTs means fewer syscalls and HTTP parses per event on both sides,
+// at the price of up to Wait of added latency when traffic is light.
+type Batcher struct {
+	Log  *slog.Logger
+	http *HTTP
+	max  int
+	wait time.Duration
+	in   chan *call
+	stop chan struct{}
+}
+
+type call struct {
+	id     string
+	event  []byte
+	answer []byte
+	err    error
+	done   chan struct{}
+}
+
+// errBatchAnswer is a 2xx answer whose results do not match the batch.
+var errBatchAnswer = errors.New("backend: batch answer does not list one result per event")
+
+// NewBatcher returns a batching client over h: at most maxEvents per
+// POST, the first waiting at most wait; senders POSTs may be in flight.
+func NewBatcher(h *HTTP, maxEvents int, wait time.Duration, senders int, log *slog.Logger) *Batcher {
+	b := &Batcher{Log: log, http: h, max: maxEvents, wait: wait, in: make(chan *call), stop: make(chan struct{})}
+	for range max(senders, 1) {
+		go b.send()
+	}
+	return b
+}
+
+// Close stops the senders; Deliver calls after it fail.
+func (b *Batcher) Close() { close(b.stop) }
+
+// Deliver queues event for the next batch and waits for its outcome.
+func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte, error) {
+	c := &call{id: id, event: event, done: make(chan struct{})}
+	select {
+	case b.in <- c:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.stop:
+		return nil, errors.New("backend: closed")
+	}
+	<-c.done // the sender always answers, within the HTTP timeout
+	return c.answer, c.err
+}
+
+// send collects a batch (the first call, then whatever arrives within
+// wait, up to max) and posts it, forever.
+func (b *Batcher) send() {
+	batch := make([]*call, 0, b.max)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var body []byte
+	for {
+		select {
+		case c := <-b.in:
+			batch = append(batch[:0], c)
+		case <-b.stop:
+			return
+		}
+		timer.Reset(b.wait)
+	collect:
+		for len(batch) < b.max {
+			select {
+			case c := <-b.in:
+				batch = append(batch, c)
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		body = b.post(batch, body[:0])
+		clear(batch)
+	}
+}
+
+// post sends batch, answers every call, and returns the body buffer for
+// reuse.
+func (b *Batcher) post(batch []*call, body []byte) []byte {
+	body = append(body, `{"events":[`...)
+	for i, c := range batch {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, c.event...)
+	}
+	body = append(body, "]}"...)
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(b.http.URL)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set(HeaderBatch, strconv.Itoa(len(batch)))
+	var sig [7 + 64]byte
+	req.Header.SetBytesV(HeaderSignature, b.http.signer.Sign(sig[:0], body))
+	req.SetBodyRaw(body)
+	err := b.http.client.DoTimeout(req, resp, b.http.Timeout)
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout):
+		err = ErrTimeout
+	case err != nil:
+		err = fmt.Errorf("backend: %w", err)
+	case resp.StatusCode() < 200 || resp.StatusCode() > 299:
+		err = &StatusError{Status: resp.StatusCode()}
+	}
+	var answers [][]byte
+	if err == nil && len(resp.Body()) > 0 {
+		var aerr error
+		if answers, aerr = splitResults(resp.Body(), len(batch)); aerr != nil {
+			b.Log.Warn("backend: batch answer unreadable, events acknowledged without replies", "events", len(batch), "err", aerr)
+		}
+	}
+	for i, c := range batch {
+		c.err = err
+		if err == nil && answers != nil {
+			c.answer = answers[i]
+		}
+		close(c.done)
+	}
+	return body
+}
+
+// splitResults returns a copy of each result object of a batch answer.
+func splitResults(body []byte, n int) ([][]byte, error) {
+	v, err := fastjson.ParseBytes(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBatchAnswer, err)
+	}
+	rs := v.GetArray("results")
+	if len(rs) != n {
+		return nil, fmt.Errorf("%w: %d results for %d events", errBatchAnswer, len(rs), n)
+	}
+	out := make([][]byte, n)
+	for i, r := range rs {
+		if r.Type() == fastjson.TypeObject && r.Get("messages") != nil {
+			out[i] = r.MarshalTo(nil)
+		}
+	}
+	return out, nil
+}
