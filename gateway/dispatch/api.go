@@ -90,7 +90,7 @@ func (d *Dispatcher) Send(ctx context.Context, connection string, req *normalize
 		}
 		ch := make(chan normalize.SendResult, 1)
 		j.caller, j.done, chans[i] = ctx, ch, ch
-		if !d.queue.Push(lane(conn.Name, req.ResponsePath), j) {
+		if !d.queue.Push(store.ConversationKey(conn.Name, req.ResponsePath), j) {
 			return nil, &RequestError{Status: 503, Code: "shutting_down", Msg: "the gateway is shutting down", RetryAfter: time.Second}
 		}
 	}
@@ -128,7 +128,7 @@ func (d *Dispatcher) pathOf(connection, providedID string) (string, error) {
 			continue
 		}
 		var at int64
-		if b, err := d.Store.Get(store.BucketWindow, lane(conn.Name, p)); err == nil && len(b) == 8 {
+		if b, err := d.Store.Get(store.BucketWindow, store.ConversationKey(conn.Name, p)); err == nil && len(b) == 8 {
 			at = int64(binary.BigEndian.Uint64(b))
 		}
 		if at > bestAt {

@@ -139,9 +139,9 @@ func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []nor
 			continue
 		}
 		j.eventID, j.ref = eventID, new(spoolRef)
-		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane(connection, responsePath), Data: data})
+		items = append(items, store.Item{Kind: store.KindOutbound, Lane: store.ConversationKey(connection, responsePath), Data: data})
 		refs = append(refs, j.ref)
-		d.queue.Push(lane(connection, responsePath), j)
+		d.queue.Push(store.ConversationKey(connection, responsePath), j)
 	}
 	return items, func(seqs []uint64, err error) {
 		for i, ref := range refs {
@@ -217,8 +217,6 @@ func (d *Dispatcher) Push(entries []store.Entry) {
 		d.queue.Push(e.Lane, j)
 	}
 }
-
-func lane(connection, responsePath string) string { return connection + "\x00" + responsePath }
 
 func (d *Dispatcher) newJob(connection, responsePath string, r normalize.Reply) (*job, error) {
 	conn := d.Conns.Get(connection)
@@ -298,7 +296,7 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 		return d.finish(j, adapters.Sent{}, err)
 	}
 	if p, ok := j.conn.Outbound.(adapters.Paced); ok {
-		if wait := d.pacer.wait(lane(j.conn.Name, j.path), p, to, d.Now()); wait > 0 {
+		if wait := d.pacer.wait(store.ConversationKey(j.conn.Name, j.path), p, to, d.Now()); wait > 0 {
 			return d.retry(j, wait, &adapters.APIError{Class: adapters.ClassRateLimited, Code: "paced", Message: "keeping the channel's per-recipient pace"})
 		}
 	}
@@ -309,7 +307,7 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 	})
 	if err == nil {
 		if j.otnToken != "" {
-			if derr := d.Store.Delete(store.BucketOTN, lane(j.conn.Name, j.path)); derr != nil {
+			if derr := d.Store.Delete(store.BucketOTN, store.ConversationKey(j.conn.Name, j.path)); derr != nil {
 				d.Log.Error("dispatch: used one-time-notification token not forgotten", "connection", j.conn.Name, "err", derr)
 			}
 		}
@@ -361,7 +359,7 @@ const responseWindow = 24 * time.Hour
 // policy builds the recipient after the messaging-window and OTN checks.
 func (d *Dispatcher) policy(j *job) (adapters.Recipient, error) {
 	to := adapters.Recipient{BotID: j.botID, ChannelID: j.userID}
-	key := lane(j.conn.Name, j.path)
+	key := store.ConversationKey(j.conn.Name, j.path)
 	if j.reply.OTN && j.otnToken == "" {
 		tok, err := d.Store.Get(store.BucketOTN, key)
 		if err != nil {

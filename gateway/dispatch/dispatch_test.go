@@ -104,7 +104,7 @@ func path(user string) string { return string(normalize.BuildResponsePath(bot, u
 func openWindow(t *testing.T, st store.Store, user string, at time.Time) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(at.UnixMilli()))
-	if err := st.Put(store.BucketWindow, lane("fb", path(user)), b[:]); err != nil {
+	if err := st.Put(store.BucketWindow, store.ConversationKey("fb", path(user)), b[:]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -320,7 +320,7 @@ func TestRateLimitPausesTheBot(t *testing.T) {
 func TestOTNTokenUsedOnce(t *testing.T) {
 	ch := &fakeChannel{}
 	d, st := newDispatcher(t, windowed{ch})
-	if err := st.Put(store.BucketOTN, lane("fb", path("u1")), []byte("otn-token-1")); err != nil {
+	if err := st.Put(store.BucketOTN, store.ConversationKey("fb", path("u1")), []byte("otn-token-1")); err != nil {
 		t.Fatal(err)
 	}
 	req := &normalize.MessagesRequest{ResponsePath: path("u1"), Messages: []normalize.Reply{{Text: "back in stock", OTN: true}}}

@@ -103,13 +103,6 @@ func (q *Queue[T]) Pending() int {
 	return q.pending
 }
 
-// Lanes returns the number of lanes with work.
-func (q *Queue[T]) Lanes() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.lanes)
-}
-
 func (q *Queue[T]) work() {
 	defer q.wg.Done()
 	for {

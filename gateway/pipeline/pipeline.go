@@ -191,11 +191,10 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 			}
 			sets = p.appendPolicySets(sets, connection, ev, now)
 		}
-		lane := Lane(connection, ev)
 		b.items = append(b.items, store.Item{
 			Kind:     store.KindInbound,
 			DedupKey: ev.ID,
-			Lane:     lane,
+			Lane:     lane(connection, ev),
 			Data:     encodeInbound(ev),
 			Sets:     sets,
 		})
@@ -227,19 +226,13 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 	return accepted, duplicates, nil
 }
 
-// Lane is the ordering key of an event: its connection and response path
-// (or bot id for events that address no person).
-func Lane(connection string, ev *normalize.Event) string {
+// lane is the ordering key of an event: its conversation (or, for events
+// that address no person, its bot).
+func lane(connection string, ev *normalize.Event) string {
 	if ev.ResponsePath != "" {
-		return connection + "\x00" + ev.ResponsePath
+		return store.ConversationKey(connection, ev.ResponsePath)
 	}
-	return connection + "\x00" + ev.BotID
-}
-
-// PathKey is the key of per-conversation policy state (the window, OTN
-// tokens): the connection and the response path.
-func PathKey(connection, responsePath string) string {
-	return connection + "\x00" + responsePath
+	return store.ConversationKey(connection, ev.BotID)
 }
 
 // opensWindow reports whether an event is a person's own action, which
@@ -272,7 +265,7 @@ func (p *Pipeline) appendPolicySets(sets []store.KV, connection string, ev *norm
 	if !opensWindow(ev) {
 		return sets
 	}
-	pk := PathKey(connection, ev.ResponsePath)
+	pk := store.ConversationKey(connection, ev.ResponsePath)
 	at := ev.Timestamp
 	if at.IsZero() || at.After(now) {
 		at = now

@@ -55,7 +55,7 @@ func text(id, user string, at time.Time) normalize.Event {
 
 func windowAt(t *testing.T, st store.Store, user string) time.Time {
 	t.Helper()
-	b, err := st.Get(store.BucketWindow, PathKey("fb", string(normalize.BuildResponsePath("42", user))))
+	b, err := st.Get(store.BucketWindow, store.ConversationKey("fb", string(normalize.BuildResponsePath("42", user))))
 	if err != nil || len(b) != 8 {
 		t.Fatalf("window of %s: %x %v", user, b, err)
 	}
@@ -104,7 +104,7 @@ func TestIngest(t *testing.T) {
 	read := text("e5", "u3", now)
 	read.Type = normalize.TypeRead
 	p.Ingest("fb", []normalize.Event{read})
-	if b, _ := st.Get(store.BucketWindow, PathKey("fb", read.ResponsePath)); b != nil {
+	if b, _ := st.Get(store.BucketWindow, store.ConversationKey("fb", read.ResponsePath)); b != nil {
 		t.Fatal("a read receipt opened the window")
 	}
 	// A message of an unmodelled kind from the person opens it too; one
@@ -117,14 +117,14 @@ func TestIngest(t *testing.T) {
 	if got := windowAt(t, st, "u5"); !got.Equal(now) {
 		t.Fatalf("unknown message from the person: window %v", got)
 	}
-	if b, _ := st.Get(store.BucketWindow, PathKey("fb", system.ResponsePath)); b != nil {
+	if b, _ := st.Get(store.BucketWindow, store.ConversationKey("fb", system.ResponsePath)); b != nil {
 		t.Fatal("an unknown event without the person as sender opened the window")
 	}
 	// An opt-in stores its one-time-notification token.
 	optin := text("e6", "u4", now)
 	optin.Type, optin.Metadata = normalize.TypeOptin, []byte(`{"type":"one_time_notif_req","one_time_notif_token":"tok-1"}`)
 	p.Ingest("fb", []normalize.Event{optin})
-	if b, _ := st.Get(store.BucketOTN, PathKey("fb", optin.ResponsePath)); string(b) != "tok-1" {
+	if b, _ := st.Get(store.BucketOTN, store.ConversationKey("fb", optin.ResponsePath)); string(b) != "tok-1" {
 		t.Fatalf("OTN token %q", b)
 	}
 	if p.Pending() != 8 {

@@ -28,6 +28,14 @@ const (
 	BucketOTN      = "otn"      // response path → one-time-notification token
 )
 
+// ConversationKey names one conversation of one connection: the key of
+// its per-conversation values (BucketWindow, BucketOTN, web history) and
+// of its delivery lane. Every part of the gateway that keys by
+// conversation uses it, so they all agree.
+func ConversationKey(connection, responsePath string) string {
+	return connection + "\x00" + responsePath
+}
+
 // ErrClosed is returned by every call after Close.
 var ErrClosed = errors.New("store: closed")
 

@@ -35,7 +35,6 @@ const HeadHintEvery = 16
 const MaxMerge = 1000
 
 // convKey names a conversation: its connection and response path.
-func convKey(connection, responsePath string) string { return connection + "\x00" + responsePath }
 
 func msgKey(conv string, seq uint64) string { return conv + "\x00" + fmt.Sprintf("%016x", seq) }
 

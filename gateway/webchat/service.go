@@ -219,7 +219,7 @@ func (s *Service) Deliver(_ context.Context, connection, channelID string, f *we
 	if c == nil {
 		return "", fmt.Errorf("webchat: no web connection %s", connection)
 	}
-	conv, err := s.follow(convKey(connection, string(normalize.BuildResponsePath(c.adapter.BotID, channelID))))
+	conv, err := s.follow(store.ConversationKey(connection, string(normalize.BuildResponsePath(c.adapter.BotID, channelID))))
 	if err != nil {
 		return "", err
 	}

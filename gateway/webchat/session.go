@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-gw/switchboard/adapters/web"
 	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -38,7 +39,7 @@ func (ss *session) responsePath(c *conn) string {
 	return string(normalize.BuildResponsePath(c.adapter.BotID, ss.ChannelID))
 }
 
-func (ss *session) conv(c *conn) string { return convKey(c.name, ss.responsePath(c)) }
+func (ss *session) conv(c *conn) string { return store.ConversationKey(c.name, ss.responsePath(c)) }
 
 // tokenPrefix starts every session token.
 const tokenPrefix = "wst_"

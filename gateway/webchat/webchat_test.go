@@ -141,7 +141,7 @@ func (h *harness) session(body any) sessionAnswer {
 	return a
 }
 
-func (h *harness) conv(a sessionAnswer) string { return convKey("site", a.ResponsePath) }
+func (h *harness) conv(a sessionAnswer) string { return store.ConversationKey("site", a.ResponsePath) }
 
 func (h *harness) appendText(conv, text string) uint64 {
 	h.t.Helper()
@@ -614,7 +614,7 @@ func TestCORS(t *testing.T) {
 // once, marked, and later replies to it follow into the identified one.
 func TestMergeIsOnce(t *testing.T) {
 	h := newHarness(t, config.Web{}, nil)
-	anon, ident := convKey("site", "acme/c/wv_a"), convKey("site", "acme/c/cust_1")
+	anon, ident := store.ConversationKey("site", "acme/c/wv_a"), store.ConversationKey("site", "acme/c/cust_1")
 	h.appendText(ident, "older, identified")
 	for i := 1; i <= 3; i++ {
 		h.appendText(anon, fmt.Sprint("anon ", i))
