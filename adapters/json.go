@@ -48,7 +48,7 @@ func AppendJSONValue(dst []byte, v *fastjson.Value) (out []byte, ok bool) {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = normalize.AppendString(dst, b2s(k))
+			dst = normalize.AppendString(dst, View(k))
 			dst = append(dst, ':')
 			dst, ok = AppendJSONValue(dst, vv)
 		})
@@ -68,7 +68,7 @@ func AppendJSONValue(dst []byte, v *fastjson.Value) (out []byte, ok bool) {
 		return append(dst, ']'), true
 	case fastjson.TypeString:
 		s, _ := v.StringBytes()
-		return normalize.AppendString(dst, b2s(s)), true
+		return normalize.AppendString(dst, View(s)), true
 	case fastjson.TypeNumber:
 		n := len(dst)
 		dst = v.MarshalTo(dst)
@@ -125,6 +125,7 @@ func ValidNumber(b []byte) bool {
 	return i == len(b)
 }
 
-// b2s views b as a string without copying, for reads that end before b
-// changes; never stored.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+// View views b as a string without copying. The string is valid only
+// while b is unchanged (for parsers: until the parser's next Parse), so it
+// is for lookups and comparisons, never stored; copy to keep.
+func View(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

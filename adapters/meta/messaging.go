@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -142,10 +141,6 @@ func releaseState(st *state, bodyLen int) {
 	st.drafts, st.atts, st.locs = st.drafts[:0], st.atts[:0], st.locs[:0]
 	statePool.Put(st)
 }
-
-// b2s views b as a string without copying. Only for reads that end before
-// the parser or buffer behind b changes; never stored.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // item is one messaging[] or standby[] element with its envelope read.
 type item struct {
@@ -312,7 +307,7 @@ func (st *state) parseItem(v *fastjson.Value, page []byte, standby bool) error {
 	}
 	if d.userRef {
 		st.metaKey("user_ref")
-		st.meta = normalize.AppendString(st.meta, b2s(st.buf[d.person.off:d.person.end]))
+		st.meta = normalize.AppendString(st.meta, adapters.View(st.buf[d.person.off:d.person.end]))
 	}
 	if standby {
 		st.metaKey("standby")

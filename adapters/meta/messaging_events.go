@@ -306,7 +306,7 @@ func (st *state) nativeTypes(list []*fastjson.Value) {
 		if i > 0 {
 			st.meta = append(st.meta, ',')
 		}
-		st.meta = normalize.AppendString(st.meta, b2s(v.GetStringBytes("type")))
+		st.meta = normalize.AppendString(st.meta, adapters.View(v.GetStringBytes("type")))
 	}
 	st.meta = append(st.meta, ']')
 }
@@ -623,7 +623,7 @@ func (st *state) unknown(d *draft, it *item) error {
 	// The kind and a copy of its value, so a backend can act on an event
 	// the gateway does not know yet.
 	st.metaString("kind", key)
-	return st.metaValue("data", val, b2s(key))
+	return st.metaValue("data", val, adapters.View(key))
 }
 
 // changes drafts entry.changes[] (Instagram comments, mentions, …), when

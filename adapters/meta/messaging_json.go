@@ -19,7 +19,7 @@ func (st *state) metaKey(k string) {
 
 func (st *state) metaString(k string, v []byte) {
 	st.metaKey(k)
-	st.meta = normalize.AppendString(st.meta, b2s(v))
+	st.meta = normalize.AppendString(st.meta, adapters.View(v))
 }
 
 // metaClose ends the event's metadata object; nothing said, nothing kept.
@@ -59,7 +59,7 @@ func (st *state) metaFields(d *draft, o *fastjson.Value, field, skip string) err
 			d.userRef && string(k) == "user_ref" {
 			return
 		}
-		st.metaKey(b2s(k))
+		st.metaKey(adapters.View(k))
 		if v.Type() == fastjson.TypeNumber && bytes.HasSuffix(k, []byte("app_id")) {
 			n := len(st.meta)
 			st.meta = v.MarshalTo(st.meta)
@@ -160,7 +160,7 @@ func (st *state) int(o *fastjson.Value, key, field string) (int64, bool, error) 
 	if err != nil {
 		return 0, false, err
 	}
-	n, err := strconv.ParseInt(b2s(raw), 10, 64)
+	n, err := strconv.ParseInt(adapters.View(raw), 10, 64)
 	if err != nil {
 		return 0, false, adapters.Inputf(codeWrongType, "%s: want a 64-bit integer", st.at(field))
 	}
@@ -176,7 +176,7 @@ func (st *state) float(o *fastjson.Value, key, field string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := strconv.ParseFloat(b2s(raw), 64)
+	f, err := strconv.ParseFloat(adapters.View(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, adapters.Inputf(codeWrongType, "%s: want a finite number", st.at(field))
 	}

@@ -150,10 +150,6 @@ func releaseState(st *state) {
 	statePool.Put(st)
 }
 
-// b2s views b as a string without copying, for reads that end before b
-// changes; never stored.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 // emit builds the event from the draft: one allocation holds every string
 // and, after them, the metadata.
 func (st *state) emit(a *Adapter) normalize.Event {
@@ -225,7 +221,7 @@ func (st *state) metaKey(key string) {
 
 func (st *state) metaStr(key string, v []byte) {
 	st.metaKey(key)
-	st.meta = normalize.AppendString(st.meta, b2s(v))
+	st.meta = normalize.AppendString(st.meta, adapters.View(v))
 }
 
 func (st *state) metaString(key, v string) {
@@ -381,7 +377,7 @@ func (st *state) id(v *fastjson.Value, p at, key string) ([]byte, bool, error) {
 		return nil, false, wrongType(p, key, "integer id", f)
 	}
 	st.num = f.MarshalTo(st.num[:0])
-	if !isIntID(b2s(st.num)) {
+	if !isIntID(adapters.View(st.num)) {
 		return nil, false, adapters.Inputf(codeWrongType, "%s: want a 64-bit integer id, got %s", p.key(key), st.num)
 	}
 	return st.num, true, nil
@@ -592,7 +588,7 @@ func (st *state) chat(a *Adapter, c *fastjson.Value, p at) error {
 // channel id a view of its tail.
 func (st *state) setChannel(a *Adapter, id []byte) {
 	off := len(st.buf)
-	st.buf = normalize.AppendResponsePath(st.buf, a.BotID, b2s(id))
+	st.buf = normalize.AppendResponsePath(st.buf, a.BotID, adapters.View(id))
 	st.d.path = span{off, len(st.buf)}
 	st.d.channel = span{len(st.buf) - len(id), len(st.buf)}
 }
@@ -858,7 +854,7 @@ func (st *state) command(a *Adapter) {
 	d.args = span{base + args.off, base + args.end}
 	if !bot.empty() {
 		b := t[bot.off:bot.end]
-		if a.Username == "" || !strings.EqualFold(b2s(b), a.Username) {
+		if a.Username == "" || !strings.EqualFold(adapters.View(b), a.Username) {
 			st.metaStr("for_bot", b)
 		}
 	}
@@ -1185,7 +1181,7 @@ func (st *state) migration(a *Adapter, m *fastjson.Value, p at) (bool, error) {
 		if k == "migrate_to_chat_id" {
 			st.metaKey("migrate_to_response_path")
 			st.meta = append(st.meta, '"')
-			st.meta = normalize.AppendResponsePath(st.meta, a.BotID, b2s(id))
+			st.meta = normalize.AppendResponsePath(st.meta, a.BotID, adapters.View(id))
 			st.meta = append(st.meta, '"')
 		}
 		st.d.typ = normalize.TypeMember
@@ -1498,17 +1494,17 @@ func (st *state) reaction(a *Adapter, r *fastjson.Value, p at) error {
 				if err != nil {
 					return err
 				}
-				st.meta = normalize.AppendString(st.meta, b2s(e))
+				st.meta = normalize.AppendString(st.meta, adapters.View(e))
 			case "custom_emoji":
 				e, _, err := str(rt, q, "custom_emoji_id")
 				if err != nil {
 					return err
 				}
 				start := len(st.meta)
-				st.meta = normalize.AppendString(st.meta, b2s(e))
+				st.meta = normalize.AppendString(st.meta, adapters.View(e))
 				st.meta = slices.Insert(st.meta, start+1, customEmojiPrefix...)
 			default:
-				st.meta = normalize.AppendString(st.meta, b2s(typ))
+				st.meta = normalize.AppendString(st.meta, adapters.View(typ))
 			}
 		}
 		st.meta = append(st.meta, ']')

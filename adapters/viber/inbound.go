@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -194,10 +193,6 @@ func releaseState(st *state) {
 	*st = state{p: p, buf: buf, meta: meta, num: num}
 	statePool.Put(st)
 }
-
-// b2s views b as a string without copying, for reads that end before b
-// changes; never stored.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // maxMillis is 9999-12-31T23:59:59.999Z: later times do not format as RFC 3339.
 const maxMillis = 253402300799999
@@ -645,7 +640,7 @@ func (st *state) metaKey(k string) {
 
 func (st *state) metaString(k string, v []byte) {
 	st.metaKey(k)
-	st.meta = normalize.AppendString(st.meta, b2s(v))
+	st.meta = normalize.AppendString(st.meta, adapters.View(v))
 }
 
 func (st *state) metaClose() {

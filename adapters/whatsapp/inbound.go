@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -139,9 +138,6 @@ func (w *walker) reset() {
 	clear(w.contacts[:cap(w.contacts)])
 	w.contacts = w.contacts[:0]
 }
-
-// str views b as a string; only for reads that end before b changes.
-func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (w *walker) walk(body []byte) error {
 	w.entry, w.change, w.item, w.list, w.scope = -1, -1, -1, "", ""
@@ -352,7 +348,7 @@ var objectTypes = map[string]bool{
 
 // content maps the body keyed by the message's type.
 func (w *walker) content(p *pending, m *fastjson.Value, typ []byte) error {
-	t := str(typ) // a view of the parser's memory, read while parsing only
+	t := adapters.View(typ) // a view of the parser's memory, read while parsing only
 	var body *fastjson.Value
 	if objectTypes[t] {
 		var err error
@@ -735,7 +731,7 @@ func (w *walker) status(s *fastjson.Value) error {
 		return err
 	}
 	if len(wamid) > 0 {
-		w.nativeID(&p, prefix+"status:", wamid, str(state))
+		w.nativeID(&p, prefix+"status:", wamid, adapters.View(state))
 	} else {
 		w.syntheticID(&p, "status", person, p.at)
 		w.arena = append(w.arena, ':')
@@ -755,7 +751,7 @@ func (w *walker) status(s *fastjson.Value) error {
 		case "id", "status", "timestamp":
 			return
 		}
-		copyErr = w.metaCopy(str(k), v, str(k))
+		copyErr = w.metaCopy(adapters.View(k), v, adapters.View(k))
 	})
 	if copyErr != nil {
 		return copyErr
@@ -807,7 +803,7 @@ func (w *walker) otherChange(field, waba, phone []byte, value *fastjson.Value) e
 		return err
 	}
 	p.md = w.endMeta()
-	w.hashedID(&p, str(field), waba)
+	w.hashedID(&p, adapters.View(field), waba)
 	w.out = append(w.out, p)
 	return nil
 }
@@ -927,7 +923,7 @@ func (w *walker) metaString(k, v string) {
 // metaBytes adds k: v unless v is empty.
 func (w *walker) metaBytes(k string, v []byte) {
 	if len(v) > 0 {
-		w.metaString(k, str(v))
+		w.metaString(k, adapters.View(v))
 	}
 }
 
@@ -1019,7 +1015,7 @@ func (w *walker) float(o *fastjson.Value, key string) (float64, bool, error) {
 	default:
 		return 0, false, w.typeErr(key, "number", v)
 	}
-	f, err := strconv.ParseFloat(str(raw), 64)
+	f, err := strconv.ParseFloat(adapters.View(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false, adapters.Inputf(errType, "%s: want a finite number", w.at(key))
 	}
@@ -1052,7 +1048,7 @@ func (w *walker) time(o *fastjson.Value, key string) (time.Time, error) {
 	if len(digits) == 0 {
 		return time.Time{}, nil
 	}
-	n, err := strconv.ParseInt(str(digits), 10, 64)
+	n, err := strconv.ParseInt(adapters.View(digits), 10, 64)
 	switch {
 	case err != nil || n < 0:
 		return time.Time{}, adapters.Inputf(errType, "%s: want epoch seconds, got %q", w.at(key), digits[:min(len(digits), 32)])
