@@ -214,6 +214,12 @@ func startGateway(t testing.TB, cfg *config.Config) *gateway {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	return startGatewayLog(t, cfg, log)
+}
+
+// startGatewayLog is startGateway with the gateway logging to log.
+func startGatewayLog(t testing.TB, cfg *config.Config, log *slog.Logger) *gateway {
+	t.Helper()
 	a, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
