@@ -230,7 +230,9 @@ func (d *Dispatcher) newJob(connection, responsePath string, r normalize.Reply) 
 	if err != nil {
 		return nil, err
 	}
-	r.Expand()
+	// The reply stays as the backend wrote it: every adapter's renderer
+	// resolves the Messenger Actions shorthand (Reply.Expand) on its own
+	// pooled copy.
 	return &job{conn: conn, path: responsePath, botID: bot, userID: user, reply: r}, nil
 }
 
