@@ -280,6 +280,13 @@ func (r *Resolver) invalidate(userKeys []string, visitors []string) {
 	for _, v := range visitors {
 		r.profiles.Del(v)
 	}
+	// ristretto applies Sets asynchronously: a Set still buffered from
+	// before the change would land after Del's immediate removal and
+	// serve the old value until its queued delete runs. Flushing makes
+	// the next lookup see the store. Invalidations are rare (links,
+	// merges, binds); lookups never wait.
+	r.users.Wait()
+	r.profiles.Wait()
 }
 
 // Remember caches key → visitorID once it is durable.
