@@ -308,14 +308,13 @@ func (r *run) open(ctx context.Context) {
 		}()
 	}
 	interval := float64(time.Second) / r.cfg.Rate
+	spin := spinFor(r.cfg.Rate)
 	for i := uint64(0); ; i++ {
 		t := r.cfg.Start.Add(time.Duration(float64(i) * interval))
 		if !t.Before(r.we) || ctx.Err() != nil {
 			break
 		}
-		if d := time.Until(t); d > 0 {
-			sleep(ctx, d)
-		}
+		waitUntil(ctx, t, spin)
 		r.calls.Add(1)
 		r.queued.Add(1)
 		select {
@@ -446,18 +445,4 @@ func errorKind(err error) string {
 		return "conn_reset"
 	}
 	return "other"
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	if d < 20*time.Millisecond {
-		time.Sleep(d)
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
