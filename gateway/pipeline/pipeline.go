@@ -194,6 +194,7 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 		b.items = append(b.items, store.Item{
 			Kind:     store.KindInbound,
 			DedupKey: ev.ID,
+			DedupAt:  ev.Timestamp,
 			Lane:     lane(connection, ev),
 			Data:     encodeInbound(ev),
 			Sets:     sets,

@@ -45,6 +45,13 @@ type Item struct {
 	// DedupKey, when set, makes the item a no-op if the same key was
 	// spooled within the store's dedup TTL (a provider's retry).
 	DedupKey string
+	// DedupAt, when set, is when the provider says the item happened: the
+	// same in every redelivery of it. The key then counts as seen for the
+	// dedup TTL after DedupAt (not after its first sighting), and only
+	// with the same DedupAt. Stores may use it to index fresh keys in time
+	// order: the embedded store then writes one index page per commit
+	// instead of one random page per item.
+	DedupAt time.Time
 	// Lane orders delivery: entries of one lane are delivered in spool
 	// order. The gateway uses the connection and response path.
 	Lane string

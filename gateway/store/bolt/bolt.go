@@ -52,6 +52,7 @@ var (
 	bucketSpool     = []byte("spool")      // seq(8) → kind(1) uvarint(len lane) lane data
 	bucketDedup     = []byte("dedup")      // key → insert time(8)
 	bucketDedupTime = []byte("dedup_time") // insert time(8) key → empty, for the sweeper
+	bucketDedupAt   = []byte("dedup_at")   // DedupAt(8) key → seenMark
 	bucketKV        = []byte("kv")         // one nested bucket per store bucket
 	keyVersion      = []byte("version")
 )
@@ -141,7 +142,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 // init creates the buckets, checks the format version and counts the spool.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketSpool, bucketDedup, bucketDedupTime, bucketKV} {
+		for _, name := range [][]byte{bucketMeta, bucketSpool, bucketDedup, bucketDedupTime, bucketDedupAt, bucketKV} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
@@ -666,11 +667,20 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 // new ones.
 func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 	sp := tx.Bucket(bucketSpool)
+	// Seqs only grow, so every insert appends: full pages, not the half
+	// full ones bbolt's default split leaves for random inserts.
+	sp.FillPercent = 1.0
 	kv := tx.Bucket(bucketKV)
 	for i := range r.items {
 		it := &r.items[i]
 		if it.DedupKey != "" {
-			dup, err := s.remember(tx, it.DedupKey, now)
+			var dup bool
+			var err error
+			if it.DedupAt.IsZero() {
+				dup, err = s.remember(tx, it.DedupKey, now)
+			} else {
+				dup, err = s.rememberAt(tx, it.DedupKey, it.DedupAt.UnixNano(), now)
+			}
 			if err != nil {
 				return err
 			}
@@ -729,8 +739,66 @@ func (s *Store) remember(tx *bbolt.Tx, key string, now int64) (dup bool, err err
 	return false, nil
 }
 
-// sweep deletes up to sweepChunk expired dedup keys, oldest first.
+// seenMark is the value of a dedup_at record: not empty, so Get tells a
+// record from a missing key.
+var seenMark = []byte{1}
+
+// rememberAt is remember for a key with a provider time at: the record is
+// keyed by at first, so fresh keys land next to each other at the end of
+// the index, and the key is a duplicate while now is within the TTL of at.
+// A key already older than the TTL is neither a duplicate nor recorded.
+func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, err error) {
+	if now-at >= s.ttl {
+		return false, nil
+	}
+	b := tx.Bucket(bucketDedupAt)
+	k := timeKey(at, []byte(key))
+	if b.Get(k) != nil {
+		return true, nil
+	}
+	if err := b.Put(k, seenMark); err != nil {
+		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
+	}
+	return false, nil
+}
+
+// sweep deletes up to sweepChunk expired dedup keys of each index, oldest
+// first; r.n counts both, so a chunk short of 2×sweepChunk may still leave
+// work, and Sweep stops only when a call deletes fewer than sweepChunk.
 func (s *Store) sweep(tx *bbolt.Tx, r *request, now int64) error {
+	n, err := s.sweepAt(tx, now)
+	if err != nil {
+		return err
+	}
+	if err := s.sweepFirstSeen(tx, r, now); err != nil {
+		return err
+	}
+	r.n += n
+	return nil
+}
+
+// sweepAt deletes up to sweepChunk dedup_at records older than the TTL.
+func (s *Store) sweepAt(tx *bbolt.Tx, now int64) (int, error) {
+	b := tx.Bucket(bucketDedupAt)
+	var expired [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
+		if len(k) >= timeLen && now-decodeTime(k) < s.ttl {
+			break
+		}
+		expired = append(expired, bytes.Clone(k))
+	}
+	for _, k := range expired {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("bolt: sweeping: %w", err)
+		}
+	}
+	return len(expired), nil
+}
+
+// sweepFirstSeen deletes up to sweepChunk expired keys recorded by first
+// sighting (items without DedupAt), oldest first.
+func (s *Store) sweepFirstSeen(tx *bbolt.Tx, r *request, now int64) error {
 	dd := tx.Bucket(bucketDedup)
 	idx := tx.Bucket(bucketDedupTime)
 	var expired [][]byte

@@ -42,6 +42,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DedupAcrossCalls", testDedupAcrossCalls},
 		{"DedupExpiry", testDedupExpiry},
 		{"DedupDefaultTTL", testDedupDefaultTTL},
+		{"DedupAt", testDedupAt},
+		{"DedupAtMixed", testDedupAtMixed},
 		{"SetsOnlyForNewItems", testSetsOnlyForNew},
 		{"InvalidItemWritesNothing", testInvalidItem},
 		{"Ack", testAck},
@@ -304,6 +306,71 @@ func testDedupExpiry(t *testing.T, h *harness) {
 	}
 	if seqs := spool(t, s, a, b); seqs[0] != 0 || seqs[1] != 0 {
 		t.Fatalf("after Sweep and re-spool: seqs %v, want [0 0]", seqs)
+	}
+}
+
+// testDedupAt: a key with a provider time is a duplicate only with the
+// same time, for the TTL after that time (not after its first sighting).
+func testDedupAt(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{DedupTTL: time.Hour})
+	at := h.clock.Now().Add(-10 * time.Minute)
+	a := store.Item{Kind: store.KindInbound, DedupKey: "mid.1", DedupAt: at, Lane: "l", Data: []byte("a")}
+	if seqs := spool(t, s, a, a); seqs[0] == 0 || seqs[1] != 0 {
+		t.Fatalf("same key and time twice in one call: seqs %v, want [n 0]", seqs)
+	}
+	if seqs := spool(t, s, a); seqs[0] != 0 {
+		t.Fatalf("redelivery: seq %d, want 0", seqs[0])
+	}
+	other := a
+	other.DedupAt = at.Add(time.Millisecond)
+	if seqs := spool(t, s, other); seqs[0] == 0 {
+		t.Fatal("same key with another provider time taken for a duplicate")
+	}
+	// The window is the TTL after the provider time: 10 minutes are gone.
+	h.clock.Advance(49 * time.Minute)
+	if seqs := spool(t, s, a); seqs[0] != 0 {
+		t.Fatalf("within TTL of its time: seq %d, want 0", seqs[0])
+	}
+	h.clock.Advance(2 * time.Minute)
+	if seqs := spool(t, s, a); seqs[0] == 0 {
+		t.Fatal("after TTL of its time: still a duplicate")
+	}
+	// An item already older than the TTL is never a duplicate.
+	old := store.Item{Kind: store.KindInbound, DedupKey: "mid.old", DedupAt: h.clock.Now().Add(-2 * time.Hour), Lane: "l"}
+	if seqs := spool(t, s, old, old); seqs[0] == 0 || seqs[1] == 0 {
+		t.Fatalf("items older than the TTL: seqs %v, want both new", seqs)
+	}
+
+	sw, ok := s.(sweeper)
+	if !ok {
+		return
+	}
+	fresh := store.Item{Kind: store.KindInbound, DedupKey: "mid.2", DedupAt: h.clock.Now(), Lane: "l"}
+	spool(t, s, fresh)
+	if n, err := sw.Sweep(); err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want the 2 expired records (mid.1 at both times)", n, err)
+	}
+	if seqs := spool(t, s, fresh); seqs[0] != 0 {
+		t.Fatal("Sweep forgot a key within its TTL")
+	}
+}
+
+// testDedupAtMixed: the same key with and without a provider time are
+// remembered apart, and a redelivery of either is caught after a reopen.
+func testDedupAtMixed(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	plain := store.Item{Kind: store.KindInbound, DedupKey: "k", Lane: "l"}
+	timed := plain
+	timed.DedupAt = h.clock.Now()
+	if seqs := spool(t, s, plain, timed); seqs[0] == 0 || seqs[1] == 0 {
+		t.Fatalf("seqs %v, want both new", seqs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = h.openStore(store.Options{})
+	if seqs := spool(t, s, timed, plain); seqs[0] != 0 || seqs[1] != 0 {
+		t.Fatalf("after reopen: seqs %v, want [0 0]", seqs)
 	}
 }
 
