@@ -746,10 +746,12 @@ var seenMark = []byte{1}
 // rememberAt is remember for a key with a provider time at: the record is
 // keyed by at first, so fresh keys land next to each other at the end of
 // the index, and the key is a duplicate while now is within the TTL of at.
-// A key already older than the TTL is neither a duplicate nor recorded.
+// A key whose at is already past the TTL (a replayed fixture, a provider
+// clock far off) is remembered by first sighting instead, so it still
+// deduplicates.
 func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, err error) {
 	if now-at >= s.ttl {
-		return false, nil
+		return s.remember(tx, key, now)
 	}
 	b := tx.Bucket(bucketDedupAt)
 	k := timeKey(at, []byte(key))

@@ -25,22 +25,24 @@
 //	dedup_time  first-seen time (8 bytes) + DedupKey → empty
 //	kv          one nested bucket per store bucket (identity, window, otn, ...)
 //
-// Times are unix nanoseconds with the sign bit flipped, big-endian, so
-// they sort in time order. An item with a DedupAt (the provider's time of
-// the event: every webhook has one) is recorded in dedup_at only: fresh
-// events have nearly the same time, so a commit's records land on the
-// index's last page or two instead of one random page each: with 64
-// writers and 200,000 keys indexed, a commit wrote 21 pages instead of 54
-// (each a pwrite and part of the fsync) and a message's spool, ack and
-// reply ack took 32 µs instead of 66 (BenchmarkSpoolAck). Its
-// key counts as seen until DedupTTL after DedupAt. Other keys count as
-// seen for DedupTTL after their first sighting; duplicates do not extend
-// it. Spool ignores expired keys whether or not they were swept; a sweeper
-// goroutine deletes them every minute from the front of dedup_at and
-// through dedup_time, in transactions of up to 1000 keys each (Sweep runs
-// it on demand). The spool's seqs come from the bucket sequence and are
-// never reused, not even after the spool empties; its pages are filled
-// whole, as every insert appends.
+// Times are unix nanoseconds with the sign bit flipped, big-endian, so they
+// sort in time order. An item with a DedupAt (the provider's time of the
+// event: every webhook has one) is recorded in dedup_at only: fresh events
+// have nearly the same time, so a commit's records land on the index's last
+// page or two instead of one random page each: with 64 writers and 200,000
+// keys indexed, a commit wrote 21 pages instead of 54 (each a pwrite and
+// part of the fsync) and a message's spool, ack and reply ack took 32 µs
+// instead of 66 (BenchmarkSpoolAck). Its key counts as seen until DedupTTL
+// after DedupAt; an item whose DedupAt is already past the TTL when it
+// arrives is remembered by first sighting, like an item without one (a
+// replayed fixture still deduplicates). Other keys count as seen for
+// DedupTTL after their first sighting; duplicates do not extend it. Spool
+// ignores expired keys whether or not they were swept; a sweeper goroutine
+// deletes them every minute from the front of dedup_at and through
+// dedup_time, in transactions of up to 1000 keys each (Sweep runs it on
+// demand). The spool's seqs come from the bucket sequence and are never
+// reused, not even after the spool empties; its pages are filled whole, as
+// every insert appends.
 //
 // # Operations
 //

@@ -335,10 +335,14 @@ func testDedupAt(t *testing.T, h *harness) {
 	if seqs := spool(t, s, a); seqs[0] == 0 {
 		t.Fatal("after TTL of its time: still a duplicate")
 	}
-	// An item already older than the TTL is never a duplicate.
+	// An item already older than the TTL is remembered by first sighting.
 	old := store.Item{Kind: store.KindInbound, DedupKey: "mid.old", DedupAt: h.clock.Now().Add(-2 * time.Hour), Lane: "l"}
-	if seqs := spool(t, s, old, old); seqs[0] == 0 || seqs[1] == 0 {
-		t.Fatalf("items older than the TTL: seqs %v, want both new", seqs)
+	if seqs := spool(t, s, old, old); seqs[0] == 0 || seqs[1] != 0 {
+		t.Fatalf("an item older than the TTL twice: seqs %v, want [n 0]", seqs)
+	}
+	h.clock.Advance(30 * time.Minute)
+	if seqs := spool(t, s, old); seqs[0] != 0 {
+		t.Fatalf("an item older than the TTL, redelivered within the TTL of its first sighting: seq %d, want 0", seqs[0])
 	}
 
 	sw, ok := s.(sweeper)
@@ -348,7 +352,7 @@ func testDedupAt(t *testing.T, h *harness) {
 	fresh := store.Item{Kind: store.KindInbound, DedupKey: "mid.2", DedupAt: h.clock.Now(), Lane: "l"}
 	spool(t, s, fresh)
 	if n, err := sw.Sweep(); err != nil || n != 2 {
-		t.Fatalf("Sweep = %d, %v; want the 2 expired records (mid.1 at both times)", n, err)
+		t.Fatalf("Sweep = %d, %v; want the 2 expired records (mid.1 at both times; mid.old has 30 minutes left)", n, err)
 	}
 	if seqs := spool(t, s, fresh); seqs[0] != 0 {
 		t.Fatal("Sweep forgot a key within its TTL")
