@@ -62,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.BackendLatency, "backend-latency", 0, "the mock backend's think time per event")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of ids and choices (default: from the clock)")
 	fs.IntVar(&o.BackendBatch, "backend-batch", 0, "the gateway's backend.batch: events per POST to the backend (0: one each)")
+	fs.StringVar(&o.CommitInterval, "commit-interval", "", "the gateway's store.commit_interval, e.g. 0s to commit as soon as the previous commit ends (default: the gateway's, 2ms)")
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase (inprocess mode: go tool pprof -tagfocus=role=gateway shows the gateway's share)")

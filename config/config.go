@@ -85,6 +85,11 @@ type Store struct {
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// CacheItems bounds the ristretto cache in front of the store.
 	CacheItems int64 `yaml:"cache_items"`
+	// CommitInterval, under load, is the least time between two commits
+	// (store.Options.CommitInterval): fewer fsyncs for the same writes, at
+	// up to this much latency. 0s turns it off; unset means
+	// DefaultCommitInterval.
+	CommitInterval *time.Duration `yaml:"commit_interval"`
 }
 
 // Limits guard the inbound side.

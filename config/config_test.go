@@ -211,6 +211,7 @@ store:
   path: /var/lib/switchboard
   dedup_ttl: 36h
   cache_items: 5000
+  commit_interval: 0s
 limits:
   max_body_bytes: 65536
 outbound:
@@ -242,7 +243,7 @@ connections:
 		APITokens: []string{"one", "two"},
 		Backend: Backend{URL: "https://bot.example.com/events", Secret: "s", Timeout: 1500 * time.Millisecond,
 			Concurrency: 8, RetryMin: 50 * time.Millisecond, RetryMax: time.Minute, BatchWait: time.Millisecond},
-		Store:  Store{Driver: "embedded", Path: "/var/lib/switchboard", DedupTTL: 36 * time.Hour, CacheItems: 5000},
+		Store:  Store{Driver: "embedded", Path: "/var/lib/switchboard", DedupTTL: 36 * time.Hour, CacheItems: 5000, CommitInterval: ptr(time.Duration(0))},
 		Limits: Limits{MaxBodyBytes: 65536},
 		Outbound: Outbound{Concurrency: 16, EnforceWindow: &no, Timeout: 3 * time.Second,
 			Breaker: Breaker{Failures: 3, OpenFor: 10 * time.Second, Interval: 2 * time.Minute}},
@@ -263,7 +264,7 @@ func TestMinimalConfigDefaults(t *testing.T) {
 	want := Config{
 		Listen:  DefaultListen,
 		Backend: Backend{URL: BuiltinEcho, Timeout: 5 * time.Second, Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, BatchWait: time.Millisecond},
-		Store:   Store{Driver: "embedded", Path: "./data", DedupTTL: 7 * 24 * time.Hour, CacheItems: 1_000_000},
+		Store:   Store{Driver: "embedded", Path: "./data", DedupTTL: 7 * 24 * time.Hour, CacheItems: 1_000_000, CommitInterval: ptr(DefaultCommitInterval)},
 		Limits:  Limits{MaxBodyBytes: DefaultMaxBodyBytes},
 		Outbound: Outbound{Concurrency: 64, EnforceWindow: &yes, Timeout: 10 * time.Second,
 			Breaker: Breaker{Failures: 5, OpenFor: 30 * time.Second, Interval: time.Minute}},
@@ -633,12 +634,12 @@ store: {driver: redis}
 		{"retry bounds", `backend: {url: builtin:echo, retry_min: 10s, retry_max: 1s}`, []string{"backend.retry_max: must not be less than retry_min"}},
 		{"negatives", `
 backend: {url: builtin:echo, timeout: -1s, concurrency: -2, retry_min: -1ms}
-store: {dedup_ttl: -1h, cache_items: -1}
+store: {dedup_ttl: -1h, cache_items: -1, commit_interval: 1s}
 limits: {max_body_bytes: -5}
 outbound: {concurrency: -1, timeout: -1s, breaker: {open_for: -1s, interval: -1s}}
 `, []string{
 			"backend.timeout: must be positive", "backend.concurrency: must be positive", "backend.retry_min: must be positive",
-			"store.dedup_ttl: must be positive", "store.cache_items: must be positive", "limits.max_body_bytes: must be positive",
+			"store.dedup_ttl: must be positive", "store.cache_items: must be positive", "store.commit_interval: must be between 0s and 100ms", "limits.max_body_bytes: must be positive",
 			"outbound.concurrency: must be positive", "outbound.timeout: must be positive",
 			"outbound.breaker.open_for: must be positive", "outbound.breaker.interval: must be positive",
 		}},
@@ -865,3 +866,5 @@ func TestBackendBatch(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

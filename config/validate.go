@@ -16,6 +16,8 @@ const (
 	DefaultGraphAPIBase    = "https://graph.facebook.com/v25.0"
 	DefaultTelegramAPIBase = "https://api.telegram.org"
 	DefaultViberAPIBase    = "https://chatapi.viber.com/pa"
+	DefaultCommitInterval  = 2 * time.Millisecond
+	maxCommitInterval      = 100 * time.Millisecond
 )
 
 // SetDefaults fills every unset field with its default.
@@ -32,6 +34,10 @@ func (c *Config) SetDefaults() {
 	setDefault(&s.Path, "./data")
 	setDefault(&s.DedupTTL, 7*24*time.Hour)
 	setDefault(&s.CacheItems, 1_000_000)
+	if s.CommitInterval == nil {
+		d := DefaultCommitInterval
+		s.CommitInterval = &d
+	}
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	o := &c.Outbound
 	setDefault(&o.Concurrency, 64)
@@ -103,6 +109,9 @@ func (c *Config) Validate() error {
 	v.required("store.path", c.Store.Path)
 	positive(&v, "store.dedup_ttl", c.Store.DedupTTL)
 	positive(&v, "store.cache_items", c.Store.CacheItems)
+	if d := c.Store.CommitInterval; d != nil && (*d < 0 || *d > maxCommitInterval) {
+		v.add("store.commit_interval", fmt.Sprintf("must be between 0s and %s", maxCommitInterval))
+	}
 	positive(&v, "limits.max_body_bytes", c.Limits.MaxBodyBytes)
 	positive(&v, "outbound.concurrency", c.Outbound.Concurrency)
 	positive(&v, "outbound.timeout", c.Outbound.Timeout)

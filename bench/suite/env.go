@@ -149,6 +149,9 @@ func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) st
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
 	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n  batch: %d\n", q(backendURL), q(benchBackendSecret), o.BackendBatch)
 	fmt.Fprintf(&b, "store:\n  driver: embedded\n  path: %s\n", q(store))
+	if o.CommitInterval != "" {
+		fmt.Fprintf(&b, "  commit_interval: %s\n", q(o.CommitInterval))
+	}
 	fmt.Fprintf(&b, "outbound:\n  enforce_window: true\n")
 	level := "warn"
 	if o.Verbose {

@@ -94,7 +94,10 @@ type Options struct {
 	// BackendBatch sets the gateway's backend.batch: up to that many
 	// events per POST to the backend (0: one POST per event).
 	BackendBatch int
-	Verbose      bool // the gateway's info logs
+	// CommitInterval, when not empty, sets the gateway's
+	// store.commit_interval (a duration such as 0s or 2ms).
+	CommitInterval string
+	Verbose        bool // the gateway's info logs
 	// CPUProfile, when set, receives this process's CPU profile of the
 	// main gateway phase. Goroutines carry the pprof label role=gateway,
 	// generator, mock or ceiling; in inprocess mode

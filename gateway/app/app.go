@@ -5,6 +5,8 @@
 package app
 
 import (
+	"time"
+
 	vm "github.com/VictoriaMetrics/metrics"
 
 	"context"
@@ -51,7 +53,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Conns = conns
-	st, err := bolt.Open(cfg.Store.Path, store.Options{DedupTTL: cfg.Store.DedupTTL})
+	st, err := bolt.Open(cfg.Store.Path, store.Options{DedupTTL: cfg.Store.DedupTTL, CommitInterval: commitInterval(cfg.Store)})
 	if err != nil {
 		return nil, err
 	}
@@ -173,4 +175,13 @@ func (a *App) Webhooks(base string) []string {
 		out = append(out, fmt.Sprintf("%-10s %-12s %s/webhooks/%s/%s", c.Name, c.Channel, base, c.Channel, c.Name))
 	}
 	return out
+}
+
+// commitInterval is the configured store.commit_interval (SetDefaults
+// fills it; a Config built by hand may leave it nil: no pacing).
+func commitInterval(s config.Store) time.Duration {
+	if s.CommitInterval == nil {
+		return 0
+	}
+	return *s.CommitInterval
 }

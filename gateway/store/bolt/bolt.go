@@ -65,7 +65,9 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	db  *bbolt.DB
 	ttl int64 // dedup TTL in nanoseconds
-	now func() time.Time
+	// interval is Options.CommitInterval.
+	interval time.Duration
+	now      func() time.Time
 
 	// mu is held shared while a caller enqueues and exclusively by Close
 	// while it closes reqs, so nothing is sent on a closed channel.
@@ -117,6 +119,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 	}
 	s := &Store{
 		db:            db,
+		interval:      max(opts.CommitInterval, 0),
 		ttl:           int64(opts.DedupTTL),
 		now:           opts.Now,
 		reqs:          make(chan *request, maxBatch),
@@ -476,42 +479,65 @@ func (s *Store) do(r *request) error {
 	return r.err
 }
 
-// commitLoop is the committer: it takes the first request, everything
-// queued behind it (up to maxBatch) without waiting, and commits them in
-// one transaction. Requests arriving meanwhile form the next batch, so
-// the batch size follows the load and an idle store adds no delay.
+// commitLoop is the committer: it takes the first request and everything
+// queued behind it (up to maxBatch), and commits them in one transaction.
+// Requests arriving meanwhile form the next batch, so the batch size
+// follows the load. Under load (the previous commit answered more than one
+// waiting caller) it also gathers requests until Options.CommitInterval
+// after the previous commit began: fewer, larger commits, each fsync
+// serving more callers. A lone caller after a quiet spell never waits.
+// A batch of only asynchronous requests waits up to asyncLinger for a
+// caller who waits, and then commits with it.
 func (s *Store) commitLoop() {
 	defer close(s.committerDone)
 	batch := make([]*request, 0, maxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var last time.Time // when the previous commit began
+	busy := false      // the previous commit answered more than one caller
 	for r := range s.reqs {
 		batch = append(batch[:0], r)
 		open := s.drain(&batch)
-		if open && allAsync(batch) {
-			// Only acks so far: wait a little for a caller who waits.
-			linger.Reset(asyncLinger)
-		wait:
-			for len(batch) < maxBatch {
-				select {
-				case r, ok := <-s.reqs:
-					if !ok {
-						break wait
-					}
-					batch = append(batch, r)
-					if !r.isAsync {
-						s.drain(&batch)
-						break wait
-					}
-				case <-linger.C:
-					break wait
-				}
+		waiting := !allAsync(batch)
+		due := s.gatherUntil(waiting, busy, last)
+		for open && len(batch) < maxBatch {
+			d := time.Until(due)
+			if d <= 0 {
+				break
 			}
-			linger.Stop()
+			timer.Reset(d)
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					open = false
+					break
+				}
+				batch = append(batch, r)
+				if !waiting && !r.isAsync {
+					waiting = true
+					due = s.gatherUntil(waiting, busy, last)
+				}
+			case <-timer.C:
+			}
+			timer.Stop()
 		}
+		last, busy = time.Now(), waiters(batch) > 1
 		s.commit(batch)
 		clear(batch)
 	}
+}
+
+// gatherUntil is when a batch commits: asyncLinger from now while no
+// caller waits for it; CommitInterval after the previous commit began
+// when that one was busy; at once otherwise.
+func (s *Store) gatherUntil(waiting, busy bool, last time.Time) time.Time {
+	switch {
+	case !waiting:
+		return time.Now().Add(asyncLinger)
+	case busy:
+		return last.Add(s.interval)
+	}
+	return time.Time{}
 }
 
 // drain appends what is queued without waiting, up to maxBatch; it
@@ -531,13 +557,17 @@ func (s *Store) drain(batch *[]*request) bool {
 	return true
 }
 
-func allAsync(batch []*request) bool {
+func allAsync(batch []*request) bool { return waiters(batch) == 0 }
+
+// waiters counts the requests of batch whose caller waits for the commit.
+func waiters(batch []*request) int {
+	n := 0
 	for _, r := range batch {
 		if !r.isAsync {
-			return false
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 // commit applies batch in one transaction and answers every request. When

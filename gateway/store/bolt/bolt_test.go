@@ -156,6 +156,61 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestCommitIntervalUnderLoad: after a commit that answered many callers,
+// the next commit gathers until CommitInterval after it began.
+func TestCommitIntervalUnderLoad(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	s := openT(t, t.TempDir(), store.Options{CommitInterval: interval})
+	const n = 50
+	release := blockCommits(t, s)
+	var entered atomic.Int64
+	wait := spoolConcurrently(t, s, n, &entered)
+	waitQueued(t, s, &entered, n)
+	released := time.Now()
+	release()
+	for i, err := range wait() {
+		if err != nil {
+			t.Fatalf("Spool %d: %v", i, err)
+		}
+	}
+	// The queued callers' commit began after release; a lone write now
+	// waits for the rest of the interval.
+	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(released); d < interval {
+		t.Fatalf("write after a busy commit returned %s after it, want >= %s", d, interval)
+	}
+}
+
+// TestCommitIntervalQuiet: a lone writer never waits for the interval,
+// however long it is.
+func TestCommitIntervalQuiet(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{CommitInterval: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		for i := range 20 {
+			if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, DedupKey: strconv.Itoa(i), Lane: "l"}}); err != nil {
+				done <- err
+				return
+			}
+			if _, err := s.Ack(uint64(i+1), nil); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sequential writes waited for the commit interval")
+	}
+}
+
 // TestGroupCommitUnforced only reports how calls group without help; how
 // much depends on the disk's fsync time.
 func TestGroupCommitUnforced(t *testing.T) {

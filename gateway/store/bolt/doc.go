@@ -9,7 +9,13 @@
 // takes every request queued so far (at most 1000), applies them in one
 // read-write transaction and answers each caller, so N concurrent calls
 // share one fsync while an idle store adds no delay; db.Batch is not used
-// because its MaxBatchDelay timer would add up to 10 ms to every call. A
+// because its MaxBatchDelay timer would add up to 10 ms to every call.
+// Under load (the previous commit answered more than one caller) a commit
+// also waits until Options.CommitInterval after the previous one began
+// (config store.commit_interval, 2 ms by default), so fsyncs stay at a few
+// hundred a second whatever the rate: at 5,600 webhooks/s that cut the
+// gateway's CPU per event by a fifth with the same p99, for up to the
+// interval of added latency; a caller after a quiet spell never waits. A
 // request that fails inside a batch (bbolt rejecting a value, say) is
 // dropped and the batch re-run without it; only a failed Begin or Commit
 // fails the whole batch. Reads (Get, Replay) use their own read
