@@ -43,6 +43,13 @@ func BenchmarkVerifyParseSmall(b *testing.B) {
 	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
+// BenchmarkVerifyParse1K is a 1 KB text webhook without NLP: a long
+// message (text_1k.json), the size the bench issue's ceiling uses.
+func BenchmarkVerifyParse1K(b *testing.B) {
+	body := adaptertest.ReadFixture(b, "text_1k.json")
+	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
+}
+
 // BenchmarkParseBatch is a 5-event, two-Page batch.
 func BenchmarkParseBatch(b *testing.B) {
 	adaptertest.BenchInbound(b, testAdapter(), nil, adaptertest.ReadFixture(b, "batch_two_pages.json"), true)
