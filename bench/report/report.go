@@ -35,6 +35,9 @@ type Results struct {
 	Target string   `json:"target,omitempty"`
 	Mix    string   `json:"mix"`
 	Load   LoadSpec `json:"load"`
+	// Settings are the gateway settings the run changed from the
+	// product's defaults (e.g. "backend.batch: 64"); none means defaults.
+	Settings []string `json:"settings,omitempty"`
 
 	// ThroughputRPS: webhooks the gateway answered 2xx per second.
 	ThroughputRPS float64 `json:"throughput_rps"`

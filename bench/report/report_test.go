@@ -121,7 +121,8 @@ func TestTable(t *testing.T) {
 	sample().Table(&b)
 	out := b.String()
 	for _, want := range []string{"webhooks/s (2xx)", "round trip p99 ms", "lost (backend + replies)", "CPU µs/event",
-		"capacity (closed loop, concurrency 128)", "latency against load", "50%=4500", "PASS", "n/a"} {
+		"capacity (closed loop, concurrency 128)", "latency against load", "50%=4500", "PASS", "n/a",
+		"gateway settings: the product's defaults"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

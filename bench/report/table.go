@@ -18,6 +18,11 @@ func (r *Results) Table(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nSwitchboard bench: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
 		r.Mode, load, r.Load.Connections, r.Load.DurationS, r.Load.WarmupS, r.Mix)
+	settings := "the product's defaults"
+	if len(r.Settings) > 0 {
+		settings = strings.Join(r.Settings, ", ")
+	}
+	fmt.Fprintf(w, "gateway settings: %s\n", settings)
 	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s\n\n", r.Host.CPUs, r.Host.GoVersion, r.Host.LoadAvg)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -303,7 +303,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 
 	res := &report.Results{
 		Schema: report.SchemaVersion, Tool: "switchboard-bench", Started: began.UTC(),
-		Host: host(), Mode: mode, Target: o.Target, Mix: mix.String(),
+		Host: host(), Mode: mode, Target: o.Target, Mix: mix.String(), Settings: settings(&o),
 	}
 
 	main := spec{name: "main", rate: o.Rate, conc: o.Concurrency, conns: o.Connections, warmup: o.Warmup, duration: o.Duration}
@@ -483,3 +483,19 @@ func host() report.Host {
 
 // newRand returns a worker's random source.
 func newRand(seed uint64, n uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, n)) }
+
+// settings lists what the run sets in the gateway's configuration beyond
+// the product's defaults (see gatewayYAML).
+func settings(o *Options) []string {
+	if o.Target != "" {
+		return nil
+	}
+	var s []string
+	if o.BackendBatch > 0 {
+		s = append(s, fmt.Sprintf("backend.batch: %d", o.BackendBatch))
+	}
+	if o.CommitInterval != "" {
+		s = append(s, "store.commit_interval: "+o.CommitInterval)
+	}
+	return s
+}

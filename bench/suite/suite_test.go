@@ -79,6 +79,22 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
 	}
+	if got := settings(&o); got != nil {
+		t.Errorf("settings of a default run = %q, want none", got)
+	}
+
+	o.BackendBatch, o.CommitInterval = 64, "0s"
+	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", o.pages())
+	cfg, err = config.Parse(strings.NewReader(y))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	if cfg.Backend.Batch != 64 || cfg.Store.CommitInterval == nil || *cfg.Store.CommitInterval != 0 {
+		t.Fatalf("backend %+v, commit interval %v", cfg.Backend, cfg.Store.CommitInterval)
+	}
+	if got, want := strings.Join(settings(&o), "; "), "backend.batch: 64; store.commit_interval: 0s"; got != want {
+		t.Errorf("settings = %q, want %q", got, want)
+	}
 }
 
 // TestQuickRun is the suite end to end, in-process: gateway, mocks,
