@@ -521,6 +521,9 @@ func (s *Store) commitLoop() {
 			}
 			timer.Stop()
 		}
+		if open {
+			s.drain(&batch) // what queued while the last one was taken
+		}
 		last, busy = time.Now(), waiters(batch) > 1
 		s.commit(batch)
 		clear(batch)
