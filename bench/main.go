@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.CommitInterval, "commit-interval", "", "the gateway's store.commit_interval, e.g. 0s to commit as soon as the previous commit ends (default: the gateway's, 2ms)")
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase (inprocess mode: go tool pprof -tagfocus=role=gateway shows the gateway's share)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode, the gateway process's own (from its /debug/pprof, at most 29 s); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
 	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
 	"github.com/switchboard-gw/switchboard/bench/channelmock"
 	"github.com/switchboard-gw/switchboard/bench/ledger"
@@ -32,6 +34,7 @@ import (
 const (
 	benchBackendSecret = "bench-backend-secret"
 	benchVerifyToken   = "bench-verify-token"
+	benchAPIToken      = "bench-api-token" // reads the binary's CPU profile
 	// CeilingSecretEnv passes the app secret to a ceiling subprocess.
 	CeilingSecretEnv = "SWITCHBOARD_BENCH_CEILING_SECRET"
 )
@@ -147,6 +150,7 @@ func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) st
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
+	fmt.Fprintf(&b, "api_tokens: [%s]\n", q(benchAPIToken))
 	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n  batch: %d\n", q(backendURL), q(benchBackendSecret), o.BackendBatch)
 	fmt.Fprintf(&b, "store:\n  driver: embedded\n  path: %s\n", q(store))
 	if o.CommitInterval != "" {
@@ -383,4 +387,30 @@ func (e *env) ceilingStat() (procstat.Sample, string, bool) {
 	}
 	s, err := procstat.Self()
 	return s, "bench-process", err == nil
+}
+
+// maxRemoteProfile is the longest CPU profile the gateway serves: its
+// write timeout is 30 s.
+const maxRemoteProfile = 29 * time.Second
+
+// gatewayProfile fetches a CPU profile of the gateway subprocess over d
+// (at most maxRemoteProfile) from its /debug/pprof route.
+func (e *env) gatewayProfile(ctx context.Context, d time.Duration) ([]byte, error) {
+	secs := int(min(d, maxRemoteProfile).Round(time.Second) / time.Second)
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.gatewayURL, max(secs, 1)))
+	req.Header.Set("Authorization", "Bearer "+benchAPIToken)
+	deadline := time.Now().Add(time.Duration(secs)*time.Second + 10*time.Second)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	if err := fasthttp.DoDeadline(req, resp, deadline); err != nil {
+		return nil, fmt.Errorf("bench: gateway profile: %w", err)
+	}
+	if resp.StatusCode() != 200 {
+		return nil, fmt.Errorf("bench: gateway profile: status %d: %.200s", resp.StatusCode(), resp.Body())
+	}
+	return append([]byte(nil), resp.Body()...), nil
 }

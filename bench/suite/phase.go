@@ -242,17 +242,36 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		},
 	}
 	profiling := false
+	var remote chan profileResult // binary mode: the gateway's own profile
 	if o.CPUProfile != nil && srv == serverGateway && sp.name == "main" {
-		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-			return nil, fmt.Errorf("bench: -cpuprofile: %w", err)
+		switch {
+		case s.env.gatewayPID != 0:
+			remote = make(chan profileResult, 1)
+			go func() {
+				b, err := s.env.gatewayProfile(ctx, cfg.Warmup+cfg.Duration)
+				remote <- profileResult{b, err}
+			}()
+		case s.env.inproc != nil:
+			if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+				return nil, fmt.Errorf("bench: -cpuprofile: %w", err)
+			}
+			profiling = true
 		}
-		profiling = true
 	}
 	var res *load.Result
 	var err error
 	withRole("generator", func() { res, err = load.Run(ctx, cfg) })
 	if profiling {
 		pprof.StopCPUProfile()
+	}
+	if remote != nil {
+		r := <-remote
+		if r.err == nil {
+			_, r.err = o.CPUProfile.Write(r.b)
+		}
+		if r.err != nil && err == nil {
+			err = fmt.Errorf("bench: -cpuprofile: %w", r.err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -316,4 +335,10 @@ func fmtMS(v float64) string {
 		return fmt.Sprintf("%.2fms", v)
 	}
 	return fmt.Sprintf("%.0fms", v)
+}
+
+// profileResult is a CPU profile fetched from the gateway subprocess.
+type profileResult struct {
+	b   []byte
+	err error
 }

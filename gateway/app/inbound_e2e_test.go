@@ -1,8 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +239,38 @@ func TestHandshake(t *testing.T) {
 		if st, _ := get(q); st != 403 {
 			t.Errorf("%s: %d, want 403", q, st)
 		}
+	}
+}
+
+// TestProfilesNeedToken: Go's profiles are served to API token holders
+// only; a CPU profile is a gzipped protobuf.
+func TestProfilesNeedToken(t *testing.T) {
+	rec := newRecorder(t)
+	g := startGateway(t, testConfig(t, rec.url, ""))
+	for _, path := range []string{"/debug/pprof", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
+		if st, b := httpGet(t, g.base+path); st != 401 || !strings.Contains(b, "missing_token") {
+			t.Fatalf("%s without a token: %d %s", path, st, b)
+		}
+	}
+	get := func(path string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, g.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+testAPIToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if st, b := get("/debug/pprof"); st != 200 || !bytes.Contains(b, []byte("goroutine")) {
+		t.Fatalf("index: %d %.200s", st, b)
+	}
+	if st, b := get("/debug/pprof/goroutine?debug=1"); st != 200 || !bytes.Contains(b, []byte("goroutine profile:")) {
+		t.Fatalf("goroutines: %d %.200s", st, b)
+	}
+	if st, b := get("/debug/pprof/profile?seconds=1"); st != 200 || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("cpu profile: %d, %d bytes starting %x", st, len(b), b[:min(len(b), 4)])
 	}
 }
 

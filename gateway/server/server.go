@@ -13,6 +13,7 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/switchboard-gw/switchboard/gateway/connections"
 	"github.com/switchboard-gw/switchboard/gateway/httpjson"
@@ -70,6 +71,14 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metricsHandler)
+	// Go's profiles (pprof index, profile?seconds=N up to the 30 s write
+	// timeout, heap, goroutine, trace...), for operators holding an API
+	// token: they reveal code paths and memory, never a secret value.
+	// The index is /debug/pprof (fasthttp's handler refuses a trailing
+	// slash).
+	pprof := s.auth(pprofhandler.PprofHandler)
+	r.GET("/debug/pprof", pprof)
+	r.GET("/debug/pprof/{profile:*}", pprof)
 	if s.Extra != nil {
 		s.Extra(r)
 	}
