@@ -55,6 +55,11 @@ func TestOrderPerLane(t *testing.T) {
 			}
 		}
 	}
+	// A worker settles its lane after the handler returns: Close waits
+	// for that, so nothing may be pending once it has.
+	if err := q.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if p := q.Pending(); p != 0 {
 		t.Fatalf("pending %d after all done", p)
 	}
