@@ -10,6 +10,8 @@
 package ceiling
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -21,12 +23,21 @@ import (
 	"github.com/switchboard-gw/switchboard/bench/internal/serve"
 )
 
+var telegramRoute = []byte("/webhooks/telegram/")
+
+const telegramSecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+
 // SignatureHeader is where the signature is read.
 const SignatureHeader = meta.SignatureHeader
 
-// Server is the minimal receiver. Set Secret before Start.
+// Server is the minimal receiver. Set Secret (and TelegramSecret) before
+// Start.
 type Server struct {
 	Secret []byte
+	// TelegramSecret is checked, in constant time, against
+	// X-Telegram-Bot-Api-Secret-Token on /webhooks/telegram/ routes, as
+	// the gateway's Telegram adapter does; empty refuses them.
+	TelegramSecret []byte
 	// OK and Refused count answers.
 	OK, Refused atomic.Uint64
 
@@ -72,7 +83,14 @@ func (s *Server) Close() error {
 
 // Handle answers one webhook.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	if !ctx.IsPost() || s.signer.Verify(&ctx.Request.Header, ctx.PostBody()) != nil {
+	var ok bool
+	if bytes.HasPrefix(ctx.Path(), telegramRoute) {
+		got := ctx.Request.Header.Peek(telegramSecretHeader)
+		ok = len(s.TelegramSecret) > 0 && subtle.ConstantTimeCompare(got, s.TelegramSecret) == 1
+	} else {
+		ok = s.signer.Verify(&ctx.Request.Header, ctx.PostBody()) == nil
+	}
+	if !ctx.IsPost() || !ok {
 		s.Refused.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return

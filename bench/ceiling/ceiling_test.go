@@ -47,3 +47,34 @@ func TestVerifiesAndAnswers(t *testing.T) {
 		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
 	}
 }
+
+// TestTelegramSecret: Telegram routes check the secret token header, as
+// the gateway's Telegram adapter does, never the Meta signature.
+func TestTelegramSecret(t *testing.T) {
+	s := &Server{Secret: []byte("app-secret"), TelegramSecret: []byte("tg-secret")}
+	base, err := s.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for secret, want := range map[string]int{"tg-secret": 200, "tg-secreT": 401, "tg-secretx": 401, "": 401} {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI(base + "/webhooks/telegram/tg")
+		req.Header.SetMethod("POST")
+		if secret != "" {
+			req.Header.Set(telegramSecretHeader, secret)
+		}
+		req.SetBodyString(`{"update_id":1}`)
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != want {
+			t.Errorf("secret %q: %d, want %d", secret, resp.StatusCode(), want)
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+	}
+	if s.OK.Load() != 1 || s.Refused.Load() != 3 {
+		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
+	}
+}

@@ -10,8 +10,10 @@
 // timestamp each one as it arrives without keeping it, which a long load
 // run needs. This mock does only that, cheaply.
 //
-// Served today (Messenger): POST /{version}/me/messages and
-// /{version}/{page-id}/messages. A new channel adds its route here.
+// Served today: Messenger's POST /{version}/me/messages and
+// /{version}/{page-id}/messages; Telegram's POST /bot{token}/sendMessage
+// (and answerCallbackQuery, answered but not counted as a reply). A new
+// channel adds its route here.
 package channelmock
 
 import (
@@ -44,6 +46,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	tokens  map[string]string // Messenger access token → page id
+	bots    map[string]bool   // Telegram bot tokens
 	seq     atomic.Uint64
 	parsers fastjson.ParserPool
 	srv     *fasthttp.Server
@@ -58,6 +61,16 @@ func (s *Server) AddMessengerPage(page, token string) {
 		s.tokens = map[string]string{}
 	}
 	s.tokens[token] = page
+}
+
+// AddTelegramBot lets the bot with token send.
+func (s *Server) AddTelegramBot(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bots == nil {
+		s.bots = map[string]bool{}
+	}
+	s.bots[token] = true
 }
 
 // Start listens on addr ("" for 127.0.0.1:0).
@@ -81,6 +94,9 @@ func (s *Server) Start(addr string) error {
 // MessengerBase is the api_base of a Messenger connection sending here.
 func (s *Server) MessengerBase() string { return "http://" + s.addr + "/" + GraphVersion }
 
+// TelegramBase is the api_base of a Telegram connection sending here.
+func (s *Server) TelegramBase() string { return "http://" + s.addr }
+
 // Close stops the server.
 func (s *Server) Close() error {
 	return serve.Shutdown(s.srv)
@@ -92,6 +108,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if ctx.IsPost() && strings.HasSuffix(path, "/messages") && strings.HasPrefix(path, "/v") {
 		s.messengerSend(ctx, path, at)
+		return
+	}
+	if ctx.IsPost() && strings.HasPrefix(path, "/bot") {
+		s.telegramSend(ctx, path, at)
 		return
 	}
 	s.Refused.Add(1)
@@ -135,6 +155,69 @@ func (s *Server) messengerSend(ctx *fasthttp.RequestCtx, path string, at time.Ti
 	b = append(b, `,"message_id":"m_`...)
 	b = strconv.AppendUint(b, s.seq.Add(1), 10)
 	ctx.SetBody(append(b, `"}`...))
+}
+
+// telegramSend answers the Bot API: {"ok":true,"result":Message} for
+// sendMessage, true for answerCallbackQuery, and Telegram's error shape
+// for the rest.
+func (s *Server) telegramSend(ctx *fasthttp.RequestCtx, path string, at time.Time) {
+	token, method, _ := strings.Cut(strings.TrimPrefix(path, "/bot"), "/")
+	s.mu.Lock()
+	known := s.bots[token]
+	s.mu.Unlock()
+	if !known {
+		s.telegramError(ctx, 401, "Unauthorized")
+		return
+	}
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(ctx.PostBody())
+	if err != nil || v.Type() != fastjson.TypeObject {
+		s.telegramError(ctx, 400, "Bad Request: can't parse JSON object")
+		return
+	}
+	switch method {
+	case "answerCallbackQuery":
+		ctx.SetBodyString(`{"ok":true,"result":true}`)
+		return
+	case "sendMessage":
+	default:
+		s.telegramError(ctx, 404, "Not Found")
+		return
+	}
+	var chat []byte
+	switch c := v.Get("chat_id"); {
+	case c == nil:
+	case c.Type() == fastjson.TypeNumber:
+		chat = c.MarshalTo(nil)
+	case c.Type() == fastjson.TypeString:
+		chat = c.GetStringBytes()
+	}
+	text := v.GetStringBytes("text")
+	if len(chat) == 0 || len(text) == 0 {
+		s.telegramError(ctx, 400, "Bad Request: chat_id and text are required")
+		return
+	}
+	if s.OnReply != nil {
+		s.OnReply("telegram", chat, text, at)
+	}
+	s.Accepted.Add(1)
+	var buf [160]byte
+	b := append(buf[:0], `{"ok":true,"result":{"message_id":`...)
+	b = strconv.AppendUint(b, s.seq.Add(1), 10)
+	b = append(b, `,"date":`...)
+	b = strconv.AppendInt(b, at.Unix(), 10)
+	b = append(b, `,"chat":{"id":`...)
+	b = append(b, chat...)
+	ctx.SetBody(append(b, `,"type":"private"}}}`...))
+}
+
+func (s *Server) telegramError(ctx *fasthttp.RequestCtx, code int, msg string) {
+	s.Refused.Add(1)
+	ctx.SetStatusCode(code)
+	b := append([]byte(`{"ok":false,"error_code":`), strconv.Itoa(code)...)
+	b = append(b, `,"description":`...)
+	ctx.SetBody(append(normalize.AppendString(b, msg), '}'))
 }
 
 func (s *Server) graphError(ctx *fasthttp.RequestCtx, code int, msg string) {

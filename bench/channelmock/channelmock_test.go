@@ -67,3 +67,50 @@ func TestMessengerSend(t *testing.T) {
 		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
 	}
 }
+
+func TestTelegramSend(t *testing.T) {
+	type reply struct{ to, text string }
+	var got []reply
+	s := &Server{OnReply: func(ch string, to, text []byte, _ time.Time) {
+		if ch != "telegram" {
+			t.Errorf("channel %q", ch)
+		}
+		got = append(got, reply{string(to), string(text)})
+	}}
+	s.AddTelegramBot("7000000001:tok")
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	base := s.TelegramBase() + "/bot7000000001:tok/"
+	status, body := send(t, base+"sendMessage", `{"chat_id":1000000000001,"text":"echo: telegram:7000000001:5"}`)
+	if status != 200 || !strings.Contains(body, `"ok":true`) || !strings.Contains(body, `"chat":{"id":1000000000001`) {
+		t.Fatalf("sendMessage: %d %s", status, body)
+	}
+	if status, body := send(t, base+"sendMessage", `{"chat_id":"@channel","text":"x"}`); status != 200 {
+		t.Fatalf("string chat_id: %d %s", status, body)
+	}
+	if status, body := send(t, base+"answerCallbackQuery", `{"callback_query_id":"q1"}`); status != 200 || body != `{"ok":true,"result":true}` {
+		t.Fatalf("answerCallbackQuery: %d %s", status, body)
+	}
+	if len(got) != 2 || got[0] != (reply{"1000000000001", "echo: telegram:7000000001:5"}) || got[1].to != "@channel" {
+		t.Fatalf("replies %+v", got)
+	}
+	for name, c := range map[string]struct {
+		url, body string
+		status    int
+	}{
+		"bad token":      {s.TelegramBase() + "/botnope/sendMessage", `{"chat_id":1,"text":"x"}`, 401},
+		"not json":       {base + "sendMessage", `{`, 400},
+		"no text":        {base + "sendMessage", `{"chat_id":1}`, 400},
+		"unknown method": {base + "sendPigeon", `{"chat_id":1,"text":"x"}`, 404},
+	} {
+		status, body := send(t, c.url, c.body)
+		if status != c.status || !strings.Contains(body, `"ok":false`) {
+			t.Errorf("%s: %d %s, want %d", name, status, body, c.status)
+		}
+	}
+	if s.Accepted.Load() != 2 || s.Refused.Load() != 4 {
+		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
+	}
+}

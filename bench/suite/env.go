@@ -118,13 +118,14 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 	for _, p := range pages {
 		e.channel.AddMessengerPage(p.id, p.token)
 	}
+	e.channel.AddTelegramBot(TelegramToken)
 	withRole("mock", func() { err = e.channel.Start("") })
 	if err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, func() { e.channel.Close() })
 
-	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), pages)
+	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), e.channel.TelegramBase(), pages)
 	cfgPath := filepath.Join(e.tmp, "switchboard.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
@@ -142,11 +143,12 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 }
 
 // gatewayYAML is the gateway's configuration: one Messenger connection
-// whose Pages send to the channel mock, the mock backend, a store in the
+// whose Pages send to the channel mock, one Telegram bot sending there
+// too, the mock backend, a store in the
 // run's temp dir, and the product's defaults for everything else (the
 // bench measures what users run). enforce_window stays on: the traffic
 // opens every window before replying into it.
-func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) string {
+func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase string, pages []page) string {
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
@@ -167,6 +169,8 @@ func gatewayYAML(o *Options, backendURL, store, apiBase string, pages []page) st
 	for _, p := range pages {
 		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
 	}
+	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",
+		q(TelegramConnection), q(TelegramToken), q(TelegramSecret), q(telegramBase))
 	return b.String()
 }
 
@@ -274,7 +278,7 @@ func (e *env) startCeiling(ctx context.Context, o *Options) error {
 			return nil
 		}
 	}
-	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret)}
+	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret), TelegramSecret: []byte(TelegramSecret)}
 	var u string
 	var err error
 	withRole("ceiling", func() { u, err = e.ceilingSrv.Start("") })

@@ -45,6 +45,14 @@ const (
 	DefaultSweep       = "300,25%,50%,75%"
 	DefaultConnection  = "bench"
 	DefaultAppSecret   = "bench-app-secret"
+
+	// The bench gateway's Telegram connection (fake credentials; its
+	// sends go to bench/channelmock). With -target, a running gateway
+	// needs a connection of this name, token and secret for telegram:
+	// kinds in -mix.
+	TelegramConnection = "tg"
+	TelegramToken      = "7000000001:bench-telegram-token"
+	TelegramSecret     = "bench-telegram-secret"
 )
 
 // Options is a run. The zero value of a field means its default.
@@ -281,11 +289,14 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	// (same payloads, different ids): what opens a conversation on one
 	// must not let receipts through to the other.
 	s.gwMsg = traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed)
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg); err != nil {
+	gwTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, o.Seed)
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg); err != nil {
 		return nil, err
 	}
-	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed^0x9e3779b97f4a7c15)
-	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg); err != nil {
+	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
+	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, ceilSeed)
+	ceilTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, ceilSeed)
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg); err != nil {
 		return nil, err
 	}
 

@@ -68,7 +68,7 @@ func TestParseSweep(t *testing.T) {
 func TestGatewayYAMLIsValid(t *testing.T) {
 	o := Options{}
 	o.normalize()
-	y := gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x y", "http://127.0.0.1:8/v25.0", o.pages())
+	y := gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x y", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", o.pages())
 	cfg, err := config.Parse(strings.NewReader(y))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)
@@ -79,12 +79,19 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
 	}
+	if len(cfg.Connections) != 2 {
+		t.Fatalf("%d connections, want Messenger and Telegram", len(cfg.Connections))
+	}
+	if tg := cfg.Connections[1]; tg.Name != TelegramConnection || tg.Telegram == nil || tg.Telegram.Token != TelegramToken ||
+		tg.Telegram.SecretToken != TelegramSecret || tg.Telegram.APIBase != "http://127.0.0.1:7" {
+		t.Fatalf("telegram connection %+v / %+v", tg, tg.Telegram)
+	}
 	if got := settings(&o); got != nil {
 		t.Errorf("settings of a default run = %q, want none", got)
 	}
 
 	o.BackendBatch, o.CommitInterval = 64, "0s"
-	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", o.pages())
+	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", o.pages())
 	cfg, err = config.Parse(strings.NewReader(y))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)
@@ -150,6 +157,33 @@ func TestQuickRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestQuickRunTelegram: Telegram traffic makes the same round trip
+// (secret-token webhook → backend → sendMessage at the channel mock), and
+// every event is accounted for.
+func TestQuickRunTelegram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end bench run")
+	}
+	var progress strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: "telegram", Drain: 20 * time.Second,
+		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if !strings.HasPrefix(res.Mix, "telegram:") || strings.Contains(res.Mix, "messenger") {
+		t.Fatalf("mix %q", res.Mix)
+	}
+	a := res.Gateway.Accounting
+	if res.Lost == nil || *res.Lost != 0 || a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Misrouted != 0 {
+		t.Fatalf("lost %v, accounting %+v\n%s", res.Lost, a, progress.String())
+	}
+	if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 {
+		t.Fatalf("errors %v / %v, ceiling %v/s", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS)
 	}
 }
 

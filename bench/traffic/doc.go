@@ -5,6 +5,6 @@
 // ids and recipients), so the suite can account for every event.
 //
 // A channel plugs in by implementing Channel, listing its kinds in Kinds
-// (what -mix accepts) and adding its Send API to bench/channelmock. Only
-// Messenger exists today.
+// (what -mix accepts) and adding its Send API to bench/channelmock.
+// Messenger and Telegram exist today.
 package traffic

@@ -29,6 +29,8 @@ var Presets = map[string]string{
 		"messenger:attachment=6,messenger:read=6,messenger:delivery=4,messenger:batch=4",
 	// text: the Messenger text round trip of the CPU target.
 	"text": "messenger:text=100",
+	// telegram: private-chat updates of one Telegram bot.
+	"telegram": "telegram:text=80,telegram:command=10,telegram:callback=10",
 }
 
 // DefaultMix is the preset used when -mix is not given.
@@ -37,6 +39,7 @@ const DefaultMix = "realistic"
 // KindsOf lists, per channel, the kinds it can generate.
 var KindsOf = map[string][]string{
 	MessengerName: MessengerKinds,
+	TelegramName:  TelegramKinds,
 }
 
 // ParseMix reads a preset name or a comma-separated list of
