@@ -11,7 +11,9 @@
 // run needs. This mock does only that, cheaply.
 //
 // Served today: Messenger's POST /{version}/me/messages and
-// /{version}/{page-id}/messages; Telegram's POST /bot{token}/sendMessage
+// /{version}/{page-id}/messages (access_token in the query); WhatsApp's
+// POST /{version}/{phone-number-id}/messages (Authorization: Bearer);
+// Telegram's POST /bot{token}/sendMessage
 // (and answerCallbackQuery, answered but not counted as a reply). A new
 // channel adds its route here.
 package channelmock
@@ -47,6 +49,7 @@ type Server struct {
 	mu      sync.Mutex
 	tokens  map[string]string // Messenger access token → page id
 	bots    map[string]bool   // Telegram bot tokens
+	phones  map[string]string // WhatsApp access token → phone number id
 	seq     atomic.Uint64
 	parsers fastjson.ParserPool
 	srv     *fasthttp.Server
@@ -61,6 +64,16 @@ func (s *Server) AddMessengerPage(page, token string) {
 		s.tokens = map[string]string{}
 	}
 	s.tokens[token] = page
+}
+
+// AddWhatsAppNumber lets token send as phone number id.
+func (s *Server) AddWhatsAppNumber(id, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.phones == nil {
+		s.phones = map[string]string{}
+	}
+	s.phones[token] = id
 }
 
 // AddTelegramBot lets the bot with token send.
@@ -107,6 +120,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json; charset=UTF-8")
 	path := string(ctx.Path())
 	if ctx.IsPost() && strings.HasSuffix(path, "/messages") && strings.HasPrefix(path, "/v") {
+		if bearer, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer "); ok {
+			s.whatsappSend(ctx, path, bearer, at)
+			return
+		}
 		s.messengerSend(ctx, path, at)
 		return
 	}
@@ -124,16 +141,10 @@ func (s *Server) messengerSend(ctx *fasthttp.RequestCtx, path string, at time.Ti
 	s.mu.Lock()
 	page, ok := s.tokens[string(ctx.QueryArgs().Peek("access_token"))]
 	s.mu.Unlock()
-	node := strings.TrimSuffix(path[strings.IndexByte(path[1:], '/')+2:], "/messages")
-	if !ok || (node != "me" && node != page) {
-		s.graphError(ctx, 190, "Invalid OAuth access token - Cannot parse access token")
-		return
-	}
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
-	v, err := p.ParseBytes(ctx.PostBody())
-	if err != nil || v.Type() != fastjson.TypeObject {
-		s.graphError(ctx, 100, "(#100) The request body is not a JSON object")
+	v := s.graphRequest(ctx, p, path, page, ok, true)
+	if v == nil {
 		return
 	}
 	psid := v.GetStringBytes("recipient", "id")
@@ -155,6 +166,41 @@ func (s *Server) messengerSend(ctx *fasthttp.RequestCtx, path string, at time.Ti
 	b = append(b, `,"message_id":"m_`...)
 	b = strconv.AppendUint(b, s.seq.Add(1), 10)
 	ctx.SetBody(append(b, `"}`...))
+}
+
+// whatsappSend answers the Cloud API's send: {"messaging_product",
+// "contacts":[{"input","wa_id"}],"messages":[{"id"}]}.
+func (s *Server) whatsappSend(ctx *fasthttp.RequestCtx, path, token string, at time.Time) {
+	s.mu.Lock()
+	phone, ok := s.phones[token]
+	s.mu.Unlock()
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v := s.graphRequest(ctx, p, path, phone, ok, false)
+	if v == nil {
+		return
+	}
+	if string(v.GetStringBytes("messaging_product")) != "whatsapp" {
+		s.graphError(ctx, 100, "(#100) The parameter messaging_product is required.")
+		return
+	}
+	to := v.GetStringBytes("to")
+	if len(to) == 0 {
+		s.graphError(ctx, 100, "(#100) The parameter to is required.")
+		return
+	}
+	if s.OnReply != nil {
+		s.OnReply("whatsapp", to, v.GetStringBytes("text", "body"), at)
+	}
+	s.Accepted.Add(1)
+	var buf [192]byte
+	b := append(buf[:0], `{"messaging_product":"whatsapp","contacts":[{"input":`...)
+	b = normalize.AppendString(b, string(to))
+	b = append(b, `,"wa_id":`...)
+	b = normalize.AppendString(b, string(to))
+	b = append(b, `}],"messages":[{"id":"wamid.bench`...)
+	b = strconv.AppendUint(b, s.seq.Add(1), 10)
+	ctx.SetBody(append(b, `"}]}`...))
 }
 
 // telegramSend answers the Bot API: {"ok":true,"result":Message} for
@@ -218,6 +264,24 @@ func (s *Server) telegramError(ctx *fasthttp.RequestCtx, code int, msg string) {
 	b := append([]byte(`{"ok":false,"error_code":`), strconv.Itoa(code)...)
 	b = append(b, `,"description":`...)
 	ctx.SetBody(append(normalize.AppendString(b, msg), '}'))
+}
+
+// graphRequest checks a Graph send to /{version}/{node}/messages: the
+// token named a known sender (known) owning node (or "me", when meOK), and
+// the body is a JSON object, which it returns. Otherwise it answers the
+// Graph error and returns nil.
+func (s *Server) graphRequest(ctx *fasthttp.RequestCtx, p *fastjson.Parser, path, owner string, known, meOK bool) *fastjson.Value {
+	node := strings.TrimSuffix(path[strings.IndexByte(path[1:], '/')+2:], "/messages")
+	if !known || (node != owner && !(meOK && node == "me")) {
+		s.graphError(ctx, 190, "Invalid OAuth access token - Cannot parse access token")
+		return nil
+	}
+	v, err := p.ParseBytes(ctx.PostBody())
+	if err != nil || v.Type() != fastjson.TypeObject {
+		s.graphError(ctx, 100, "(#100) The request body is not a JSON object")
+		return nil
+	}
+	return v
 }
 
 func (s *Server) graphError(ctx *fasthttp.RequestCtx, code int, msg string) {

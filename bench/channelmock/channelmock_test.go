@@ -114,3 +114,58 @@ func TestTelegramSend(t *testing.T) {
 		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
 	}
 }
+
+func TestWhatsAppSend(t *testing.T) {
+	type reply struct{ to, text string }
+	var got []reply
+	s := &Server{OnReply: func(ch string, to, text []byte, _ time.Time) {
+		if ch != "whatsapp" {
+			t.Errorf("channel %q", ch)
+		}
+		got = append(got, reply{string(to), string(text)})
+	}}
+	s.AddWhatsAppNumber("1065", "wtok")
+	s.AddMessengerPage("1061", "mtok")
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	post := func(path, auth, body string) (int, string) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(s.MessengerBase() + path)
+		req.Header.SetMethod("POST")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		req.SetBodyString(body)
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode(), string(resp.Body())
+	}
+	ok := `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"text","text":{"body":"echo: whatsapp:wamid.X"}}`
+	status, body := post("/1065/messages", "wtok", ok)
+	if status != 200 || !strings.Contains(body, `"wa_id":"16505551234"`) || !strings.Contains(body, `"messages":[{"id":"wamid.`) {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	if len(got) != 1 || got[0] != (reply{"16505551234", "echo: whatsapp:wamid.X"}) {
+		t.Fatalf("replies %+v", got)
+	}
+	for name, c := range map[string]struct{ path, auth, body, want string }{
+		"bad token":       {"/1065/messages", "nope", ok, `"code":190`},
+		"other number":    {"/1066/messages", "wtok", ok, `"code":190`},
+		"messenger token": {"/1061/messages", "mtok", ok, `"code":190`},
+		"no product":      {"/1065/messages", "wtok", `{"to":"1","type":"text","text":{"body":"x"}}`, `"code":100`},
+		"no recipient":    {"/1065/messages", "wtok", `{"messaging_product":"whatsapp","type":"text","text":{"body":"x"}}`, `"code":100`},
+	} {
+		status, body := post(c.path, c.auth, c.body)
+		if status != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s, want 400 with %s", name, status, body, c.want)
+		}
+	}
+	if s.Accepted.Load() != 1 || s.Refused.Load() != 5 {
+		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
+	}
+}

@@ -119,6 +119,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 		e.channel.AddMessengerPage(p.id, p.token)
 	}
 	e.channel.AddTelegramBot(TelegramToken)
+	e.channel.AddWhatsAppNumber(WhatsAppPhoneID, WhatsAppToken)
 	withRole("mock", func() { err = e.channel.Start("") })
 	if err != nil {
 		return nil, err
@@ -143,8 +144,8 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 }
 
 // gatewayYAML is the gateway's configuration: one Messenger connection
-// whose Pages send to the channel mock, one Telegram bot sending there
-// too, the mock backend, a store in the
+// whose Pages send to the channel mock, one WhatsApp phone number and one
+// Telegram bot sending there too, the mock backend, a store in the
 // run's temp dir, and the product's defaults for everything else (the
 // bench measures what users run). enforce_window stays on: the traffic
 // opens every window before replying into it.
@@ -169,6 +170,8 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase string, pa
 	for _, p := range pages {
 		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
 	}
+	fmt.Fprintf(&b, "  - name: %s\n    channel: whatsapp\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    phone_numbers:\n      - id: %s\n        access_token: %s\n",
+		q(WhatsAppConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(WhatsAppPhoneID), q(WhatsAppToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",
 		q(TelegramConnection), q(TelegramToken), q(TelegramSecret), q(telegramBase))
 	return b.String()

@@ -53,6 +53,14 @@ const (
 	TelegramConnection = "tg"
 	TelegramToken      = "7000000001:bench-telegram-token"
 	TelegramSecret     = "bench-telegram-secret"
+
+	// The bench gateway's WhatsApp connection: one phone number, signed
+	// with the Messenger connection's app secret (-app-secret), as one
+	// Meta app serves both.
+	WhatsAppConnection = "wa"
+	WhatsAppWABA       = "102290129340001"
+	WhatsAppPhoneID    = "106540352240001"
+	WhatsAppToken      = "bench-whatsapp-token"
 )
 
 // Options is a run. The zero value of a field means its default.
@@ -254,6 +262,7 @@ type suite struct {
 	env     *env
 	gwGen   *traffic.Generator
 	gwMsg   *traffic.Messenger
+	gwWA    *traffic.WhatsApp
 	ceilGen *traffic.Generator
 	lost    int64
 	phases  int
@@ -290,13 +299,15 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	// must not let receipts through to the other.
 	s.gwMsg = traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed)
 	gwTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, o.Seed)
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg); err != nil {
+	s.gwWA = traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, o.Seed)
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA); err != nil {
 		return nil, err
 	}
 	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
 	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, ceilSeed)
 	ceilTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, ceilSeed)
-	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg); err != nil {
+	ceilWA := traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, ceilSeed)
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA); err != nil {
 		return nil, err
 	}
 
@@ -444,7 +455,7 @@ func (s *suite) summarize(res *report.Results) {
 	if ch := s.env.channel; ch != nil && ch.Refused.Load() > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the channel mock refused %d sends", ch.Refused.Load()))
 	}
-	if n := s.gwMsg.Substituted.Load(); n > 0 {
+	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load(); n > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
 	}
 	if runtime.NumCPU() <= 4 {

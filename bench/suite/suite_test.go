@@ -79,10 +79,14 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
 	}
-	if len(cfg.Connections) != 2 {
-		t.Fatalf("%d connections, want Messenger and Telegram", len(cfg.Connections))
+	if len(cfg.Connections) != 3 {
+		t.Fatalf("%d connections, want Messenger, WhatsApp and Telegram", len(cfg.Connections))
 	}
-	if tg := cfg.Connections[1]; tg.Name != TelegramConnection || tg.Telegram == nil || tg.Telegram.Token != TelegramToken ||
+	if wa := cfg.Connections[1]; wa.Name != WhatsAppConnection || wa.WhatsApp == nil || wa.WhatsApp.AppSecret != DefaultAppSecret ||
+		len(wa.WhatsApp.PhoneNumbers) != 1 || wa.WhatsApp.PhoneNumbers[0].ID != WhatsAppPhoneID || wa.WhatsApp.APIBase != "http://127.0.0.1:8/v25.0" {
+		t.Fatalf("whatsapp connection %+v / %+v", wa, wa.WhatsApp)
+	}
+	if tg := cfg.Connections[2]; tg.Name != TelegramConnection || tg.Telegram == nil || tg.Telegram.Token != TelegramToken ||
 		tg.Telegram.SecretToken != TelegramSecret || tg.Telegram.APIBase != "http://127.0.0.1:7" {
 		t.Fatalf("telegram connection %+v / %+v", tg, tg.Telegram)
 	}
@@ -160,30 +164,31 @@ func TestQuickRun(t *testing.T) {
 	}
 }
 
-// TestQuickRunTelegram: Telegram traffic makes the same round trip
-// (secret-token webhook → backend → sendMessage at the channel mock), and
-// every event is accounted for.
-func TestQuickRunTelegram(t *testing.T) {
+// TestQuickRunChannels: Telegram and WhatsApp traffic, alone and mixed
+// with Messenger, make the same round trip (webhook → backend → the
+// channel's send API at the mock), and every event is accounted for.
+func TestQuickRunChannels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end bench run")
 	}
-	var progress strings.Builder
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: "telegram", Drain: 20 * time.Second,
-		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
-	if !strings.HasPrefix(res.Mix, "telegram:") || strings.Contains(res.Mix, "messenger") {
-		t.Fatalf("mix %q", res.Mix)
-	}
-	a := res.Gateway.Accounting
-	if res.Lost == nil || *res.Lost != 0 || a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Misrouted != 0 {
-		t.Fatalf("lost %v, accounting %+v\n%s", res.Lost, a, progress.String())
-	}
-	if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 {
-		t.Fatalf("errors %v / %v, ceiling %v/s", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS)
+	for _, mix := range []string{"telegram", "whatsapp", "messenger:text=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1"} {
+		t.Run(mix, func(t *testing.T) {
+			var progress strings.Builder
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: mix, Drain: 20 * time.Second,
+				Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, progress.String())
+			}
+			a := res.Gateway.Accounting
+			if res.Lost == nil || *res.Lost != 0 || a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Misrouted != 0 {
+				t.Fatalf("lost %v, accounting %+v\n%s", res.Lost, a, progress.String())
+			}
+			if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 {
+				t.Fatalf("errors %v / %v, ceiling %v/s", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS)
+			}
+		})
 	}
 }
 

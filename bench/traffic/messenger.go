@@ -44,16 +44,13 @@ type Messenger struct {
 	connection string
 	pages      []string
 	users      []string // PSIDs; user i talks to pages[i%len(pages)]
-	secret     []byte
-	run        string // unique per run, in every mid
-	midTail    string // pads mids to the length Meta's have
-	epochMS    int64  // base of watermarks
+	run        string   // unique per run, in every mid
+	midTail    string   // pads mids to the length Meta's have
+	epochMS    int64    // base of watermarks
 
-	seq      atomic.Uint64
-	opened   []atomic.Bool
-	openList []atomic.Int32 // slot+1 of each opened user, in order
-	openN    atomic.Int64
-	macs     sync.Pool
+	seq atomic.Uint64
+	open
+	signer metaSigner
 
 	// Substituted counts receipts built as text because no conversation
 	// was open yet (the first moments of a run).
@@ -67,11 +64,10 @@ func NewMessenger(connection string, appSecret []byte, pages []string, users int
 	m := &Messenger{
 		connection: connection,
 		pages:      append([]string(nil), pages...),
-		secret:     append([]byte(nil), appSecret...),
 		run:        strconv.FormatUint(mix64(seed^0xb5ad4eceda1ce2a9)%(36*36*36*36*36*36), 36),
 		epochMS:    time.Now().UnixMilli(),
-		opened:     make([]atomic.Bool, users),
-		openList:   make([]atomic.Int32, users),
+		open:       newOpen(users),
+		signer:     newMetaSigner(appSecret),
 	}
 	for len(m.run) < 6 {
 		m.run = "0" + m.run
@@ -88,7 +84,6 @@ func NewMessenger(connection string, appSecret []byte, pages []string, users int
 		tail = append(tail, alphabet[r.IntN(len(alphabet))])
 	}
 	m.midTail = string(tail)
-	m.macs.New = func() any { return hmac.New(sha256.New, m.secret) }
 	return m
 }
 
@@ -138,22 +133,37 @@ func (m *Messenger) Build(w *Webhook, kind string, rnd *rand.Rand) {
 }
 
 // Acked implements Channel: people who acted now have an open window.
-func (m *Messenger) Acked(w *Webhook) {
+func (m *Messenger) Acked(w *Webhook) { m.acked(w) }
+
+// open tracks the people whose messaging window is open: receipts are
+// only built for them.
+type open struct {
+	opened   []atomic.Bool
+	openList []atomic.Int32 // slot+1 of each opened user, in order
+	openN    atomic.Int64
+}
+
+func newOpen(users int) open {
+	return open{opened: make([]atomic.Bool, users), openList: make([]atomic.Int32, users)}
+}
+
+// acked records the people whose events in w opened their window.
+func (o *open) acked(w *Webhook) {
 	for _, ev := range w.Events {
-		if ev.OpensWindow && !m.opened[ev.slot].Swap(true) {
-			i := m.openN.Add(1) - 1
-			m.openList[i].Store(int32(ev.slot) + 1)
+		if ev.OpensWindow && !o.opened[ev.slot].Swap(true) {
+			i := o.openN.Add(1) - 1
+			o.openList[i].Store(int32(ev.slot) + 1)
 		}
 	}
 }
 
 // openUser picks a person whose window is open, or -1.
-func (m *Messenger) openUser(rnd *rand.Rand) int {
-	n := m.openN.Load()
+func (o *open) openUser(rnd *rand.Rand) int {
+	n := o.openN.Load()
 	if n == 0 {
 		return -1
 	}
-	return int(m.openList[rnd.Int64N(n)].Load()) - 1 // 0 while being stored: -1
+	return int(o.openList[rnd.Int64N(n)].Load()) - 1 // 0 while being stored: -1
 }
 
 // batch writes one entry per Page (up to two), each with one to three
@@ -295,15 +305,26 @@ func (m *Messenger) appendMid(b []byte, seq uint64) []byte {
 }
 
 // sign sets X-Hub-Signature-256 over the body.
-func (m *Messenger) sign(w *Webhook) {
-	mac := m.macs.Get().(hash.Hash)
+func (m *Messenger) sign(w *Webhook) { m.signer.sign(w) }
+
+// metaSigner signs bodies as Meta does (X-Hub-Signature-256) with pooled
+// keyed HMACs.
+type metaSigner struct{ macs *sync.Pool }
+
+func newMetaSigner(appSecret []byte) metaSigner {
+	secret := append([]byte(nil), appSecret...)
+	return metaSigner{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}
+}
+
+func (s metaSigner) sign(w *Webhook) {
+	mac := s.macs.Get().(hash.Hash)
 	mac.Reset()
 	mac.Write(w.Body)
 	var sum [sha256.Size]byte
 	h := w.addHeader(SignatureHeader)
 	h.Value = append(h.Value, "sha256="...)
 	h.Value = hex.AppendEncode(h.Value, mac.Sum(sum[:0]))
-	m.macs.Put(mac)
+	s.macs.Put(mac)
 }
 
 var texts = []string{

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/messenger"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
@@ -46,25 +45,9 @@ func TestMessengerPayloadsParse(t *testing.T) {
 			if w.Path != "/webhooks/messenger/bench" || w.Channel != MessengerName {
 				t.Fatalf("%s: path %q channel %q", kind, w.Path, w.Channel)
 			}
-			h := adapters.Header{}
-			for _, hd := range w.Header {
-				h.Set(hd.Name, string(hd.Value))
-			}
-			if err := a.Verify(h, w.Body); err != nil {
-				t.Fatalf("%s: signature: %v", kind, err)
-			}
-			evs, err := a.Parse(nil, w.Body)
-			if err != nil {
-				t.Fatalf("%s: parse: %v\n%s", kind, err, w.Body)
-			}
-			if len(evs) != len(w.Events) {
-				t.Fatalf("%s: gateway derives %d events, generator predicts %d\n%s", kind, len(evs), len(w.Events), w.Body)
-			}
+			evs := derive(t, a, &w)
 			for i, ev := range evs {
 				p := w.Events[i]
-				if ev.ID != p.ID || ev.ChannelID != p.User {
-					t.Fatalf("%s: event %d is %s for %s, predicted %s for %s", kind, i, ev.ID, ev.ChannelID, p.ID, p.User)
-				}
 				if want, ok := wantType[kind]; ok && ev.Type != want {
 					t.Fatalf("%s: type %s", kind, ev.Type)
 				}

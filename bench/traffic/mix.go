@@ -31,6 +31,8 @@ var Presets = map[string]string{
 	"text": "messenger:text=100",
 	// telegram: private-chat updates of one Telegram bot.
 	"telegram": "telegram:text=80,telegram:command=10,telegram:callback=10",
+	// whatsapp: one phone number's messages, and read statuses.
+	"whatsapp": "whatsapp:text=70,whatsapp:button=10,whatsapp:image=10,whatsapp:read=10",
 }
 
 // DefaultMix is the preset used when -mix is not given.
@@ -40,6 +42,7 @@ const DefaultMix = "realistic"
 var KindsOf = map[string][]string{
 	MessengerName: MessengerKinds,
 	TelegramName:  TelegramKinds,
+	WhatsAppName:  WhatsAppKinds,
 }
 
 // ParseMix reads a preset name or a comma-separated list of
