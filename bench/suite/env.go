@@ -118,6 +118,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 	for _, p := range pages {
 		e.channel.AddMessengerPage(p.id, p.token)
 	}
+	e.channel.AddMessengerPage(InstagramAccount, InstagramToken) // the same Send API
 	e.channel.AddTelegramBot(TelegramToken)
 	e.channel.AddWhatsAppNumber(WhatsAppPhoneID, WhatsAppToken)
 	withRole("mock", func() { err = e.channel.Start("") })
@@ -144,8 +145,8 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 }
 
 // gatewayYAML is the gateway's configuration: one Messenger connection
-// whose Pages send to the channel mock, one WhatsApp phone number and one
-// Telegram bot sending there too, the mock backend, a store in the
+// whose Pages send to the channel mock, one Instagram account, one
+// WhatsApp phone number and one Telegram bot sending there too, the mock backend, a store in the
 // run's temp dir, and the product's defaults for everything else (the
 // bench measures what users run). enforce_window stays on: the traffic
 // opens every window before replying into it.
@@ -170,6 +171,8 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase string, pa
 	for _, p := range pages {
 		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
 	}
+	fmt.Fprintf(&b, "  - name: %s\n    channel: instagram\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    accounts:\n      - id: %s\n        access_token: %s\n",
+		q(InstagramConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(InstagramAccount), q(InstagramToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: whatsapp\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    phone_numbers:\n      - id: %s\n        access_token: %s\n",
 		q(WhatsAppConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(WhatsAppPhoneID), q(WhatsAppToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",

@@ -54,6 +54,12 @@ const (
 	TelegramToken      = "7000000001:bench-telegram-token"
 	TelegramSecret     = "bench-telegram-secret"
 
+	// The bench gateway's Instagram connection: one professional
+	// account, signed with the Messenger connection's app secret.
+	InstagramConnection = "ig"
+	InstagramAccount    = "17841400000000001"
+	InstagramToken      = "bench-instagram-token"
+
 	// The bench gateway's WhatsApp connection: one phone number, signed
 	// with the Messenger connection's app secret (-app-secret), as one
 	// Meta app serves both.
@@ -263,6 +269,7 @@ type suite struct {
 	gwGen   *traffic.Generator
 	gwMsg   *traffic.Messenger
 	gwWA    *traffic.WhatsApp
+	gwIG    *traffic.Messenger
 	ceilGen *traffic.Generator
 	lost    int64
 	phases  int
@@ -300,14 +307,16 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	s.gwMsg = traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed)
 	gwTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, o.Seed)
 	s.gwWA = traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, o.Seed)
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA); err != nil {
+	s.gwIG = traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, o.Seed)
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG); err != nil {
 		return nil, err
 	}
 	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
 	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, ceilSeed)
 	ceilTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, ceilSeed)
 	ceilWA := traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, ceilSeed)
-	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA); err != nil {
+	ceilIG := traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, ceilSeed)
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG); err != nil {
 		return nil, err
 	}
 
@@ -455,7 +464,7 @@ func (s *suite) summarize(res *report.Results) {
 	if ch := s.env.channel; ch != nil && ch.Refused.Load() > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the channel mock refused %d sends", ch.Refused.Load()))
 	}
-	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load(); n > 0 {
+	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load() + s.gwIG.Substituted.Load(); n > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
 	}
 	if runtime.NumCPU() <= 4 {

@@ -79,14 +79,18 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
 	}
-	if len(cfg.Connections) != 3 {
-		t.Fatalf("%d connections, want Messenger, WhatsApp and Telegram", len(cfg.Connections))
+	if len(cfg.Connections) != 4 {
+		t.Fatalf("%d connections, want Messenger, Instagram, WhatsApp and Telegram", len(cfg.Connections))
 	}
-	if wa := cfg.Connections[1]; wa.Name != WhatsAppConnection || wa.WhatsApp == nil || wa.WhatsApp.AppSecret != DefaultAppSecret ||
+	if ig := cfg.Connections[1]; ig.Name != InstagramConnection || ig.Instagram == nil || ig.Instagram.AppSecret != DefaultAppSecret ||
+		len(ig.Instagram.Accounts) != 1 || ig.Instagram.Accounts[0].ID != InstagramAccount || ig.Instagram.APIBase != "http://127.0.0.1:8/v25.0" {
+		t.Fatalf("instagram connection %+v / %+v", ig, ig.Instagram)
+	}
+	if wa := cfg.Connections[2]; wa.Name != WhatsAppConnection || wa.WhatsApp == nil || wa.WhatsApp.AppSecret != DefaultAppSecret ||
 		len(wa.WhatsApp.PhoneNumbers) != 1 || wa.WhatsApp.PhoneNumbers[0].ID != WhatsAppPhoneID || wa.WhatsApp.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("whatsapp connection %+v / %+v", wa, wa.WhatsApp)
 	}
-	if tg := cfg.Connections[2]; tg.Name != TelegramConnection || tg.Telegram == nil || tg.Telegram.Token != TelegramToken ||
+	if tg := cfg.Connections[3]; tg.Name != TelegramConnection || tg.Telegram == nil || tg.Telegram.Token != TelegramToken ||
 		tg.Telegram.SecretToken != TelegramSecret || tg.Telegram.APIBase != "http://127.0.0.1:7" {
 		t.Fatalf("telegram connection %+v / %+v", tg, tg.Telegram)
 	}
@@ -164,14 +168,15 @@ func TestQuickRun(t *testing.T) {
 	}
 }
 
-// TestQuickRunChannels: Telegram and WhatsApp traffic, alone and mixed
+// TestQuickRunChannels: Telegram, WhatsApp and Instagram traffic, alone and mixed
 // with Messenger, make the same round trip (webhook → backend → the
 // channel's send API at the mock), and every event is accounted for.
 func TestQuickRunChannels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end bench run")
 	}
-	for _, mix := range []string{"telegram", "whatsapp", "messenger:text=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1"} {
+	for _, mix := range []string{"telegram", "whatsapp", "instagram",
+		"messenger:text=1,instagram:read=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1"} {
 		t.Run(mix, func(t *testing.T) {
 			var progress strings.Builder
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

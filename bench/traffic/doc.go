@@ -6,5 +6,5 @@
 //
 // A channel plugs in by implementing Channel, listing its kinds in Kinds
 // (what -mix accepts) and adding its Send API to bench/channelmock.
-// Messenger, Telegram and WhatsApp exist today.
+// Messenger, Instagram, WhatsApp and Telegram exist today.
 package traffic

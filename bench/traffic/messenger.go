@@ -17,6 +17,15 @@ import (
 // MessengerName is the Messenger channel's name.
 const MessengerName = "messenger"
 
+// InstagramName is the Instagram channel's name.
+const InstagramName = "instagram"
+
+// InstagramKinds are the kinds the Instagram channel generates: Messenger's
+// envelope and kinds (adapters/instagram/testdata/inbound), without the
+// ones Instagram never sends (NLP, delivery receipts); its read receipt
+// names the mid that was seen instead of a watermark.
+var InstagramKinds = []string{"text", "quick_reply", "postback", "attachment", "read", "batch"}
+
 // MessengerKinds are the kinds the Messenger channel generates, modeled
 // on adapters/messenger/testdata/inbound (real payloads):
 //   - text: a message with text;
@@ -41,6 +50,8 @@ const SignatureHeader = "X-Hub-Signature-256"
 // and watermarks are unique per run, and PSIDs carry a per-run salt, so a
 // run never collides with an earlier one against the same store.
 type Messenger struct {
+	name       string // MessengerName or InstagramName
+	object     string // "page" or "instagram"
 	connection string
 	pages      []string
 	users      []string // PSIDs; user i talks to pages[i%len(pages)]
@@ -62,6 +73,8 @@ type Messenger struct {
 func NewMessenger(connection string, appSecret []byte, pages []string, users int, seed uint64) *Messenger {
 	users = min(max(users, 1), 1_000_000)
 	m := &Messenger{
+		name:       MessengerName,
+		object:     "page",
 		connection: connection,
 		pages:      append([]string(nil), pages...),
 		run:        strconv.FormatUint(mix64(seed^0xb5ad4eceda1ce2a9)%(36*36*36*36*36*36), 36),
@@ -87,6 +100,16 @@ func NewMessenger(connection string, appSecret []byte, pages []string, users int
 	return m
 }
 
+// NewInstagram returns the generator of an Instagram connection serving
+// accounts (Instagram professional account ids), with NewMessenger's
+// arguments otherwise. Event ids are what adapters/instagram derives:
+// "instagram:" + mid, and "instagram:read:{account}:{igsid}:{mid}".
+func NewInstagram(connection string, appSecret []byte, accounts []string, users int, seed uint64) *Messenger {
+	m := NewMessenger(connection, appSecret, accounts, users, seed^0x1a57a)
+	m.name, m.object = InstagramName, "instagram"
+	return m
+}
+
 // mix64 is SplitMix64's finalizer: nearby seeds give unrelated values.
 func mix64(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
@@ -96,10 +119,10 @@ func mix64(x uint64) uint64 {
 }
 
 // Name implements Channel.
-func (m *Messenger) Name() string { return MessengerName }
+func (m *Messenger) Name() string { return m.name }
 
 // Path is the webhook route of the connection.
-func (m *Messenger) Path() string { return "/webhooks/messenger/" + m.connection }
+func (m *Messenger) Path() string { return "/webhooks/" + m.name + "/" + m.connection }
 
 // Users returns the PSIDs the generator uses.
 func (m *Messenger) Users() []string { return m.users }
@@ -107,8 +130,10 @@ func (m *Messenger) Users() []string { return m.users }
 // Build implements Channel.
 func (m *Messenger) Build(w *Webhook, kind string, rnd *rand.Rand) {
 	now := time.Now().UnixMilli()
-	w.Channel, w.Path = MessengerName, m.Path()
-	b := append(w.Body, `{"object":"page","entry":[`...)
+	w.Channel, w.Path = m.name, m.Path()
+	b := append(w.Body, `{"object":"`...)
+	b = append(b, m.object...)
+	b = append(b, `","entry":[`...)
 	if kind == "batch" {
 		b = m.batch(w, b, rnd, now)
 	} else {
@@ -226,11 +251,20 @@ func (m *Messenger) item(w *Webhook, b []byte, kind, page string, slot int, rnd 
 	b = append(b, `"},"timestamp":`...)
 	b = strconv.AppendInt(b, now, 10)
 	ev := Event{User: psid, OpensWindow: true, slot: slot}
-	switch kind {
-	case "read", "delivery":
+	switch {
+	case kind == "read" && m.name == InstagramName:
+		var buf [32]byte
+		seen := append(append(append(buf[:0], "aWdf_seen_"...), m.run...), '_')
+		seen = strconv.AppendUint(seen, seq, 10)
+		ev.OpensWindow = false
+		ev.ID = InstagramName + ":read:" + page + ":" + psid + ":" + string(seen)
+		b = append(b, `,"read":{"mid":"`...)
+		b = append(b, seen...)
+		b = append(b, `"}}`...)
+	case kind == "read" || kind == "delivery":
 		wm := m.epochMS + int64(seq)
 		ev.OpensWindow = false
-		ev.ID = "messenger:" + kind + ":" + page + ":" + psid + ":" + strconv.FormatInt(wm, 10)
+		ev.ID = m.name + ":" + kind + ":" + page + ":" + psid + ":" + strconv.FormatInt(wm, 10)
 		b = append(b, `,"`...)
 		b = append(b, kind...)
 		b = append(b, `":{`...)
@@ -247,7 +281,7 @@ func (m *Messenger) item(w *Webhook, b []byte, kind, page string, slot int, rnd 
 	default:
 		var buf [128]byte
 		mid := m.appendMid(buf[:0], seq)
-		ev.ID = "messenger:" + string(mid)
+		ev.ID = m.name + ":" + string(mid)
 		switch kind {
 		case "postback":
 			pb := postbacks[rnd.IntN(len(postbacks))]

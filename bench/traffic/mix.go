@@ -31,6 +31,8 @@ var Presets = map[string]string{
 	"text": "messenger:text=100",
 	// telegram: private-chat updates of one Telegram bot.
 	"telegram": "telegram:text=80,telegram:command=10,telegram:callback=10",
+	// instagram: one professional account's Direct messages.
+	"instagram": "instagram:text=64,instagram:quick_reply=10,instagram:postback=8,instagram:attachment=8,instagram:read=6,instagram:batch=4",
 	// whatsapp: one phone number's messages, and read statuses.
 	"whatsapp": "whatsapp:text=70,whatsapp:button=10,whatsapp:image=10,whatsapp:read=10",
 }
@@ -43,6 +45,7 @@ var KindsOf = map[string][]string{
 	MessengerName: MessengerKinds,
 	TelegramName:  TelegramKinds,
 	WhatsAppName:  WhatsAppKinds,
+	InstagramName: InstagramKinds,
 }
 
 // ParseMix reads a preset name or a comma-separated list of
