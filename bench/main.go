@@ -121,7 +121,7 @@ func serveCeiling(args []string, stdout, stderr io.Writer) int {
 	if secret == "" {
 		secret = suite.DefaultAppSecret
 	}
-	s := &ceiling.Server{Secret: []byte(secret), TelegramSecret: []byte(suite.TelegramSecret)}
+	s := &ceiling.Server{Secret: []byte(secret), TelegramSecret: []byte(suite.TelegramSecret), ViberToken: []byte(suite.ViberToken)}
 	if _, err := s.Start(*listen); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

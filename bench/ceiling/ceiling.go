@@ -11,7 +11,6 @@ package ceiling
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -20,12 +19,16 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-gw/switchboard/adapters/meta"
+	"github.com/switchboard-gw/switchboard/adapters/telegram"
+	"github.com/switchboard-gw/switchboard/adapters/viber"
 	"github.com/switchboard-gw/switchboard/bench/internal/serve"
+	"github.com/switchboard-gw/switchboard/config"
 )
 
-var telegramRoute = []byte("/webhooks/telegram/")
-
-const telegramSecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+var (
+	telegramRoute = []byte("/webhooks/telegram/")
+	viberRoute    = []byte("/webhooks/viber/")
+)
 
 // SignatureHeader is where the signature is read.
 const SignatureHeader = meta.SignatureHeader
@@ -34,16 +37,19 @@ const SignatureHeader = meta.SignatureHeader
 // Start.
 type Server struct {
 	Secret []byte
-	// TelegramSecret is checked, in constant time, against
-	// X-Telegram-Bot-Api-Secret-Token on /webhooks/telegram/ routes, as
-	// the gateway's Telegram adapter does; empty refuses them.
-	TelegramSecret []byte
+	// TelegramSecret is the secret_token /webhooks/telegram/ routes must
+	// carry; ViberToken keys the signature of /webhooks/viber/ routes.
+	// Each is checked by the channel's own adapter, as in the gateway;
+	// empty refuses the route.
+	TelegramSecret, ViberToken []byte
 	// OK and Refused count answers.
 	OK, Refused atomic.Uint64
 
-	signer *meta.Signer
-	srv    *fasthttp.Server
-	addr   string
+	signer   *meta.Signer
+	telegram *telegram.Adapter
+	viber    *viber.Adapter
+	srv      *fasthttp.Server
+	addr     string
 }
 
 // Start listens on addr ("" for 127.0.0.1:0) and returns the base URL.
@@ -59,6 +65,8 @@ func (s *Server) Start(addr string) (string, error) {
 // Serve serves on ln in the background.
 func (s *Server) Serve(ln net.Listener) {
 	s.signer = &meta.Signer{Secret: s.Secret}
+	s.telegram = telegram.New("ceiling", &config.Telegram{Token: "0:ceiling", SecretToken: string(s.TelegramSecret)})
+	s.viber = viber.New("ceiling", &config.Viber{BotID: "ceiling", AuthToken: string(s.ViberToken)})
 	// The same server settings as the gateway's (gateway/server).
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
@@ -83,14 +91,16 @@ func (s *Server) Close() error {
 
 // Handle answers one webhook.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	var ok bool
-	if bytes.HasPrefix(ctx.Path(), telegramRoute) {
-		got := ctx.Request.Header.Peek(telegramSecretHeader)
-		ok = len(s.TelegramSecret) > 0 && subtle.ConstantTimeCompare(got, s.TelegramSecret) == 1
-	} else {
-		ok = s.signer.Verify(&ctx.Request.Header, ctx.PostBody()) == nil
+	var err error
+	switch h, body := &ctx.Request.Header, ctx.PostBody(); {
+	case bytes.HasPrefix(ctx.Path(), telegramRoute):
+		err = s.telegram.Verify(h, body)
+	case bytes.HasPrefix(ctx.Path(), viberRoute):
+		err = s.viber.Verify(h, body)
+	default:
+		err = s.signer.Verify(h, body)
 	}
-	if !ctx.IsPost() || !ok {
+	if !ctx.IsPost() || err != nil {
 		s.Refused.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return

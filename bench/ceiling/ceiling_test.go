@@ -27,21 +27,9 @@ func TestVerifiesAndAnswers(t *testing.T) {
 		"sha1=abc":                   401,
 		"":                           401,
 	} {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(base + "/webhooks/messenger/bench")
-		req.Header.SetMethod("POST")
-		if sig != "" {
-			req.Header.Set(SignatureHeader, sig)
+		if got := post(t, base+"/webhooks/messenger/bench", SignatureHeader, sig, body); got != want {
+			t.Errorf("signature %q: %d, want %d", sig, got, want)
 		}
-		req.SetBody(body)
-		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode() != want {
-			t.Errorf("signature %q: %d, want %d", sig, resp.StatusCode(), want)
-		}
-		fasthttp.ReleaseRequest(req)
-		fasthttp.ReleaseResponse(resp)
 	}
 	if s.OK.Load() != 1 || s.Refused.Load() != 3 {
 		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
@@ -58,23 +46,57 @@ func TestTelegramSecret(t *testing.T) {
 	}
 	defer s.Close()
 	for secret, want := range map[string]int{"tg-secret": 200, "tg-secreT": 401, "tg-secretx": 401, "": 401} {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(base + "/webhooks/telegram/tg")
-		req.Header.SetMethod("POST")
-		if secret != "" {
-			req.Header.Set(telegramSecretHeader, secret)
+		if got := post(t, base+"/webhooks/telegram/tg", "X-Telegram-Bot-Api-Secret-Token", secret, []byte(`{"update_id":1}`)); got != want {
+			t.Errorf("secret %q: %d, want %d", secret, got, want)
 		}
-		req.SetBodyString(`{"update_id":1}`)
-		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode() != want {
-			t.Errorf("secret %q: %d, want %d", secret, resp.StatusCode(), want)
-		}
-		fasthttp.ReleaseRequest(req)
-		fasthttp.ReleaseResponse(resp)
 	}
 	if s.OK.Load() != 1 || s.Refused.Load() != 3 {
 		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
 	}
+}
+
+// TestViberSignature: Viber routes check X-Viber-Content-Signature (hex
+// HMAC-SHA256 of the body keyed with the auth token).
+func TestViberSignature(t *testing.T) {
+	s := &Server{Secret: []byte("app-secret"), ViberToken: []byte("viber-token")}
+	base, err := s.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := []byte(`{"event":"message"}`)
+	m := hmac.New(sha256.New, []byte("viber-token"))
+	m.Write(body)
+	good := hex.EncodeToString(m.Sum(nil))
+	last := "0"
+	if good[63] == '0' {
+		last = "1"
+	}
+	for sig, want := range map[string]int{good: 200, good[:63] + last: 401, "": 401} {
+		if got := post(t, base+"/webhooks/viber/vb", "X-Viber-Content-Signature", sig, body); got != want {
+			t.Errorf("signature %q: %d, want %d", sig, got, want)
+		}
+	}
+	if s.OK.Load() != 1 || s.Refused.Load() != 2 {
+		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
+	}
+}
+
+// post sends body to url with header set to value (none when empty) and
+// returns the status.
+func post(t *testing.T, url, header, value string, body []byte) int {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod("POST")
+	if value != "" {
+		req.Header.Set(header, value)
+	}
+	req.SetBody(body)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode()
 }

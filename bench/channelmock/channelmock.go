@@ -14,8 +14,9 @@
 // /{version}/{page-id}/messages (access_token in the query); WhatsApp's
 // POST /{version}/{phone-number-id}/messages (Authorization: Bearer);
 // Telegram's POST /bot{token}/sendMessage
-// (and answerCallbackQuery, answered but not counted as a reply). A new
-// channel adds its route here.
+// (and answerCallbackQuery, answered but not counted as a reply); Viber's
+// POST /viber/send_message (X-Viber-Auth-Token). A new channel adds its
+// route here.
 package channelmock
 
 import (
@@ -50,6 +51,7 @@ type Server struct {
 	tokens  map[string]string // Messenger access token → page id
 	bots    map[string]bool   // Telegram bot tokens
 	phones  map[string]string // WhatsApp access token → phone number id
+	vibers  map[string]bool   // Viber auth tokens
 	seq     atomic.Uint64
 	parsers fastjson.ParserPool
 	srv     *fasthttp.Server
@@ -75,6 +77,19 @@ func (s *Server) AddWhatsAppNumber(id, token string) {
 	}
 	s.phones[token] = id
 }
+
+// AddViberBot lets the bot with authToken send.
+func (s *Server) AddViberBot(authToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.vibers == nil {
+		s.vibers = map[string]bool{}
+	}
+	s.vibers[authToken] = true
+}
+
+// ViberBase is the api_base of a Viber connection sending here.
+func (s *Server) ViberBase() string { return "http://" + s.addr + "/viber" }
 
 // AddTelegramBot lets the bot with token send.
 func (s *Server) AddTelegramBot(token string) {
@@ -125,6 +140,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.messengerSend(ctx, path, at)
+		return
+	}
+	if ctx.IsPost() && path == "/viber/send_message" {
+		s.viberSend(ctx, at)
 		return
 	}
 	if ctx.IsPost() && strings.HasPrefix(path, "/bot") {
@@ -201,6 +220,45 @@ func (s *Server) whatsappSend(ctx *fasthttp.RequestCtx, path, token string, at t
 	b = append(b, `}],"messages":[{"id":"wamid.bench`...)
 	b = strconv.AppendUint(b, s.seq.Add(1), 10)
 	ctx.SetBody(append(b, `"}]}`...))
+}
+
+// viberSend answers send_message. Viber answers 200 whatever happened,
+// with the outcome in status: 0 ok, 2 invalid auth token, 3 bad data.
+func (s *Server) viberSend(ctx *fasthttp.RequestCtx, at time.Time) {
+	s.mu.Lock()
+	known := s.vibers[string(ctx.Request.Header.Peek("X-Viber-Auth-Token"))]
+	s.mu.Unlock()
+	if !known {
+		s.viberError(ctx, 2, "invalidAuthToken")
+		return
+	}
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(ctx.PostBody())
+	if err != nil || v.Type() != fastjson.TypeObject {
+		s.viberError(ctx, 3, "badData")
+		return
+	}
+	to := v.GetStringBytes("receiver")
+	if len(to) == 0 || len(v.GetStringBytes("type")) == 0 {
+		s.viberError(ctx, 3, "badData: receiver and type are required")
+		return
+	}
+	if s.OnReply != nil {
+		s.OnReply("viber", to, v.GetStringBytes("text"), at)
+	}
+	s.Accepted.Add(1)
+	var buf [128]byte
+	b := append(buf[:0], `{"status":0,"status_message":"ok","message_token":`...)
+	b = strconv.AppendUint(b, 5_000_000_000_000_000_000+s.seq.Add(1), 10)
+	ctx.SetBody(append(b, `,"chat_hostname":"SN-MOCK_","billing_status":1}`...))
+}
+
+func (s *Server) viberError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	s.Refused.Add(1)
+	b := append([]byte(`{"status":`), strconv.Itoa(status)...)
+	b = append(b, `,"status_message":`...)
+	ctx.SetBody(append(normalize.AppendString(b, msg), '}'))
 }
 
 // telegramSend answers the Bot API: {"ok":true,"result":Message} for

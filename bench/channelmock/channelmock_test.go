@@ -169,3 +169,53 @@ func TestWhatsAppSend(t *testing.T) {
 		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
 	}
 }
+
+func TestViberSend(t *testing.T) {
+	type reply struct{ to, text string }
+	var got []reply
+	s := &Server{OnReply: func(ch string, to, text []byte, _ time.Time) {
+		if ch != "viber" {
+			t.Errorf("channel %q", ch)
+		}
+		got = append(got, reply{string(to), string(text)})
+	}}
+	s.AddViberBot("vtok")
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	post := func(token, body string) string {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(s.ViberBase() + "/send_message")
+		req.Header.SetMethod("POST")
+		req.Header.Set("X-Viber-Auth-Token", token)
+		req.SetBodyString(body)
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != 200 {
+			t.Fatalf("HTTP %d: Viber answers 200 with a status", resp.StatusCode())
+		}
+		return string(resp.Body())
+	}
+	if body := post("vtok", `{"receiver":"r/Zx0w9Q+Pu1tKd8Vm2sLg==","type":"text","text":"echo: viber:message:x:1"}`); !strings.HasPrefix(body, `{"status":0,`) || !strings.Contains(body, `"message_token":5`) {
+		t.Fatalf("send: %s", body)
+	}
+	if len(got) != 1 || got[0] != (reply{"r/Zx0w9Q+Pu1tKd8Vm2sLg==", "echo: viber:message:x:1"}) {
+		t.Fatalf("replies %+v", got)
+	}
+	for name, c := range map[string]struct{ token, body, want string }{
+		"bad token":   {"nope", `{"receiver":"a","type":"text","text":"x"}`, `{"status":2,`},
+		"not json":    {"vtok", `{`, `{"status":3,`},
+		"no receiver": {"vtok", `{"type":"text","text":"x"}`, `{"status":3,`},
+	} {
+		if body := post(c.token, c.body); !strings.HasPrefix(body, c.want) {
+			t.Errorf("%s: %s, want %s", name, body, c.want)
+		}
+	}
+	if s.Accepted.Load() != 1 || s.Refused.Load() != 3 {
+		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
+	}
+}

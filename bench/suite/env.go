@@ -120,6 +120,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 	}
 	e.channel.AddMessengerPage(InstagramAccount, InstagramToken) // the same Send API
 	e.channel.AddTelegramBot(TelegramToken)
+	e.channel.AddViberBot(ViberToken)
 	e.channel.AddWhatsAppNumber(WhatsAppPhoneID, WhatsAppToken)
 	withRole("mock", func() { err = e.channel.Start("") })
 	if err != nil {
@@ -127,7 +128,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 	}
 	e.closers = append(e.closers, func() { e.channel.Close() })
 
-	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), e.channel.TelegramBase(), pages)
+	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), e.channel.TelegramBase(), e.channel.ViberBase(), pages)
 	cfgPath := filepath.Join(e.tmp, "switchboard.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
@@ -146,11 +147,12 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 
 // gatewayYAML is the gateway's configuration: one Messenger connection
 // whose Pages send to the channel mock, one Instagram account, one
-// WhatsApp phone number and one Telegram bot sending there too, the mock backend, a store in the
+// WhatsApp phone number, one Telegram bot and one Viber bot sending there
+// too, the mock backend, a store in the
 // run's temp dir, and the product's defaults for everything else (the
 // bench measures what users run). enforce_window stays on: the traffic
 // opens every window before replying into it.
-func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase string, pages []page) string {
+func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase string, pages []page) string {
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
@@ -177,6 +179,8 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase string, pa
 		q(WhatsAppConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(WhatsAppPhoneID), q(WhatsAppToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",
 		q(TelegramConnection), q(TelegramToken), q(TelegramSecret), q(telegramBase))
+	fmt.Fprintf(&b, "  - name: %s\n    channel: viber\n    bot_id: %s\n    auth_token: %s\n    api_base: %s\n",
+		q(ViberConnection), q(ViberBotID), q(ViberToken), q(viberBase))
 	return b.String()
 }
 
@@ -284,7 +288,7 @@ func (e *env) startCeiling(ctx context.Context, o *Options) error {
 			return nil
 		}
 	}
-	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret), TelegramSecret: []byte(TelegramSecret)}
+	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret), TelegramSecret: []byte(TelegramSecret), ViberToken: []byte(ViberToken)}
 	var u string
 	var err error
 	withRole("ceiling", func() { u, err = e.ceilingSrv.Start("") })

@@ -54,6 +54,12 @@ const (
 	TelegramToken      = "7000000001:bench-telegram-token"
 	TelegramSecret     = "bench-telegram-secret"
 
+	// The bench gateway's Viber bot; its auth token keys the webhooks'
+	// signature and authenticates its sends.
+	ViberConnection = "vb"
+	ViberBotID      = "bench-viber-bot"
+	ViberToken      = "4453b6ac12345678-e02c5f12174805f9-bench"
+
 	// The bench gateway's Instagram connection: one professional
 	// account, signed with the Messenger connection's app secret.
 	InstagramConnection = "ig"
@@ -270,6 +276,7 @@ type suite struct {
 	gwMsg   *traffic.Messenger
 	gwWA    *traffic.WhatsApp
 	gwIG    *traffic.Messenger
+	gwVb    *traffic.Viber
 	ceilGen *traffic.Generator
 	lost    int64
 	phases  int
@@ -308,7 +315,8 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	gwTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, o.Seed)
 	s.gwWA = traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, o.Seed)
 	s.gwIG = traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, o.Seed)
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG); err != nil {
+	s.gwVb = traffic.NewViber(ViberConnection, ViberToken, o.Users, o.Seed)
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG, s.gwVb); err != nil {
 		return nil, err
 	}
 	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
@@ -316,7 +324,8 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	ceilTg := traffic.NewTelegram(TelegramConnection, TelegramToken, TelegramSecret, o.Users, ceilSeed)
 	ceilWA := traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, ceilSeed)
 	ceilIG := traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, ceilSeed)
-	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG); err != nil {
+	ceilVb := traffic.NewViber(ViberConnection, ViberToken, o.Users, ceilSeed)
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG, ceilVb); err != nil {
 		return nil, err
 	}
 
@@ -464,7 +473,7 @@ func (s *suite) summarize(res *report.Results) {
 	if ch := s.env.channel; ch != nil && ch.Refused.Load() > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the channel mock refused %d sends", ch.Refused.Load()))
 	}
-	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load() + s.gwIG.Substituted.Load(); n > 0 {
+	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load() + s.gwIG.Substituted.Load() + s.gwVb.Substituted.Load(); n > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
 	}
 	if runtime.NumCPU() <= 4 {

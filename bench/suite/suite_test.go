@@ -68,7 +68,7 @@ func TestParseSweep(t *testing.T) {
 func TestGatewayYAMLIsValid(t *testing.T) {
 	o := Options{}
 	o.normalize()
-	y := gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x y", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", o.pages())
+	y := gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x y", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", "http://127.0.0.1:6/viber", o.pages())
 	cfg, err := config.Parse(strings.NewReader(y))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)
@@ -79,8 +79,12 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		len(c.Messenger.Pages) != 2 || c.Messenger.APIBase != "http://127.0.0.1:8/v25.0" {
 		t.Fatalf("config %+v / %+v", cfg, c.Messenger)
 	}
-	if len(cfg.Connections) != 4 {
-		t.Fatalf("%d connections, want Messenger, Instagram, WhatsApp and Telegram", len(cfg.Connections))
+	if len(cfg.Connections) != 5 {
+		t.Fatalf("%d connections, want Messenger, Instagram, WhatsApp, Telegram and Viber", len(cfg.Connections))
+	}
+	if vb := cfg.Connections[4]; vb.Name != ViberConnection || vb.Viber == nil || vb.Viber.AuthToken != ViberToken ||
+		vb.Viber.BotID != ViberBotID || vb.Viber.APIBase != "http://127.0.0.1:6/viber" {
+		t.Fatalf("viber connection %+v / %+v", vb, vb.Viber)
 	}
 	if ig := cfg.Connections[1]; ig.Name != InstagramConnection || ig.Instagram == nil || ig.Instagram.AppSecret != DefaultAppSecret ||
 		len(ig.Instagram.Accounts) != 1 || ig.Instagram.Accounts[0].ID != InstagramAccount || ig.Instagram.APIBase != "http://127.0.0.1:8/v25.0" {
@@ -99,7 +103,7 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 	}
 
 	o.BackendBatch, o.CommitInterval = 64, "0s"
-	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", o.pages())
+	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", "http://127.0.0.1:6/viber", o.pages())
 	cfg, err = config.Parse(strings.NewReader(y))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)
@@ -168,15 +172,15 @@ func TestQuickRun(t *testing.T) {
 	}
 }
 
-// TestQuickRunChannels: Telegram, WhatsApp and Instagram traffic, alone and mixed
-// with Messenger, make the same round trip (webhook → backend → the
+// TestQuickRunChannels: Telegram, WhatsApp, Instagram and Viber traffic,
+// alone and mixed with Messenger, make the same round trip (webhook → backend → the
 // channel's send API at the mock), and every event is accounted for.
 func TestQuickRunChannels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end bench run")
 	}
-	for _, mix := range []string{"telegram", "whatsapp", "instagram",
-		"messenger:text=1,instagram:read=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1"} {
+	for _, mix := range []string{"telegram", "whatsapp", "instagram", "viber",
+		"messenger:text=1,instagram:read=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1,viber:seen=1"} {
 		t.Run(mix, func(t *testing.T) {
 			var progress strings.Builder
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

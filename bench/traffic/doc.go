@@ -6,5 +6,6 @@
 //
 // A channel plugs in by implementing Channel, listing its kinds in Kinds
 // (what -mix accepts) and adding its Send API to bench/channelmock.
-// Messenger, Instagram, WhatsApp and Telegram exist today.
+// Messenger, Instagram, WhatsApp, Telegram and Viber exist today (the
+// web widget's traffic does not).
 package traffic

@@ -61,7 +61,7 @@ type Messenger struct {
 
 	seq atomic.Uint64
 	open
-	signer metaSigner
+	signer hmacSigner
 
 	// Substituted counts receipts built as text because no conversation
 	// was open yet (the first moments of a run).
@@ -341,22 +341,31 @@ func (m *Messenger) appendMid(b []byte, seq uint64) []byte {
 // sign sets X-Hub-Signature-256 over the body.
 func (m *Messenger) sign(w *Webhook) { m.signer.sign(w) }
 
-// metaSigner signs bodies as Meta does (X-Hub-Signature-256) with pooled
-// keyed HMACs.
-type metaSigner struct{ macs *sync.Pool }
-
-func newMetaSigner(appSecret []byte) metaSigner {
-	secret := append([]byte(nil), appSecret...)
-	return metaSigner{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}
+// hmacSigner sets header to prefix + the hex HMAC-SHA256 of the body,
+// with pooled keyed HMACs: Meta's X-Hub-Signature-256 ("sha256=") and
+// Viber's X-Viber-Content-Signature (no prefix).
+type hmacSigner struct {
+	macs           *sync.Pool
+	header, prefix string
 }
 
-func (s metaSigner) sign(w *Webhook) {
+func newHMACSigner(key []byte, header, prefix string) hmacSigner {
+	key = append([]byte(nil), key...)
+	return hmacSigner{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}, header: header, prefix: prefix}
+}
+
+// newMetaSigner signs as Meta does, with the app secret.
+func newMetaSigner(appSecret []byte) hmacSigner {
+	return newHMACSigner(appSecret, SignatureHeader, "sha256=")
+}
+
+func (s hmacSigner) sign(w *Webhook) {
 	mac := s.macs.Get().(hash.Hash)
 	mac.Reset()
 	mac.Write(w.Body)
 	var sum [sha256.Size]byte
-	h := w.addHeader(SignatureHeader)
-	h.Value = append(h.Value, "sha256="...)
+	h := w.addHeader(s.header)
+	h.Value = append(h.Value, s.prefix...)
 	h.Value = hex.AppendEncode(h.Value, mac.Sum(sum[:0]))
 	s.macs.Put(mac)
 }

@@ -33,6 +33,8 @@ var Presets = map[string]string{
 	"telegram": "telegram:text=80,telegram:command=10,telegram:callback=10",
 	// instagram: one professional account's Direct messages.
 	"instagram": "instagram:text=64,instagram:quick_reply=10,instagram:postback=8,instagram:attachment=8,instagram:read=6,instagram:batch=4",
+	// viber: one bot's messages and seen receipts.
+	"viber": "viber:text=80,viber:picture=10,viber:seen=10",
 	// whatsapp: one phone number's messages, and read statuses.
 	"whatsapp": "whatsapp:text=70,whatsapp:button=10,whatsapp:image=10,whatsapp:read=10",
 }
@@ -46,6 +48,7 @@ var KindsOf = map[string][]string{
 	TelegramName:  TelegramKinds,
 	WhatsAppName:  WhatsAppKinds,
 	InstagramName: InstagramKinds,
+	ViberName:     ViberKinds,
 }
 
 // ParseMix reads a preset name or a comma-separated list of

@@ -37,7 +37,7 @@ type WhatsApp struct {
 	run        string
 	seq        atomic.Uint64
 	open
-	signer metaSigner
+	signer hmacSigner
 
 	// Substituted counts reads built as text because no window was open
 	// yet (the first moments of a run).
