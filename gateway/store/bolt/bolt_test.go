@@ -135,19 +135,27 @@ func spoolConcurrently(t *testing.T, s *Store, n int, entered *atomic.Int64) (wa
 	return func() []error { wg.Wait(); return errs }
 }
 
-func TestGroupCommit(t *testing.T) {
-	s := openT(t, t.TempDir(), store.Options{})
-	const n = 200
+// spoolBehindBlockedCommit holds the committer while n callers spool
+// concurrently, releases it once they are all queued, and checks every
+// Spool succeeded.
+func spoolBehindBlockedCommit(t *testing.T, s *Store, n int) {
+	t.Helper()
 	release := blockCommits(t, s)
 	var entered atomic.Int64
 	wait := spoolConcurrently(t, s, n, &entered)
-	waitQueued(t, s, &entered, n)
+	waitQueued(t, s, &entered, int64(n))
 	release()
 	for i, err := range wait() {
 		if err != nil {
 			t.Fatalf("Spool %d: %v", i, err)
 		}
 	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const n = 200
+	spoolBehindBlockedCommit(t, s, n)
 	st := s.Stats()
 	t.Logf("%d concurrent Spool calls, %+v", n, st)
 	// The committer's first batch, then the rest in one.
@@ -163,16 +171,7 @@ func TestCommitIntervalUnderLoad(t *testing.T) {
 	s := openT(t, t.TempDir(), store.Options{CommitInterval: interval})
 	const n = 50
 	start := time.Now()
-	release := blockCommits(t, s)
-	var entered atomic.Int64
-	wait := spoolConcurrently(t, s, n, &entered)
-	waitQueued(t, s, &entered, n)
-	release()
-	for i, err := range wait() {
-		if err != nil {
-			t.Fatalf("Spool %d: %v", i, err)
-		}
-	}
+	spoolBehindBlockedCommit(t, s, n)
 	// Some commit of the n callers answered several of them and began
 	// after start; whatever commits next (more of them, or the lone write
 	// below) waits until the interval after it began. Without the
@@ -240,16 +239,7 @@ func TestGroupCommitUnforced(t *testing.T) {
 func TestBatchBound(t *testing.T) {
 	s := openT(t, t.TempDir(), store.Options{})
 	const n = 2500
-	release := blockCommits(t, s)
-	var entered atomic.Int64
-	wait := spoolConcurrently(t, s, n, &entered)
-	waitQueued(t, s, &entered, n)
-	release()
-	for i, err := range wait() {
-		if err != nil {
-			t.Fatalf("Spool %d: %v", i, err)
-		}
-	}
+	spoolBehindBlockedCommit(t, s, n)
 	st := s.Stats()
 	t.Logf("%+v", st)
 	if least := uint64((n + maxBatch - 1) / maxBatch); st.Commits < least || st.Commits > least+3 {
