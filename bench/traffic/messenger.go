@@ -62,10 +62,6 @@ type Messenger struct {
 	seq atomic.Uint64
 	open
 	signer hmacSigner
-
-	// Substituted counts receipts built as text because no conversation
-	// was open yet (the first moments of a run).
-	Substituted atomic.Uint64
 }
 
 // NewMessenger returns the generator of connection, signing with
@@ -137,16 +133,8 @@ func (m *Messenger) Build(w *Webhook, kind string, rnd *rand.Rand) {
 	if kind == "batch" {
 		b = m.batch(w, b, rnd, now)
 	} else {
-		slot := -1
-		if kind == "read" || kind == "delivery" {
-			if slot = m.openUser(rnd); slot < 0 {
-				m.Substituted.Add(1)
-				kind = "text"
-			}
-		}
-		if slot < 0 {
-			slot = rnd.IntN(len(m.users))
-		}
+		var slot int
+		kind, slot = m.pick(kind, kind == "read" || kind == "delivery", rnd)
 		page := m.pages[slot%len(m.pages)]
 		b = m.entryStart(b, page, now)
 		b = m.item(w, b, kind, page, slot, rnd, now)
@@ -166,6 +154,10 @@ type open struct {
 	opened   []atomic.Bool
 	openList []atomic.Int32 // slot+1 of each opened user, in order
 	openN    atomic.Int64
+
+	// Substituted counts receipts built as texts because no window was
+	// open yet (the first moments of a run).
+	Substituted atomic.Uint64
 }
 
 func newOpen(users int) open {
@@ -180,6 +172,20 @@ func (o *open) acked(w *Webhook) {
 			o.openList[i].Store(int32(ev.slot) + 1)
 		}
 	}
+}
+
+// pick chooses who sends a webhook of kind: for a receipt, someone whose
+// window is open; with none open yet, the receipt is built as a text
+// (counted in Substituted) by anyone. It returns the kind to build.
+func (o *open) pick(kind string, receipt bool, rnd *rand.Rand) (string, int) {
+	if receipt {
+		if slot := o.openUser(rnd); slot >= 0 {
+			return kind, slot
+		}
+		o.Substituted.Add(1)
+		kind = "text"
+	}
+	return kind, rnd.IntN(len(o.opened))
 }
 
 // openUser picks a person whose window is open, or -1.

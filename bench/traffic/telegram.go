@@ -36,8 +36,7 @@ type Telegram struct {
 	botID      string
 	secret     []byte
 	users      []string // user ids = private chat ids
-	firstNames []string
-	base       uint64 // first update_id of the run
+	base       uint64   // first update_id of the run
 	seq        atomic.Uint64
 }
 
@@ -59,7 +58,6 @@ func NewTelegram(connection, token, secretToken string, users int, seed uint64) 
 		// Telegram user ids are below 2^52; these are ~10^12.
 		t.users[i] = strconv.FormatUint(1_000_000_000_000+salt*1_000_000+uint64(i), 10)
 	}
-	t.firstNames = []string{"Ada", "Grace", "Linus", "Ken", "Barbara", "Дмитрий", "美咲"}
 	return t
 }
 
@@ -133,7 +131,7 @@ func (t *Telegram) appendUser(b []byte, user string, slot int) []byte {
 	b = append(b, `{"id":`...)
 	b = append(b, user...)
 	b = append(b, `,"is_bot":false,"first_name":`...)
-	b = normalize.AppendString(b, t.firstNames[slot%len(t.firstNames)])
+	b = normalize.AppendString(b, names[slot%len(names)])
 	return append(b, `,"language_code":"en"}`...)
 }
 
@@ -141,7 +139,7 @@ func (t *Telegram) appendChat(b []byte, user string, slot int) []byte {
 	b = append(b, `{"id":`...)
 	b = append(b, user...)
 	b = append(b, `,"first_name":`...)
-	b = normalize.AppendString(b, t.firstNames[slot%len(t.firstNames)])
+	b = normalize.AppendString(b, names[slot%len(names)])
 	return append(b, `,"type":"private"}`...)
 }
 

@@ -38,12 +38,8 @@ type Viber struct {
 	users      []string
 	base       uint64 // first message_token of the run
 	seq        atomic.Uint64
-	open
-	signer hmacSigner
-
-	// Substituted counts receipts built as text because nobody had
-	// written yet (the first moments of a run).
-	Substituted atomic.Uint64
+	open       // seen receipts come from people who wrote (Substituted counts the rest)
+	signer     hmacSigner
 }
 
 // NewViber returns the generator of connection, signing with the bot's
@@ -78,16 +74,7 @@ func (v *Viber) Path() string { return "/webhooks/viber/" + v.connection }
 func (v *Viber) Build(w *Webhook, kind string, rnd *rand.Rand) {
 	now := time.Now().UnixMilli()
 	w.Channel, w.Path = ViberName, v.Path()
-	slot := -1
-	if kind == "seen" {
-		if slot = v.openUser(rnd); slot < 0 {
-			v.Substituted.Add(1)
-			kind = "text"
-		}
-	}
-	if slot < 0 {
-		slot = rnd.IntN(len(v.users))
-	}
+	kind, slot := v.pick(kind, kind == "seen", rnd)
 	w.Kind = kind
 	user := v.users[slot]
 	token := strconv.FormatUint(v.base+v.seq.Add(1), 10)

@@ -36,12 +36,8 @@ type WhatsApp struct {
 	users      []string // wa_ids
 	run        string
 	seq        atomic.Uint64
-	open
-	signer hmacSigner
-
-	// Substituted counts reads built as text because no window was open
-	// yet (the first moments of a run).
-	Substituted atomic.Uint64
+	open       // reads go to open windows only (Substituted counts the rest)
+	signer     hmacSigner
 }
 
 // NewWhatsApp returns the generator of connection (business account waba,
@@ -76,16 +72,7 @@ func (g *WhatsApp) Path() string { return "/webhooks/whatsapp/" + g.connection }
 func (g *WhatsApp) Build(w *Webhook, kind string, rnd *rand.Rand) {
 	now := time.Now().Unix()
 	w.Channel, w.Path = WhatsAppName, g.Path()
-	slot := -1
-	if kind == "read" {
-		if slot = g.openUser(rnd); slot < 0 {
-			g.Substituted.Add(1)
-			kind = "text"
-		}
-	}
-	if slot < 0 {
-		slot = rnd.IntN(len(g.users))
-	}
+	kind, slot := g.pick(kind, kind == "read", rnd)
 	w.Kind = kind
 	user := g.users[slot]
 	seq := g.seq.Add(1)
