@@ -1,13 +1,13 @@
 // Package ceiling is the bench suite's yardstick: the least a webhook
 // receiver can do and still be correct. It reads the body, verifies it as
 // its channel requires (Meta's X-Hub-Signature-256 by default, Telegram's
-// secret token and Viber's signature on their routes) and answers 200, on
-// a plain fasthttp server. The suite drives
-// it with the same generator, bodies and settings as the gateway, so every
-// gateway figure can be read as a fraction of what the machine, the
-// network stack and fasthttp allow. The checks are the gateway's own
-// (meta.Signer, the Telegram and Viber adapters' Verify: constant-time,
-// allocation-free), so the yardstick verifies exactly as the gateway does.
+// secret token and Viber's signature on their routes) and answers 200, on a
+// plain fasthttp server. The suite drives it with the same generator,
+// bodies and settings as the gateway, so every gateway figure can be read
+// as a fraction of what the machine, the network stack and fasthttp allow.
+// The checks are the gateway's own (meta.Signer, the Telegram and Viber
+// adapters' Verify: constant-time, allocation-free), so the yardstick
+// verifies exactly as the gateway does.
 package ceiling
 
 import (
