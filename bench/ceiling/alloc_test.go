@@ -3,27 +3,38 @@
 package ceiling
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/switchboard-gw/switchboard/adapters/meta"
 )
 
-// TestHandleAllocs pins the ceiling's cost: once warm, answering a signed
-// webhook (verify and 200) allocates nothing.
+// TestHandleAllocs pins the ceiling's cost: once warm, answering a
+// verified webhook of any channel (check and 200) allocates nothing.
 func TestHandleAllocs(t *testing.T) {
-	s := &Server{Secret: []byte("app-secret")}
-	s.signer = &meta.Signer{Secret: s.Secret}
+	s := &Server{Secret: []byte("app-secret"), TelegramSecret: []byte("tg-secret"), ViberToken: []byte("viber-token")}
+	s.setup()
 	body := []byte(`{"object":"page","entry":[]}`)
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(fasthttp.MethodPost)
-	ctx.Request.Header.SetBytesV(SignatureHeader, s.signer.Sign(nil, body))
-	ctx.Request.SetBody(body)
-	if n := testing.AllocsPerRun(100, func() { s.Handle(&ctx) }); n != 0 {
-		t.Errorf("Handle allocates %.1f times", n)
-	}
-	if s.OK.Load() == 0 || s.Refused.Load() != 0 {
-		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
+	vmac := hmac.New(sha256.New, s.ViberToken)
+	vmac.Write(body)
+	for route, h := range map[string][2]string{
+		"/webhooks/messenger/bench": {SignatureHeader, string(s.signer.Sign(nil, body))},
+		"/webhooks/telegram/tg":     {"X-Telegram-Bot-Api-Secret-Token", "tg-secret"},
+		"/webhooks/viber/vb":        {"X-Viber-Content-Signature", hex.EncodeToString(vmac.Sum(nil))},
+	} {
+		ok := s.OK.Load()
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+		ctx.Request.SetRequestURI(route)
+		ctx.Request.Header.Set(h[0], h[1])
+		ctx.Request.SetBody(body)
+		if n := testing.AllocsPerRun(100, func() { s.Handle(&ctx) }); n != 0 {
+			t.Errorf("%s: Handle allocates %.1f times", route, n)
+		}
+		if s.OK.Load() == ok || s.Refused.Load() != 0 {
+			t.Fatalf("%s: ok %d refused %d", route, s.OK.Load(), s.Refused.Load())
+		}
 	}
 }

@@ -65,9 +65,7 @@ func (s *Server) Start(addr string) (string, error) {
 
 // Serve serves on ln in the background.
 func (s *Server) Serve(ln net.Listener) {
-	s.signer = &meta.Signer{Secret: s.Secret}
-	s.telegram = telegram.New("ceiling", &config.Telegram{Token: "0:ceiling", SecretToken: string(s.TelegramSecret)})
-	s.viber = viber.New("ceiling", &config.Viber{BotID: "ceiling", AuthToken: string(s.ViberToken)})
+	s.setup()
 	// The same server settings as the gateway's (gateway/server).
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
@@ -80,6 +78,13 @@ func (s *Server) Serve(ln net.Listener) {
 	}
 	s.addr = ln.Addr().String()
 	go s.srv.Serve(ln) //nolint:errcheck // nil on Shutdown
+}
+
+// setup builds the verifiers from the secrets.
+func (s *Server) setup() {
+	s.signer = &meta.Signer{Secret: s.Secret}
+	s.telegram = telegram.New("ceiling", &config.Telegram{Token: "0:ceiling", SecretToken: string(s.TelegramSecret)})
+	s.viber = viber.New("ceiling", &config.Viber{BotID: "ceiling", AuthToken: string(s.ViberToken)})
 }
 
 // Addr is the listening address.
