@@ -5,15 +5,14 @@
 package app
 
 import (
-	"time"
-
-	vm "github.com/VictoriaMetrics/metrics"
-
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/gateway/backend"

@@ -758,11 +758,11 @@ func (s *Store) remember(tx *bbolt.Tx, key string, now int64) (dup bool, err err
 		if now-t < s.ttl {
 			return true, nil
 		}
-		if err := idx.Delete(timeKey(t, k)); err != nil {
+		if err := idx.Delete(timeKey(t, key)); err != nil {
 			return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
 		}
 	}
-	tk := timeKey(now, k)
+	tk := timeKey(now, key)
 	if err := dd.Put(k, tk[:timeLen]); err != nil {
 		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
 	}
@@ -787,7 +787,7 @@ func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, e
 		return s.remember(tx, key, now)
 	}
 	b := tx.Bucket(bucketDedupAt)
-	k := timeKey(at, []byte(key))
+	k := timeKey(at, key)
 	if b.Get(k) != nil {
 		return true, nil
 	}
@@ -801,50 +801,19 @@ func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, e
 // first; r.n counts both, so a chunk short of 2×sweepChunk may still leave
 // work, and Sweep stops only when a call deletes fewer than sweepChunk.
 func (s *Store) sweep(tx *bbolt.Tx, r *request, now int64) error {
-	n, err := s.sweepAt(tx, now)
-	if err != nil {
-		return err
-	}
-	if err := s.sweepFirstSeen(tx, r, now); err != nil {
-		return err
-	}
-	r.n += n
-	return nil
-}
-
-// sweepAt deletes up to sweepChunk dedup_at records older than the TTL.
-func (s *Store) sweepAt(tx *bbolt.Tx, now int64) (int, error) {
-	b := tx.Bucket(bucketDedupAt)
-	var expired [][]byte
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
-		if len(k) >= timeLen && now-decodeTime(k) < s.ttl {
-			break
-		}
-		expired = append(expired, bytes.Clone(k))
-	}
+	at := tx.Bucket(bucketDedupAt)
+	expired := s.expiredFront(at, now)
 	for _, k := range expired {
-		if err := b.Delete(k); err != nil {
-			return 0, fmt.Errorf("bolt: sweeping: %w", err)
+		if err := at.Delete(k); err != nil {
+			return fmt.Errorf("bolt: sweeping: %w", err)
 		}
 	}
-	return len(expired), nil
-}
+	r.n = len(expired)
 
-// sweepFirstSeen deletes up to sweepChunk expired keys recorded by first
-// sighting (items without DedupAt), oldest first.
-func (s *Store) sweepFirstSeen(tx *bbolt.Tx, r *request, now int64) error {
-	dd := tx.Bucket(bucketDedup)
-	idx := tx.Bucket(bucketDedupTime)
-	var expired [][]byte
-	c := idx.Cursor()
-	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
-		if len(k) > timeLen && now-decodeTime(k) < s.ttl {
-			break
-		}
-		expired = append(expired, bytes.Clone(k))
-	}
-	// Deleted after the walk: deleting under a bbolt cursor can skip keys.
+	// Keys remembered by first sighting: the index entry, then the key's
+	// record if it still names that time.
+	dd, idx := tx.Bucket(bucketDedup), tx.Bucket(bucketDedupTime)
+	expired = s.expiredFront(idx, now)
 	for _, k := range expired {
 		if err := idx.Delete(k); err != nil {
 			return fmt.Errorf("bolt: sweeping: %w", err)
@@ -858,8 +827,24 @@ func (s *Store) sweepFirstSeen(tx *bbolt.Tx, r *request, now int64) error {
 			}
 		}
 	}
-	r.n = len(expired)
+	r.n += len(expired)
 	return nil
+}
+
+// expiredFront returns copies of the first keys of b, a bucket keyed by
+// time(8) + key, that are past the TTL or malformed: at most sweepChunk.
+// The caller deletes them after the walk, as deleting under a bbolt
+// cursor can skip keys.
+func (s *Store) expiredFront(b *bbolt.Bucket, now int64) [][]byte {
+	var expired [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
+		if len(k) > timeLen && now-decodeTime(k) < s.ttl {
+			break
+		}
+		expired = append(expired, bytes.Clone(k))
+	}
+	return expired
 }
 
 // --- encoding ---
@@ -868,7 +853,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byt
 
 // timeKey is the order-preserving encoding of unix nanoseconds t (sign bit
 // flipped, big-endian) followed by key.
-func timeKey(t int64, key []byte) []byte {
+func timeKey(t int64, key string) []byte {
 	b := make([]byte, timeLen, timeLen+len(key))
 	binary.BigEndian.PutUint64(b, uint64(t)^(1<<63))
 	return append(b, key...)
