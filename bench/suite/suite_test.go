@@ -227,3 +227,31 @@ func TestTargetMode(t *testing.T) {
 		t.Fatalf("target mode not announced:\n%s", progress.String())
 	}
 }
+
+// TestGatewayProfile: -cpuprofile in binary mode fetches the gateway's own
+// CPU profile with the bench's API token; here from an in-process gateway
+// started the same way.
+func TestGatewayProfile(t *testing.T) {
+	o := Options{Mode: ModeInProcess}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e, err := startEnv(ctx, &o, o.pages(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	b, err := e.gatewayProfile(ctx, 400*time.Millisecond) // rounds up to 1 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("not a gzipped profile: %d bytes", len(b))
+	}
+	e.gatewayURL += "/nowhere" // a failed fetch is an error, not an empty profile
+	if _, err := e.gatewayProfile(ctx, time.Second); err == nil {
+		t.Fatal("a refused profile request returned no error")
+	}
+}
