@@ -145,13 +145,13 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 	return e, waitHealthy(ctx, e.gatewayURL+"/healthz", 30*time.Second)
 }
 
-// gatewayYAML is the gateway's configuration: one Messenger connection
-// whose Pages send to the channel mock, one Instagram account, one
-// WhatsApp phone number, one Telegram bot and one Viber bot sending there
-// too, the mock backend, a store in the
-// run's temp dir, and the product's defaults for everything else (the
-// bench measures what users run). enforce_window stays on: the traffic
-// opens every window before replying into it.
+// gatewayYAML is the gateway's configuration: one connection per channel
+// the traffic has (Messenger Pages, an Instagram account, a WhatsApp
+// number, a Telegram bot, a Viber bot), all sending to the channel mock;
+// the mock backend; a store in the run's temp dir; the bench's API token
+// (for the CPU profile); and the product's defaults for everything else
+// (the bench measures what users run). enforce_window stays on: the
+// traffic opens every window before replying into it.
 func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase string, pages []page) string {
 	var b strings.Builder
 	q := strconv.Quote
@@ -410,11 +410,11 @@ const maxRemoteProfile = 29 * time.Second
 // gatewayProfile fetches a CPU profile of the gateway subprocess over d
 // (at most maxRemoteProfile) from its /debug/pprof route.
 func (e *env) gatewayProfile(ctx context.Context, d time.Duration) ([]byte, error) {
-	secs := int(min(d, maxRemoteProfile).Round(time.Second) / time.Second)
+	secs := max(int(min(d, maxRemoteProfile).Round(time.Second)/time.Second), 1)
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.gatewayURL, max(secs, 1)))
+	req.SetRequestURI(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.gatewayURL, secs))
 	req.Header.Set("Authorization", "Bearer "+benchAPIToken)
 	deadline := time.Now().Add(time.Duration(secs)*time.Second + 10*time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
