@@ -365,6 +365,23 @@ func str(v *fastjson.Value, p at, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
+// strReader reads optional string members of one object: after the first
+// error (kept in err) it reads nothing, so a run of reads needs one check.
+type strReader struct {
+	v   *fastjson.Value
+	p   at
+	err error
+}
+
+func (r *strReader) get(key string) []byte {
+	if r.err != nil {
+		return nil
+	}
+	b, _, err := str(r.v, r.p, key)
+	r.err = err
+	return b
+}
+
 // id returns the raw digits of an integer id member in st.num, valid until
 // the next call. Floats, exponents, strings and integers outside int64 are
 // wrong_type: an id that went through a float upstream is not trusted.
@@ -567,13 +584,10 @@ func (st *state) chat(a *Adapter, c *fastjson.Value, p at) error {
 		return err
 	}
 	st.setChannel(a, id)
-	typ, _, err := str(c, p, "type")
-	if err != nil {
-		return err
-	}
-	title, _, err := str(c, p, "title")
-	if err != nil {
-		return err
+	r := strReader{v: c, p: p}
+	typ, title := r.get("type"), r.get("title")
+	if r.err != nil {
+		return r.err
 	}
 	if len(typ) > 0 {
 		st.metaStr("chat_type", typ)
@@ -604,21 +618,10 @@ func (st *state) user(u *fastjson.Value, p at) error {
 		return err
 	}
 	st.d.sid = st.add(id)
-	first, _, err := str(u, p, "first_name")
-	if err != nil {
-		return err
-	}
-	last, _, err := str(u, p, "last_name")
-	if err != nil {
-		return err
-	}
-	user, _, err := str(u, p, "username")
-	if err != nil {
-		return err
-	}
-	lang, _, err := str(u, p, "language_code")
-	if err != nil {
-		return err
+	r := strReader{v: u, p: p}
+	first, last, user, lang := r.get("first_name"), r.get("last_name"), r.get("username"), r.get("language_code")
+	if r.err != nil {
+		return r.err
 	}
 	off := len(st.buf)
 	st.buf = append(st.buf, first...)
@@ -643,13 +646,10 @@ func (st *state) senderChat(c *fastjson.Value, p at) error {
 		return err
 	}
 	st.d.sid = st.add(id)
-	title, _, err := str(c, p, "title")
-	if err != nil {
-		return err
-	}
-	user, _, err := str(c, p, "username")
-	if err != nil {
-		return err
+	r := strReader{v: c, p: p}
+	title, user := r.get("title"), r.get("username")
+	if r.err != nil {
+		return r.err
 	}
 	st.d.sname = st.add(title)
 	st.d.suser = st.add(user)
@@ -995,13 +995,10 @@ func (st *state) sticker(s *fastjson.Value, p at) error {
 	if !ok {
 		return missing(p, "file_id")
 	}
-	emoji, _, err := str(s, p, "emoji")
-	if err != nil {
-		return err
-	}
-	set, _, err := str(s, p, "set_name")
-	if err != nil {
-		return err
+	r := strReader{v: s, p: p}
+	emoji, set := r.get("emoji"), r.get("set_name")
+	if r.err != nil {
+		return r.err
 	}
 	size, _, err := integer(s, p, "file_size")
 	if err != nil {
@@ -1068,13 +1065,10 @@ func (st *state) venue(v *fastjson.Value, p at) error {
 	if err := st.location(l, p.in("location")); err != nil {
 		return err
 	}
-	title, _, err := str(v, p, "title")
-	if err != nil {
-		return err
-	}
-	addr, _, err := str(v, p, "address")
-	if err != nil {
-		return err
+	r := strReader{v: v, p: p}
+	title, addr := r.get("title"), r.get("address")
+	if r.err != nil {
+		return r.err
 	}
 	st.d.locName, st.d.locAddr = st.add(title), st.add(addr)
 	st.d.typ = normalize.TypeLocation
