@@ -129,6 +129,7 @@ type Phase struct {
 	DrainS     float64            `json:"drain_s,omitempty"`
 	CPU        *CPU               `json:"cpu,omitempty"`
 	Memory     *Memory            `json:"memory,omitempty"`
+	Store      *Store             `json:"store,omitempty"`
 	MaxQueueMS float64            `json:"max_queue_ms"`
 	// BenchCPU is the bench process's own CPU (generator and mocks), in
 	// cores, when the server ran as a separate process.
@@ -147,6 +148,22 @@ type CPU struct {
 	// mode: gateway, generator and mocks together).
 	Scope  string `json:"scope"`
 	Source string `json:"source"`
+}
+
+// Store is the gateway's embedded store over the window, from its
+// /metrics: each commit is one fsync'd transaction, each write one
+// Spool, Ack or key-value call riding in one.
+type Store struct {
+	Commits uint64 `json:"commits"`
+	Writes  uint64 `json:"writes"`
+	Pages   uint64 `json:"pages"` // written, meta pages included
+	// CommitsPerEvent: commits per round-tripped event.
+	CommitsPerEvent float64 `json:"commits_per_event"`
+	// WritesPerCommit: how many calls one fsync served (group commit).
+	WritesPerCommit float64 `json:"writes_per_commit"`
+	// PagesPerCommit: 4 KB pages written per commit (each a pwrite and
+	// part of its fsync).
+	PagesPerCommit float64 `json:"pages_per_commit"`
 }
 
 // Memory is a server's resident memory.

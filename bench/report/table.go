@@ -67,6 +67,10 @@ func (r *Results) Table(w io.Writer) {
 			row("bench process CPU cores", fmt.Sprintf("%.2f", g.BenchCPU), fmt.Sprintf("%.2f", c.BenchCPU), "")
 		}
 	}
+	if st := g.Store; st != nil {
+		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
+		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
+	}
 	if g.Memory != nil {
 		cm := ""
 		if c.Memory != nil {
@@ -87,9 +91,9 @@ func (r *Results) Table(w io.Writer) {
 	if len(r.Sweep) > 0 {
 		fmt.Fprintln(w, "\nlatency against load (open loop; ms):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\t")
 		for _, p := range r.Sweep {
-			rt, ceil, lost := "", "", ""
+			rt, ceil, lost, commits, pages := "", "", "", "", ""
 			if p.Gateway.RoundTripMS != nil {
 				rt = ms(p.Gateway.RoundTripMS.P99)
 			}
@@ -99,9 +103,13 @@ func (r *Results) Table(w io.Writer) {
 			if a := p.Gateway.Accounting; a != nil {
 				lost = fmt.Sprint(a.Lost)
 			}
+			if st := p.Gateway.Store; st != nil {
+				commits = fmt.Sprintf("%.2f", st.CommitsPerEvent)
+				pages = fmt.Sprintf("%.1f", st.PagesPerCommit)
+			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -391,6 +392,50 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 		return s, "bench-process", err == nil
 	}
 	return procstat.Sample{}, "", false
+}
+
+// storeCounts are the gateway store's counters.
+type storeCounts struct{ commits, writes, pages uint64 }
+
+// gatewayStore reads the store counters from the gateway's /metrics; not
+// with -target (not ours, and its store may be another kind).
+func (e *env) gatewayStore() (storeCounts, bool) {
+	if e.gatewayPID == 0 && e.inproc == nil {
+		return storeCounts{}, false
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(e.gatewayURL + "/metrics")
+	if err := fasthttp.DoTimeout(req, resp, 2*time.Second); err != nil || resp.StatusCode() != 200 {
+		return storeCounts{}, false
+	}
+	var c storeCounts
+	var seen int
+	for line := range bytes.Lines(resp.Body()) {
+		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch string(name) {
+		case "switchboard_store_commits_total":
+			dst = &c.commits
+		case "switchboard_store_writes_total":
+			dst = &c.writes
+		case "switchboard_store_pages_written_total":
+			dst = &c.pages
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(string(value), 64)
+		if err != nil {
+			return storeCounts{}, false
+		}
+		*dst = uint64(v)
+		seen++
+	}
+	return c, seen == 3
 }
 
 // ceilingStat samples the ceiling the same way.

@@ -111,7 +111,8 @@ func (w *worker) Wait(ctx context.Context, c *load.Call) error {
 // sampler takes a server's CPU and memory readings at the window's edges
 // and once a second in between.
 type sampler struct {
-	stat func() (procstat.Sample, string, bool)
+	stat  func() (procstat.Sample, string, bool)
+	store func() (storeCounts, bool) // nil: not the gateway
 
 	endTaken chan struct{} // closed once the end-of-window sample ran
 
@@ -119,21 +120,28 @@ type sampler struct {
 	start, end *procstat.Sample
 	self0      *procstat.Sample
 	self1      *procstat.Sample
+	store0     *storeCounts
+	store1     *storeCounts
 	peakRSS    uint64
 	last       procstat.Sample
 	scope      string
 	timers     []*time.Timer
 }
 
-func newSampler(stat func() (procstat.Sample, string, bool), ws, we time.Time) *sampler {
-	s := &sampler{stat: stat, endTaken: make(chan struct{})}
-	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample) {
+func newSampler(stat func() (procstat.Sample, string, bool), store func() (storeCounts, bool), ws, we time.Time) *sampler {
+	s := &sampler{stat: stat, store: store, endTaken: make(chan struct{})}
+	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample, st **storeCounts) {
 		s.timers = append(s.timers, time.AfterFunc(time.Until(t), func() {
 			if dst == &s.end {
 				defer close(s.endTaken)
 			}
 			smp, scope, ok := stat()
 			me, err := procstat.Self()
+			var sc storeCounts
+			scOK := false
+			if store != nil {
+				sc, scOK = store()
+			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if ok {
@@ -143,10 +151,13 @@ func newSampler(stat func() (procstat.Sample, string, bool), ws, we time.Time) *
 			if err == nil {
 				*self = &me
 			}
+			if scOK {
+				*st = &sc
+			}
 		}))
 	}
-	at(ws, &s.start, &s.self0)
-	at(we, &s.end, &s.self1)
+	at(ws, &s.start, &s.self0, &s.store0)
+	at(we, &s.end, &s.self1, &s.store1)
 	return s
 }
 
@@ -197,8 +208,9 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 	src := &source{seed: o.Seed + uint64(s.phases)<<20}
 	url := s.env.ceilingURL
 	stat := s.env.ceilingStat
+	var storeStat func() (storeCounts, bool)
 	if srv == serverGateway {
-		url, stat = s.env.gatewayURL, s.env.gatewayStat
+		url, stat, storeStat = s.env.gatewayURL, s.env.gatewayStat, s.env.gatewayStore
 		src.gen = s.gwGen
 		if s.env.ledger != nil {
 			src.ledger = s.env.ledger
@@ -208,7 +220,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 	} else {
 		src.gen = s.ceilGen
 	}
-	smp := newSampler(stat, ws, we)
+	smp := newSampler(stat, storeStat, ws, we)
 	defer smp.stop()
 
 	label := fmt.Sprintf("%-7s %-9s %-12s", srv, sp.name, sp.label())
@@ -315,6 +327,13 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
 		}
 		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM)}
+	}
+	if a, b := smp.store0, smp.store1; a != nil && b != nil {
+		st := &report.Store{Commits: b.commits - a.commits, Writes: b.writes - a.writes, Pages: b.pages - a.pages}
+		st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
+		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
+		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
+		p.Store = st
 	}
 	smp.mu.Unlock()
 	if srv == serverGateway && s.env.gatewayPID == 0 && s.env.inproc == nil {

@@ -149,6 +149,15 @@ func TestQuickRun(t *testing.T) {
 	if res.Max == nil || res.Max.Ratio != res.Ratio {
 		t.Fatalf("a closed-loop main phase is the capacity: %+v", res.Max)
 	}
+	// The store's counters come from the gateway's /metrics: every event
+	// was spooled, so the window saw commits, each writing the meta page
+	// and at least one data page.
+	if st := res.Gateway.Store; st == nil || st.Commits == 0 || st.Writes < st.Commits || st.PagesPerCommit < 2 || st.CommitsPerEvent <= 0 {
+		t.Fatalf("store figures: %+v", st)
+	}
+	if res.Ceiling.Store != nil {
+		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
+	}
 	if !strings.Contains(progress.String(), "replies") {
 		t.Fatalf("no progress lines:\n%s", progress.String())
 	}
@@ -217,7 +226,7 @@ func TestTargetMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Mode != "target" || res.Lost != nil || res.CPUMicrosPerEvent != nil || res.RoundTripMS != nil || res.Gateway.Accounting != nil {
+	if res.Mode != "target" || res.Lost != nil || res.CPUMicrosPerEvent != nil || res.RoundTripMS != nil || res.Gateway.Accounting != nil || res.Gateway.Store != nil {
 		t.Fatalf("target mode reported what it cannot know: %+v", res)
 	}
 	if res.ThroughputRPS < 150 || res.EventsPerSec < res.ThroughputRPS || res.Errors != 0 {

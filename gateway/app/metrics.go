@@ -33,6 +33,7 @@ func (a *App) registerMetrics() {
 		s.NewGauge("switchboard_spool_entries", func() float64 { return float64(b.Stats().Spooled) })
 		s.NewGauge("switchboard_store_commits_total", func() float64 { return float64(b.Stats().Commits) })
 		s.NewGauge("switchboard_store_writes_total", func() float64 { return float64(b.Stats().Requests) })
+		s.NewGauge("switchboard_store_pages_written_total", func() float64 { return float64(b.Stats().Pages) })
 	}
 	vm.RegisterSet(s)
 	a.metrics = s

@@ -81,6 +81,7 @@ type Store struct {
 
 	spooled    atomic.Int64
 	commits    atomic.Uint64
+	pages      atomic.Uint64
 	requests   atomic.Uint64
 	duplicates atomic.Uint64
 }
@@ -90,6 +91,7 @@ type Store struct {
 type Stats struct {
 	Spooled    int64  // entries in the spool now
 	Commits    uint64 // write transactions committed since Open
+	Pages      uint64 // pages those commits wrote (meta pages included)
 	Requests   uint64 // write calls committed since Open
 	Duplicates uint64 // items dropped by dedup since Open
 }
@@ -168,6 +170,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		Spooled:    s.spooled.Load(),
 		Commits:    s.commits.Load(),
+		Pages:      s.pages.Load(),
 		Requests:   s.requests.Load(),
 		Duplicates: s.duplicates.Load(),
 	}
@@ -637,6 +640,8 @@ func (s *Store) tryCommit(live []*request) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return -1, fmt.Errorf("bolt: committing: %w", err)
 	}
+	st := tx.Stats()
+	s.pages.Add(uint64(st.GetWrite()))
 	return -1, nil
 }
 

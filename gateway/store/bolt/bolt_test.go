@@ -162,6 +162,10 @@ func TestGroupCommit(t *testing.T) {
 	if st.Commits > 3 || st.Requests != n || st.Spooled != n {
 		t.Fatalf("stats %+v, want <= 3 commits for %d requests", st, n)
 	}
+	// Every commit writes at least one data page and the meta page.
+	if st.Pages < 2*st.Commits {
+		t.Errorf("stats %+v: want at least 2 pages per commit", st)
+	}
 }
 
 // TestCommitIntervalUnderLoad: after a commit that answered many callers,
