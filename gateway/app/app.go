@@ -99,6 +99,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		RetryMin: cfg.Backend.RetryMin,
 		RetryMax: cfg.Backend.RetryMax,
 	}
+	// The window check of a reply reads what the pipeline just wrote from
+	// its memory, not from the store (a read transaction per reply).
+	a.Dispatch.Windows = a.Pipeline
 	// The web channel's transport must be in place before the pipeline
 	// replays spooled replies to web conversations into dispatch.
 	a.Web, err = webchat.New(cfg, conns, st, a.Identity, a.Pipeline, log)

@@ -41,6 +41,9 @@ type Dispatcher struct {
 	RetryMin, RetryMax time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Windows, when set, answers the window check of an active
+	// conversation from memory; the store is read otherwise.
+	Windows Windows
 
 	queue    *lanes.Queue[*job]
 	pacer    *pacer
@@ -48,6 +51,14 @@ type Dispatcher struct {
 	breakers map[string]*breaker
 	sent     atomic.Uint64
 	failed   atomic.Uint64
+}
+
+// Windows remembers the last inbound time recorded per conversation (the
+// value of store.BucketWindow under the same key, unix milliseconds).
+// It may forget, never invent: a value it has is one the store holds or
+// held a moment ago, which cannot turn an open window closed.
+type Windows interface {
+	LastInbound(key string) (ms int64, ok bool)
 }
 
 // job is one reply on its way.
@@ -378,14 +389,9 @@ func (d *Dispatcher) policy(j *job) (adapters.Recipient, error) {
 		to.Response = true
 		return to, nil
 	}
-	last, err := d.Store.Get(store.BucketWindow, key)
+	since, known, err := d.sinceInbound(key)
 	if err != nil {
 		return to, &adapters.APIError{Class: adapters.ClassTransient, Code: "store", Message: err.Error()}
-	}
-	var since time.Duration
-	known := len(last) == 8
-	if known {
-		since = d.Now().Sub(time.UnixMilli(int64(binary.BigEndian.Uint64(last))))
 	}
 	to.Response = known && since <= responseWindow && j.reply.Tag == ""
 	if d.EnforceWindow {
@@ -394,6 +400,28 @@ func (d *Dispatcher) policy(j *job) (adapters.Recipient, error) {
 		}
 	}
 	return to, nil
+}
+
+// sinceInbound is the time since the last inbound message of a
+// conversation, known false when it never wrote one. A remembered time
+// within the response window is taken as is: the store can only hold it
+// or a later one, and either leaves the window open (each adapter's
+// CheckWindow only distinguishes times beyond responseWindow). Anything
+// else is read from the store, the source of truth.
+func (d *Dispatcher) sinceInbound(key string) (time.Duration, bool, error) {
+	now := d.Now()
+	if d.Windows != nil {
+		if ms, ok := d.Windows.LastInbound(key); ok {
+			if since := now.Sub(time.UnixMilli(ms)); since <= responseWindow {
+				return since, true, nil
+			}
+		}
+	}
+	last, err := d.Store.Get(store.BucketWindow, key)
+	if err != nil || len(last) != 8 {
+		return 0, false, err
+	}
+	return now.Sub(time.UnixMilli(int64(binary.BigEndian.Uint64(last)))), true, nil
 }
 
 // retry waits and tries j again, unless its API caller cannot wait that

@@ -378,6 +378,41 @@ func TestWindowPolicy(t *testing.T) {
 	}
 }
 
+// memWindows is a Windows over a map of conversation key → unix ms.
+type memWindows map[string]int64
+
+func (m memWindows) LastInbound(key string) (int64, bool) {
+	ms, ok := m[key]
+	return ms, ok
+}
+
+// TestWindowsMemory: a remembered time inside the window answers the
+// check without the store; one beyond it, or none, sends the check to the
+// store, whose newer time wins.
+func TestWindowsMemory(t *testing.T) {
+	ch := &fakeChannel{}
+	d, st := newDispatcher(t, windowed{ch})
+	now := time.Now()
+	key := func(user string) string { return store.ConversationKey("fb", path(user)) }
+	d.Windows = memWindows{
+		key("remembered"): now.Add(-time.Minute).UnixMilli(), // the store has nothing: memory alone opens it
+		key("stale"):      now.Add(-25 * time.Hour).UnixMilli(),
+		key("closed"):     now.Add(-25 * time.Hour).UnixMilli(),
+	}
+	openWindow(t, st, "stale", now)
+	openWindow(t, st, "forgotten", now)
+	openWindow(t, st, "closed", now.Add(-26*time.Hour))
+	for user, ok := range map[string]bool{"remembered": true, "stale": true, "forgotten": true, "closed": false, "never": false} {
+		res, err := d.Send(context.Background(), "", &normalize.MessagesRequest{ResponsePath: path(user), Messages: []normalize.Reply{{Text: "hi"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := res[0].Error; ok != (e == nil) {
+			t.Errorf("%s: error %+v, want sent %v", user, e, ok)
+		}
+	}
+}
+
 // paced adds a per-recipient pace to fakeChannel, as Telegram has.
 type paced struct {
 	*fakeChannel

@@ -227,6 +227,16 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 	return accepted, duplicates, nil
 }
 
+// LastInbound is the last inbound time (unix ms) this pipeline wrote to
+// store.BucketWindow for a conversation key, if it still remembers it
+// (dispatch.Windows). Safe before Start: it then remembers nothing.
+func (p *Pipeline) LastInbound(key string) (int64, bool) {
+	if p.windows == nil {
+		return 0, false
+	}
+	return p.windows.Get(key)
+}
+
 // lane is the ordering key of an event: its conversation (or, for events
 // that address no person, its bot).
 func lane(connection string, ev *normalize.Event) string {

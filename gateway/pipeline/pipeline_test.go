@@ -100,6 +100,14 @@ func TestIngest(t *testing.T) {
 	if got := windowAt(t, st, "u1"); !got.Equal(later) {
 		t.Fatalf("window %v after a minute, want %v", got, later)
 	}
+	// What dispatch reads from memory (LastInbound) is what was written.
+	p.windows.Wait()
+	if ms, ok := p.LastInbound(store.ConversationKey("fb", string(normalize.BuildResponsePath("42", "u1")))); !ok || ms != later.UnixMilli() {
+		t.Fatalf("LastInbound %d %v, want %d", ms, ok, later.UnixMilli())
+	}
+	if _, ok := p.LastInbound(store.ConversationKey("fb", "nobody")); ok {
+		t.Fatal("LastInbound remembers a conversation never seen")
+	}
 	// A read receipt is not the person's action: no window.
 	read := text("e5", "u3", now)
 	read.Type = normalize.TypeRead
