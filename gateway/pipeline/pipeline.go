@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -336,7 +335,7 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 	var committed func([]uint64, error)
 	var msgs []normalize.Reply
 	if len(answer) > 0 {
-		msgs, err = parseAnswer(answer)
+		msgs, err = normalize.DecodeAnswer(answer)
 		if err != nil {
 			p.Log.Warn("pipeline: backend answer unreadable, event acknowledged without replies", "event_id", j.id, "err", err)
 		}
@@ -374,12 +373,4 @@ func splitLane(lane string) (connection, path string) {
 		}
 	}
 	return lane, ""
-}
-
-func parseAnswer(b []byte) ([]normalize.Reply, error) {
-	var a normalize.BackendAnswer
-	if err := json.Unmarshal(b, &a); err != nil {
-		return nil, err
-	}
-	return a.Messages, nil
 }
