@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/bench/report"
 	"github.com/switchboard-gw/switchboard/bench/suite"
 	"github.com/switchboard-gw/switchboard/bench/traffic"
 )
@@ -35,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o suite.Options
 	var pages, cpuProfile string
 	var check bool
+	var runs int
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Target, "target", "", "base URL of an already running gateway to load (no mocks: no round trips, loss or CPU figures)")
@@ -67,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode, the gateway process's own (from its /debug/pprof, at most 29 s); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
 	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
+	fs.IntVar(&runs, "runs", 1, "run the whole suite this many times and report each figure's median and range (with -out: DIR/runN/ each, DIR/results.json the medians)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,13 +96,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		o.CPUProfile = f
 	}
-	res, err := suite.Run(ctx, o)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	var targets []report.Target
+	if runs != 1 {
+		res, err := suite.Repeat(ctx, o, runs)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		targets = res.Targets
+	} else {
+		res, err := suite.Run(ctx, o)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		targets = res.Targets
 	}
 	if check {
-		for _, t := range res.Targets {
+		for _, t := range targets {
 			if t.Pass != nil && !*t.Pass {
 				return 1
 			}

@@ -18,6 +18,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-mix", "messenger:text=1,telegraph:morse=2"}, 1, "unknown channel"},
 		{[]string{"-sweep", "fast"}, 1, "-sweep"},
 		{[]string{"-mode", "docker"}, 1, "-mode"},
+		{[]string{"-runs", "0"}, 1, "-runs 0"},
+		{[]string{"-runs", "2", "-cpuprofile", "/dev/null"}, 1, "drop -runs"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {

@@ -121,23 +121,28 @@ func (r *Results) Table(w io.Writer) {
 
 	if len(r.Targets) > 0 {
 		fmt.Fprintln(w, "\ntargets (measured by the suite, not asserted):")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\t")
-		for _, t := range r.Targets {
-			v, verdict := "n/a", "n/a"
-			if t.Value != nil {
-				v = num(*t.Value) + " " + t.Unit
-			}
-			if t.Pass != nil {
-				verdict = map[bool]string{true: "PASS", false: "FAIL"}[*t.Pass]
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %s %s\t%s\n", verdict, t.Name, v, t.Op, num(t.Limit), t.Unit, t.Note)
-		}
-		tw.Flush()
+		writeTargets(w, r.Targets)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
+}
+
+// writeTargets prints one line per target: verdict, name, value, limit.
+func writeTargets(w io.Writer, targets []Target) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\t")
+	for _, t := range targets {
+		v, verdict := "n/a", "n/a"
+		if t.Value != nil {
+			v = num(*t.Value) + " " + t.Unit
+		}
+		if t.Pass != nil {
+			verdict = map[bool]string{true: "PASS", false: "FAIL"}[*t.Pass]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %s %s\t%s\n", verdict, t.Name, v, t.Op, num(t.Limit), t.Unit, t.Note)
+	}
+	tw.Flush()
 }
 
 func kinds(m map[string]uint64) string {

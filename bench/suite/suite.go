@@ -539,3 +539,49 @@ func settings(o *Options) []string {
 	}
 	return s
 }
+
+// Repeat runs the suite n times, each with a fresh gateway, ceiling and
+// mocks, and sums the runs up (report.Aggregate): medians with ranges.
+// With Out, run i writes its own results to Out/run<i> and the summary
+// goes to Out. A CPU profile covers one run: Repeat refuses one.
+func Repeat(ctx context.Context, o Options, n int) (*report.Runs, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("bench: -runs %d: want at least 1", n)
+	}
+	if o.CPUProfile != nil && n > 1 {
+		return nil, errors.New("bench: -cpuprofile profiles one run: drop -runs")
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	out := o.Out
+	var runs []*report.Results
+	var dirs []string
+	for i := range n {
+		ri := o
+		if out != "" {
+			ri.Out = filepath.Join(out, fmt.Sprintf("run%d", i+1))
+			dirs = append(dirs, filepath.Base(ri.Out))
+		}
+		fmt.Fprintf(o.Progress, "bench: run %d of %d\n", i+1, n)
+		res, err := Run(ctx, ri)
+		if err != nil {
+			return nil, fmt.Errorf("bench: run %d: %w", i+1, err)
+		}
+		runs = append(runs, res)
+	}
+	a := report.Aggregate(runs, dirs)
+	if n > 1 {
+		a.Table(o.Stdout)
+	}
+	if out != "" {
+		if err := a.Write(out); err != nil {
+			return a, err
+		}
+		fmt.Fprintf(o.Progress, "bench: wrote %s and summary.txt\n", filepath.Join(out, "results.json"))
+	}
+	return a, nil
+}

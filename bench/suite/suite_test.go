@@ -181,6 +181,44 @@ func TestQuickRun(t *testing.T) {
 	}
 }
 
+// TestRepeat: -runs 2 runs the suite twice, each into its own directory,
+// and sums them up (medians, sums of loss and errors) in the top one.
+func TestRepeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end bench runs")
+	}
+	out := t.TempDir()
+	var progress strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second,
+		Progress: &syncWriter{w: &progress}, Stdout: io.Discard}
+	a, err := Repeat(ctx, o, 2)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if a.N != 2 || a.Lost == nil || *a.Lost != 0 || a.Ratio <= 0 || a.EventsPerSec <= 0 || len(a.RunDirs) != 2 {
+		t.Fatalf("runs %+v", a)
+	}
+	for _, f := range a.Figures {
+		if len(f.Values) != 2 || f.Min > f.Median || f.Median > f.Max {
+			t.Fatalf("figure %+v", f)
+		}
+	}
+	for _, p := range []string{"results.json", "summary.txt", "run1/results.json", "run2/results.json", "run2/latency.png"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	o.CPUProfile = io.Discard
+	if _, err := Repeat(ctx, o, 2); err == nil {
+		t.Fatal("a CPU profile over several runs was accepted")
+	}
+	if _, err := Repeat(ctx, Options{}, 0); err == nil {
+		t.Fatal("-runs 0 was accepted")
+	}
+}
+
 // TestQuickRunChannels: Telegram, WhatsApp, Instagram and Viber traffic,
 // alone and mixed with Messenger, make the same round trip (webhook → backend → the
 // channel's send API at the mock), and every event is accounted for.

@@ -1,0 +1,277 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/latency"
+)
+
+// Runs is results.json of a suite run N times (-runs N): the same keys
+// as one run's (throughput_rps, events_per_sec, ceiling_rps, ratio,
+// cpu_us_per_event, lost, errors, latency_ms, ...) holding each figure's
+// median over the runs, with every figure's values and range in Figures
+// and each run's own results in RunDirs. Lost and Errors are sums: one
+// lost event in any run is a loss. A machine whose speed drifts between
+// runs (a shared VM) moves single figures by tens of percent; the median
+// of a few runs, with its range, is what to compare.
+type Runs struct {
+	Schema   int       `json:"schema"`
+	Tool     string    `json:"tool"`
+	Started  time.Time `json:"started"`
+	Host     Host      `json:"host"`
+	Mode     string    `json:"mode"`
+	Mix      string    `json:"mix"`
+	Load     LoadSpec  `json:"load"`
+	Settings []string  `json:"settings,omitempty"`
+	N        int       `json:"runs"`
+
+	ThroughputRPS     float64          `json:"throughput_rps"`
+	EventsPerSec      float64          `json:"events_per_sec"`
+	CeilingRPS        float64          `json:"ceiling_rps"`
+	Ratio             float64          `json:"ratio"`
+	CPUMicrosPerEvent *float64         `json:"cpu_us_per_event"`
+	Lost              *int64           `json:"lost"`
+	Errors            uint64           `json:"errors"`
+	LatencyMS         latency.Summary  `json:"latency_ms"`
+	RoundTripMS       *latency.Summary `json:"roundtrip_ms"`
+
+	// Figures are the medians above and more (capacity, each sweep
+	// point's p99), each with every run's value.
+	Figures []Figure `json:"figures"`
+	// Targets are judged on the medians, except exact ones (lost events
+	// == 0), judged on the worst run.
+	Targets []Target `json:"targets"`
+	RunDirs []string `json:"run_dirs,omitempty"`
+	Elapsed float64  `json:"elapsed_s"`
+}
+
+// Figure is one figure over the runs.
+type Figure struct {
+	Name   string    `json:"name"`
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Values []float64 `json:"values"`
+}
+
+// Median returns the median of vs (the mean of the middle two for an
+// even count), 0 for none.
+func Median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(vs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Aggregate sums up runs of the same suite; runs must not be empty.
+// dirs, when given, are where each run wrote its own results.
+func Aggregate(runs []*Results, dirs []string) *Runs {
+	first := runs[0]
+	a := &Runs{
+		Schema: SchemaVersion, Tool: first.Tool, Started: first.Started, Host: first.Host,
+		Mode: first.Mode, Mix: first.Mix, Load: first.Load, Settings: first.Settings,
+		N: len(runs), RunDirs: dirs,
+	}
+	fig := func(name string, get func(*Results) (float64, bool)) (float64, bool) {
+		f := Figure{Name: name}
+		for _, r := range runs {
+			v, ok := get(r)
+			if !ok {
+				return 0, false // a figure some run lacks is not summarized
+			}
+			f.Values = append(f.Values, v)
+		}
+		f.Median, f.Min, f.Max = Median(f.Values), slices.Min(f.Values), slices.Max(f.Values)
+		a.Figures = append(a.Figures, f)
+		return f.Median, true
+	}
+	always := func(get func(*Results) float64) func(*Results) (float64, bool) {
+		return func(r *Results) (float64, bool) { return get(r), true }
+	}
+	a.ThroughputRPS, _ = fig("webhooks/s (2xx)", always(func(r *Results) float64 { return r.ThroughputRPS }))
+	a.EventsPerSec, _ = fig("round trips/s", always(func(r *Results) float64 { return r.EventsPerSec }))
+	a.CeilingRPS, _ = fig("ceiling webhooks/s", always(func(r *Results) float64 { return r.CeilingRPS }))
+	a.Ratio, _ = fig("ratio", always(func(r *Results) float64 { return r.Ratio }))
+	if v, ok := fig("CPU µs/event", func(r *Results) (float64, bool) {
+		if r.CPUMicrosPerEvent == nil {
+			return 0, false
+		}
+		return *r.CPUMicrosPerEvent, true
+	}); ok {
+		a.CPUMicrosPerEvent = F(v)
+	}
+	a.LatencyMS = medianSummary(runs, func(r *Results) *latency.Summary { return &r.LatencyMS })
+	fig("answer p50 ms", always(func(r *Results) float64 { return r.LatencyMS.P50 }))
+	fig("answer p99 ms", always(func(r *Results) float64 { return r.LatencyMS.P99 }))
+	fig("answer p99.9 ms", always(func(r *Results) float64 { return r.LatencyMS.P999 }))
+	if first.RoundTripMS != nil {
+		rt := medianSummary(runs, func(r *Results) *latency.Summary { return r.RoundTripMS })
+		a.RoundTripMS = &rt
+		fig("round trip p99 ms", func(r *Results) (float64, bool) {
+			if r.RoundTripMS == nil {
+				return 0, false
+			}
+			return r.RoundTripMS.P99, true
+		})
+	}
+	if first.Max != nil && first.Max.Gateway != nil {
+		// A separate capacity probe: its figures differ from the main
+		// phase's.
+		fig("capacity round trips/s", func(r *Results) (float64, bool) {
+			if r.Max == nil {
+				return 0, false
+			}
+			return r.Max.GatewayEventsPerSec, true
+		})
+		fig("capacity ratio", func(r *Results) (float64, bool) {
+			if r.Max == nil {
+				return 0, false
+			}
+			return r.Max.Ratio, true
+		})
+	}
+	for i, p := range first.Sweep {
+		at := func(r *Results) (*Point, bool) {
+			if i >= len(r.Sweep) || r.Sweep[i].Spec != p.Spec {
+				return nil, false
+			}
+			return &r.Sweep[i], true
+		}
+		fig("answer p99 ms at "+p.Spec, func(r *Results) (float64, bool) {
+			q, ok := at(r)
+			if !ok {
+				return 0, false
+			}
+			return q.Gateway.LatencyMS.P99, true
+		})
+	}
+	for _, r := range runs {
+		a.Errors += r.Errors
+		if r.Lost != nil {
+			if a.Lost == nil {
+				a.Lost = new(int64)
+			}
+			*a.Lost += *r.Lost
+		}
+		a.Elapsed += r.Elapsed
+	}
+	for i, t := range first.Targets {
+		var vs []float64
+		for _, r := range runs {
+			if i < len(r.Targets) && r.Targets[i].Name == t.Name && r.Targets[i].Value != nil {
+				vs = append(vs, *r.Targets[i].Value)
+			}
+		}
+		t.Value, t.Pass = nil, nil
+		if len(vs) == len(runs) {
+			v := Median(vs)
+			if t.Op == "==" {
+				v = vs[0] // the worst run: the one furthest from the limit
+				for _, x := range vs {
+					if abs(x-t.Limit) > abs(v-t.Limit) {
+						v = x
+					}
+				}
+			}
+			t.Value = F(v)
+		}
+		t.Check()
+		a.Targets = append(a.Targets, t)
+	}
+	return a
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// medianSummary is each percentile's median over the runs; Count is the
+// total.
+func medianSummary(runs []*Results, get func(*Results) *latency.Summary) latency.Summary {
+	var out latency.Summary
+	var mean, p50, p90, p99, p999, mx []float64
+	for _, r := range runs {
+		s := get(r)
+		if s == nil {
+			continue
+		}
+		out.Count += s.Count
+		mean, p50, p90 = append(mean, s.Mean), append(p50, s.P50), append(p90, s.P90)
+		p99, p999, mx = append(p99, s.P99), append(p999, s.P999), append(mx, s.Max)
+	}
+	out.Mean, out.P50, out.P90 = Median(mean), Median(p50), Median(p90)
+	out.P99, out.P999, out.Max = Median(p99), Median(p999), Median(mx)
+	return out
+}
+
+// Table prints the figures' medians and ranges, each run's value, and
+// the targets.
+func (a *Runs) Table(w io.Writer) {
+	load := fmt.Sprintf("open loop %g webhooks/s", a.Load.Rate)
+	if a.Load.Loop == "closed" {
+		load = fmt.Sprintf("closed loop, concurrency %d", a.Load.Concurrency)
+	}
+	settings := "the product's defaults"
+	if len(a.Settings) > 0 {
+		settings = strings.Join(a.Settings, ", ")
+	}
+	fmt.Fprintf(w, "\nSwitchboard bench, %d runs: %s mode, %s, %gs measured after %gs warm-up\nmix %s\ngateway settings: %s\nhost: %d CPUs, %s\n\n",
+		a.N, a.Mode, load, a.Load.DurationS, a.Load.WarmupS, a.Mix, settings, a.Host.CPUs, a.Host.GoVersion)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\tmedian\tmin\tmax\t")
+	for i := range a.N {
+		fmt.Fprintf(tw, "run %d\t", i+1)
+	}
+	fmt.Fprintln(tw)
+	for _, f := range a.Figures {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", f.Name, num(f.Median), num(f.Min), num(f.Max))
+		for _, v := range f.Values {
+			fmt.Fprintf(tw, "%s\t", num(v))
+		}
+		fmt.Fprintln(tw)
+	}
+	lost := "n/a"
+	if a.Lost != nil {
+		lost = fmt.Sprint(*a.Lost)
+	}
+	fmt.Fprintf(tw, "lost, all runs\t%s\t\t\t\nerrors, all runs\t%d\t\t\t\n", lost, a.Errors)
+	tw.Flush()
+	fmt.Fprintln(w, "\ntargets (medians; lost events: the worst run):")
+	writeTargets(w, a.Targets)
+}
+
+// Write saves results.json and summary.txt in dir.
+func (a *Runs) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "summary.txt"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	a.Table(f)
+	return f.Close()
+}

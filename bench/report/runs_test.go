@@ -1,0 +1,114 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{0.2, 0.18, 0.16}, 0.18},
+	} {
+		if got := Median(tc.in); got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// runsSample is three runs of sample() with figures spread as a drifting
+// machine spreads them, and one lost event in the last.
+func runsSample() []*Results {
+	var runs []*Results
+	for i, k := range []float64{1, 0.8, 1.1} {
+		r := sample()
+		r.ThroughputRPS *= k
+		r.EventsPerSec *= k
+		r.Ratio *= k
+		r.CPUMicrosPerEvent = F(30 / k)
+		r.LatencyMS.P99 = 0.9 / k
+		r.Sweep[0].Gateway.LatencyMS.P99 = 4 / k
+		r.Targets[1].Value = F(0.9 / k)
+		r.Targets[1].Check()
+		if i == 2 {
+			lost := int64(1)
+			r.Lost = &lost
+			r.Targets[0].Value = F(1)
+			r.Targets[0].Check()
+		}
+		r.Errors = uint64(i)
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+func TestAggregate(t *testing.T) {
+	runs := runsSample()
+	a := Aggregate(runs, []string{"run1", "run2", "run3"})
+	if a.N != 3 || a.ThroughputRPS != 300 || a.Ratio != 1.1 || a.CPUMicrosPerEvent == nil || *a.CPUMicrosPerEvent != 30 {
+		t.Fatalf("medians: n %d throughput %v ratio %v cpu %v", a.N, a.ThroughputRPS, a.Ratio, a.CPUMicrosPerEvent)
+	}
+	if a.LatencyMS.P99 != 0.9 || a.LatencyMS.Count != 3000 {
+		t.Fatalf("latency %+v", a.LatencyMS)
+	}
+	if a.Lost == nil || *a.Lost != 1 || a.Errors != 3 {
+		t.Fatalf("lost %v errors %d: want sums 1 and 3", a.Lost, a.Errors)
+	}
+	byName := map[string]Figure{}
+	for _, f := range a.Figures {
+		byName[f.Name] = f
+	}
+	if f := byName["answer p99 ms at 50%"]; len(f.Values) != 3 || f.Median != 4 || f.Min != runs[2].Sweep[0].Gateway.LatencyMS.P99 || f.Max != runs[1].Sweep[0].Gateway.LatencyMS.P99 {
+		t.Fatalf("sweep figure %+v", f)
+	}
+	if f := byName["ratio"]; f.Min != runs[1].Ratio || f.Max != runs[2].Ratio || f.Values[0] != runs[0].Ratio {
+		t.Fatalf("ratio figure %+v", f)
+	}
+	// Targets: the exact one (lost == 0) on the worst run, the others on
+	// the median.
+	if lost := a.Targets[0]; lost.Value == nil || *lost.Value != 1 || lost.Pass == nil || *lost.Pass {
+		t.Fatalf("lost target %+v", lost)
+	}
+	if p99 := a.Targets[1]; p99.Value == nil || *p99.Value != 0.9 || p99.Pass == nil || !*p99.Pass {
+		t.Fatalf("p99 target %+v", p99)
+	}
+
+	var b bytes.Buffer
+	a.Table(&b)
+	for _, want := range []string{"3 runs", "median", "run 3", "round trips/s", "answer p99 ms at 50%", "lost, all runs", "FAIL", "PASS"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	dir := t.TempDir()
+	if err := a.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms", "runs", "figures", "targets"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("results.json lacks %s", k)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "summary.txt")); err != nil {
+		t.Error(err)
+	}
+}
