@@ -113,6 +113,25 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 	}); ok {
 		a.CPUMicrosPerEvent = F(v)
 	}
+	fig("gateway CPU cores", func(r *Results) (float64, bool) {
+		if r.Gateway.CPU == nil {
+			return 0, false
+		}
+		return r.Gateway.CPU.Cores, true
+	})
+	fig("bench process CPU cores", func(r *Results) (float64, bool) { return r.Gateway.BenchCPU, r.Gateway.BenchCPU > 0 })
+	fig("store commits/event", func(r *Results) (float64, bool) {
+		if r.Gateway.Store == nil {
+			return 0, false
+		}
+		return r.Gateway.Store.CommitsPerEvent, true
+	})
+	fig("store pages/commit", func(r *Results) (float64, bool) {
+		if r.Gateway.Store == nil {
+			return 0, false
+		}
+		return r.Gateway.Store.PagesPerCommit, true
+	})
 	a.LatencyMS = medianSummary(runs, func(r *Results) *latency.Summary { return &r.LatencyMS })
 	fig("answer p50 ms", always(func(r *Results) float64 { return r.LatencyMS.P50 }))
 	fig("answer p99 ms", always(func(r *Results) float64 { return r.LatencyMS.P99 }))
