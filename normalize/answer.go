@@ -15,8 +15,9 @@ import (
 // member is messages, each reply made of text, quick_replies (type, title,
 // payload, image_url), sender_action, messaging_type, tag and otn, every
 // key once and spelled exactly, every string free of escapes and control
-// characters and valid UTF-8. Anything else (buttons, cards, media, other
-// keys, escapes, a type encoding/json refuses) goes to encoding/json.
+// characters and valid UTF-8, the body at most 16 KB. Anything else
+// (buttons, cards, media, other keys, escapes, a type encoding/json
+// refuses, a long answer) goes to encoding/json.
 func DecodeAnswer(b []byte) ([]Reply, error) {
 	if msgs, ok := decodeAnswerFast(b); ok {
 		return msgs, nil
@@ -30,11 +31,16 @@ func DecodeAnswer(b []byte) ([]Reply, error) {
 
 var answerParsers fastjson.ParserPool
 
+// maxFastAnswer bounds the answers read in one pass: a pooled parser
+// keeps a copy of the largest body it read, so a rare 1 MiB answer would
+// pin that much per pooled parser for good.
+const maxFastAnswer = 16 << 10
+
 // decodeAnswerFast reads the common shape, or reports false.
 func decodeAnswerFast(b []byte) ([]Reply, bool) {
 	// Escapes are where readers differ (invalid ones, lone surrogates):
 	// a body with any is not the common shape.
-	if bytes.IndexByte(b, '\\') >= 0 {
+	if len(b) > maxFastAnswer || bytes.IndexByte(b, '\\') >= 0 {
 		return nil, false
 	}
 	p := answerParsers.Get()

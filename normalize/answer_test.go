@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,6 +46,7 @@ var answerCases = []struct {
 	{"not JSON", `{"messages":[{"text":"a"}]`, false},
 	{"trailing data", `{"messages":[]} x`, false},
 	{"array body", `[{"text":"a"}]`, false},
+	{"long answer", `{"messages":[{"text":"` + strings.Repeat("x", maxFastAnswer) + `"}]}`, false},
 }
 
 // checkAnswer holds DecodeAnswer to encoding/json's reading of body.
