@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var pages, cpuProfile string
 	var check bool
 	var runs int
+	var versus string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Target, "target", "", "base URL of an already running gateway to load (no mocks: no round trips, loss or CPU figures)")
@@ -69,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode, the gateway process's own (from its /debug/pprof, at most 29 s); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
 	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
+	fs.StringVar(&versus, "versus", "", "binary mode: compare the gateway build (-gateway-bin, or ./gateway built) with this one, alternating their runs (-runs each, 3 by default); with -out: DIR/a, DIR/b, DIR/versus.txt")
 	fs.IntVar(&runs, "runs", 1, "run the whole suite this many times and report each figure's median and range (with -out: DIR/runN/ each, DIR/results.json the medians)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -97,7 +99,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.CPUProfile = f
 	}
 	var targets []report.Target
-	if runs != 1 {
+	if versus != "" {
+		n := runs
+		if n == 1 {
+			n = 3
+		}
+		_, b, err := suite.Versus(ctx, o, versus, n)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		targets = b.Targets // -check judges the build under test
+	} else if runs != 1 {
 		res, err := suite.Repeat(ctx, o, runs)
 		if err != nil {
 			fmt.Fprintln(stderr, err)

@@ -20,6 +20,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-mode", "docker"}, 1, "-mode"},
 		{[]string{"-runs", "0"}, 1, "-runs 0"},
 		{[]string{"-runs", "2", "-cpuprofile", "/dev/null"}, 1, "drop -runs"},
+		{[]string{"-versus", "/bin/false", "-mode", "inprocess"}, 1, "binary mode"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {

@@ -294,3 +294,26 @@ func (a *Runs) Write(dir string) error {
 	a.Table(f)
 	return f.Close()
 }
+
+// Compare prints two sets of runs side by side, figure by figure (those
+// both have): each median, B's over A's, and whether the ranges overlap;
+// when they do, the runs cannot tell the two apart.
+func Compare(w io.Writer, a, b *Runs, nameA, nameB string) {
+	fmt.Fprintf(w, "\nA: %s\nB: %s\n%d runs each, alternated\n\n", nameA, nameB, min(a.N, b.N))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\tA median\tA range\tB median\tB range\tB ÷ A\t\t\n")
+	for _, fa := range a.Figures {
+		i := slices.IndexFunc(b.Figures, func(f Figure) bool { return f.Name == fa.Name })
+		if i < 0 {
+			continue
+		}
+		fb := b.Figures[i]
+		verdict := ""
+		if fb.Min > fa.Max || fb.Max < fa.Min {
+			verdict = "ranges apart"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%s–%s\t%s\t%s\t\n", fa.Name, num(fa.Median), num(fa.Min), num(fa.Max),
+			num(fb.Median), num(fb.Min), num(fb.Max), ratio(fb.Median, fa.Median), verdict)
+	}
+	tw.Flush()
+}

@@ -112,3 +112,35 @@ func TestAggregate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestCompare(t *testing.T) {
+	runs := runsSample()
+	a := Aggregate(runs, nil)
+	for _, r := range runs {
+		r.Ratio *= 2 // B: twice the ratio, ranges apart
+	}
+	b := Aggregate(runs, nil)
+	var out bytes.Buffer
+	Compare(&out, a, b, "old build", "new build")
+	s := out.String()
+	for _, want := range []string{"A: old build", "B: new build", "3 runs each", "B ÷ A"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, s)
+		}
+	}
+	var ratioLine, throughputLine string
+	for _, l := range strings.Split(s, "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "ratio "):
+			ratioLine = l
+		case strings.HasPrefix(strings.TrimSpace(l), "webhooks/s (2xx)"):
+			throughputLine = l
+		}
+	}
+	if !strings.Contains(ratioLine, "2.000") || !strings.Contains(ratioLine, "ranges apart") {
+		t.Errorf("ratio line %q: want B ÷ A 2.000, ranges apart", ratioLine)
+	}
+	if !strings.Contains(throughputLine, "1.000") || strings.Contains(throughputLine, "ranges apart") {
+		t.Errorf("throughput line %q: want 1.000 and overlapping ranges", throughputLine)
+	}
+}

@@ -545,43 +545,113 @@ func settings(o *Options) []string {
 // With Out, run i writes its own results to Out/run<i> and the summary
 // goes to Out. A CPU profile covers one run: Repeat refuses one.
 func Repeat(ctx context.Context, o Options, n int) (*report.Runs, error) {
+	all, err := series(ctx, []Options{o}, n)
+	if err != nil {
+		return nil, err
+	}
+	return all[0], nil
+}
+
+// Versus compares two gateway builds: the one o runs (GatewayBin, or
+// ./gateway built) as A and the one at bin as B, n runs each, alternated
+// (A, B, A, B, ...) so that a machine whose speed drifts slows both
+// alike. It prints both summaries and report.Compare; with Out, A's runs
+// go to Out/a, B's to Out/b and the comparison to Out/versus.txt.
+func Versus(ctx context.Context, o Options, bin string, n int) (a, b *report.Runs, err error) {
+	if o.Target != "" || o.Mode == ModeInProcess {
+		return nil, nil, errors.New("bench: -versus compares two gateway binaries: binary mode, without -target")
+	}
+	ob := o
+	ob.GatewayBin = bin
+	nameA := o.GatewayBin
+	if nameA == "" {
+		nameA = "./gateway, built for this run"
+	}
+	return alternate(ctx, o, ob, nameA, bin, n)
+}
+
+// alternate runs oa and ob in turn n times each and compares them.
+func alternate(ctx context.Context, oa, ob Options, nameA, nameB string, n int) (a, b *report.Runs, err error) {
+	out := oa.Out
+	if out != "" {
+		oa.Out, ob.Out = filepath.Join(out, "a"), filepath.Join(out, "b")
+	}
+	all, err := series(ctx, []Options{oa, ob}, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, b = all[0], all[1]
+	w := oa.Stdout
+	if w == nil {
+		w = os.Stdout
+	}
+	report.Compare(w, a, b, nameA, nameB)
+	if out != "" {
+		f, err := os.Create(filepath.Join(out, "versus.txt"))
+		if err != nil {
+			return a, b, err
+		}
+		report.Compare(f, a, b, nameA, nameB)
+		if err := f.Close(); err != nil {
+			return a, b, err
+		}
+	}
+	return a, b, nil
+}
+
+// series runs each of opts in turn, n rounds, and sums up each one's
+// runs: printed when there are several, written to its Out (runs in
+// Out/run<i>) when set.
+func series(ctx context.Context, opts []Options, n int) ([]*report.Runs, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("bench: -runs %d: want at least 1", n)
 	}
-	if o.CPUProfile != nil && n > 1 {
-		return nil, errors.New("bench: -cpuprofile profiles one run: drop -runs")
+	for i := range opts {
+		o := &opts[i]
+		if o.CPUProfile != nil && n*len(opts) > 1 {
+			return nil, errors.New("bench: -cpuprofile profiles one run: drop -runs and -versus")
+		}
+		if o.Progress == nil {
+			o.Progress = os.Stderr
+		}
+		if o.Stdout == nil {
+			o.Stdout = os.Stdout
+		}
 	}
-	if o.Progress == nil {
-		o.Progress = os.Stderr
-	}
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	out := o.Out
-	var runs []*report.Results
-	var dirs []string
+	results := make([][]*report.Results, len(opts))
+	dirs := make([][]string, len(opts))
 	for i := range n {
-		ri := o
-		if out != "" {
-			ri.Out = filepath.Join(out, fmt.Sprintf("run%d", i+1))
-			dirs = append(dirs, filepath.Base(ri.Out))
+		for k, o := range opts {
+			ri := o
+			if o.Out != "" {
+				ri.Out = filepath.Join(o.Out, fmt.Sprintf("run%d", i+1))
+				dirs[k] = append(dirs[k], filepath.Base(ri.Out))
+			}
+			label := ""
+			if len(opts) > 1 {
+				label = fmt.Sprintf(" (%c)", 'A'+k)
+			}
+			fmt.Fprintf(o.Progress, "bench: run %d of %d%s\n", i+1, n, label)
+			res, err := Run(ctx, ri)
+			if err != nil {
+				return nil, fmt.Errorf("bench: run %d%s: %w", i+1, label, err)
+			}
+			results[k] = append(results[k], res)
 		}
-		fmt.Fprintf(o.Progress, "bench: run %d of %d\n", i+1, n)
-		res, err := Run(ctx, ri)
-		if err != nil {
-			return nil, fmt.Errorf("bench: run %d: %w", i+1, err)
+	}
+	all := make([]*report.Runs, len(opts))
+	for k, o := range opts {
+		a := report.Aggregate(results[k], dirs[k])
+		all[k] = a
+		if n > 1 {
+			a.Table(o.Stdout)
 		}
-		runs = append(runs, res)
-	}
-	a := report.Aggregate(runs, dirs)
-	if n > 1 {
-		a.Table(o.Stdout)
-	}
-	if out != "" {
-		if err := a.Write(out); err != nil {
-			return a, err
+		if o.Out != "" {
+			if err := a.Write(o.Out); err != nil {
+				return all, err
+			}
+			fmt.Fprintf(o.Progress, "bench: wrote %s and summary.txt\n", filepath.Join(o.Out, "results.json"))
 		}
-		fmt.Fprintf(o.Progress, "bench: wrote %s and summary.txt\n", filepath.Join(out, "results.json"))
 	}
-	return a, nil
+	return all, nil
 }

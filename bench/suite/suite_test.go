@@ -219,6 +219,43 @@ func TestRepeat(t *testing.T) {
 	}
 }
 
+// TestAlternate: two settings of the gateway run in turn (here in-process,
+// the default against backend batching) and come out side by side.
+func TestAlternate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end bench runs")
+	}
+	out := t.TempDir()
+	var progress, table strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	oa := Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second,
+		Progress: &syncWriter{w: &progress}, Stdout: &syncWriter{w: &table}}
+	ob := oa
+	ob.BackendBatch = 8
+	a, b, err := alternate(ctx, oa, ob, "one POST per event", "backend batches of 8", 1)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if a.N != 1 || b.N != 1 || len(b.Settings) == 0 || len(a.Settings) != 0 {
+		t.Fatalf("A %d runs %v, B %d runs %v", a.N, a.Settings, b.N, b.Settings)
+	}
+	if i, j := strings.Index(progress.String(), "run 1 of 1 (A)"), strings.Index(progress.String(), "run 1 of 1 (B)"); i < 0 || j < i {
+		t.Fatalf("runs not alternated A then B:\n%s", progress.String())
+	}
+	if !strings.Contains(table.String(), "B: backend batches of 8") {
+		t.Fatalf("no comparison printed:\n%s", table.String())
+	}
+	for _, p := range []string{"a/results.json", "a/run1/results.json", "b/results.json", "b/run1/summary.txt", "versus.txt"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, _, err := Versus(ctx, oa, "/bin/false", 1); err == nil {
+		t.Fatal("Versus accepted inprocess mode")
+	}
+}
+
 // TestQuickRunChannels: Telegram, WhatsApp, Instagram and Viber traffic,
 // alone and mixed with Messenger, make the same round trip (webhook → backend → the
 // channel's send API at the mock), and every event is accounted for.
