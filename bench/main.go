@@ -98,32 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		o.CPUProfile = f
 	}
-	var targets []report.Target
-	if versus != "" {
-		n := runs
-		if n == 1 {
-			n = 3
-		}
-		_, b, err := suite.Versus(ctx, o, versus, n)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		targets = b.Targets // -check judges the build under test
-	} else if runs != 1 {
-		res, err := suite.Repeat(ctx, o, runs)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		targets = res.Targets
-	} else {
-		res, err := suite.Run(ctx, o)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		targets = res.Targets
+	targets, err := runSuite(ctx, o, runs, versus)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if check {
 		for _, t := range targets {
@@ -133,6 +111,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// runSuite runs the suite once, -runs times, or -versus another build,
+// and returns the targets -check judges (with -versus, the other build's:
+// the one under test).
+func runSuite(ctx context.Context, o suite.Options, runs int, versus string) ([]report.Target, error) {
+	switch {
+	case versus != "":
+		if runs == 1 {
+			runs = 3
+		}
+		_, b, err := suite.Versus(ctx, o, versus, runs)
+		if err != nil {
+			return nil, err
+		}
+		return b.Targets, nil
+	case runs != 1:
+		a, err := suite.Repeat(ctx, o, runs)
+		if err != nil {
+			return nil, err
+		}
+		return a.Targets, nil
+	}
+	res, err := suite.Run(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return res.Targets, nil
 }
 
 // serveCeiling runs the ceiling server until SIGINT or SIGTERM; the app
