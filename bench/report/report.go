@@ -237,16 +237,22 @@ func Ratio(a, b float64) float64 {
 }
 
 // WriteJSON writes r to dir/results.json.
-func (r *Results) WriteJSON(dir string) (string, error) {
+func (r *Results) WriteJSON(dir string) (string, error) { return writeResults(dir, r) }
+
+// writeResults writes v, indented, to dir/results.json (making dir).
+func writeResults(dir string, v any) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	path := filepath.Join(dir, "results.json")
-	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	return path, nil
 }
 
 // F returns a pointer to v, for optional figures.

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -277,15 +276,8 @@ func (a *Runs) Table(w io.Writer) {
 
 // Write saves results.json and summary.txt in dir.
 func (a *Runs) Write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	b, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
+	if _, err := writeResults(dir, a); err != nil {
+		return err
 	}
 	f, err := os.Create(filepath.Join(dir, "summary.txt"))
 	if err != nil {
