@@ -90,22 +90,19 @@ func fastReply(v *fastjson.Value, r *Reply) bool {
 			return
 		}
 		bit := 0
+		var str *string // a string member
 		switch string(k) {
 		case "text":
-			bit = fastText
-			r.Text, ok = plainString(v)
+			bit, str = fastText, &r.Text
+		case "sender_action":
+			bit, str = fastSenderAction, &r.SenderAction
+		case "messaging_type":
+			bit, str = fastMessagingType, &r.MessagingType
+		case "tag":
+			bit, str = fastTag, &r.Tag
 		case "quick_replies":
 			bit = fastQuickReplies
 			r.QuickReplies, ok = fastQuickReplyList(v)
-		case "sender_action":
-			bit = fastSenderAction
-			r.SenderAction, ok = plainString(v)
-		case "messaging_type":
-			bit = fastMessagingType
-			r.MessagingType, ok = plainString(v)
-		case "tag":
-			bit = fastTag
-			r.Tag, ok = plainString(v)
 		case "otn":
 			bit = fastOTN
 			switch v.Type() {
@@ -117,6 +114,9 @@ func fastReply(v *fastjson.Value, r *Reply) bool {
 			}
 		default:
 			ok = false
+		}
+		if str != nil {
+			*str, ok = plainString(v)
 		}
 		if seen&bit != 0 {
 			ok = false

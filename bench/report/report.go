@@ -39,6 +39,23 @@ type Results struct {
 	// product's defaults (e.g. "backend.batch: 64"); none means defaults.
 	Settings []string `json:"settings,omitempty"`
 
+	Headline
+
+	Gateway Phase `json:"gateway"`
+	Ceiling Phase `json:"ceiling"`
+	// Ratios: gateway figure / ceiling figure, for the main phase.
+	Ratios map[string]float64 `json:"ratios"`
+	// Max is the closed-loop capacity probe (its own phases), when one ran.
+	Max     *Max     `json:"max,omitempty"`
+	Sweep   []Point  `json:"sweep,omitempty"`
+	Targets []Target `json:"targets"`
+	Notes   []string `json:"notes,omitempty"`
+	Elapsed float64  `json:"elapsed_s"`
+}
+
+// Headline is what results.json leads with, the keys other tools read:
+// one run's figures in Results, their medians over several runs in Runs.
+type Headline struct {
 	// ThroughputRPS: webhooks the gateway answered 2xx per second.
 	ThroughputRPS float64 `json:"throughput_rps"`
 	// EventsPerSec: full round trips per second: replies that reached the
@@ -66,17 +83,6 @@ type Results struct {
 	LatencyMS latency.Summary `json:"latency_ms"`
 	// RoundTripMS: intended send → reply at the channel API.
 	RoundTripMS *latency.Summary `json:"roundtrip_ms"`
-
-	Gateway Phase `json:"gateway"`
-	Ceiling Phase `json:"ceiling"`
-	// Ratios: gateway figure / ceiling figure, for the main phase.
-	Ratios map[string]float64 `json:"ratios"`
-	// Max is the closed-loop capacity probe (its own phases), when one ran.
-	Max     *Max     `json:"max,omitempty"`
-	Sweep   []Point  `json:"sweep,omitempty"`
-	Targets []Target `json:"targets"`
-	Notes   []string `json:"notes,omitempty"`
-	Elapsed float64  `json:"elapsed_s"`
 }
 
 // Host describes the machine.

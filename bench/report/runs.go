@@ -32,15 +32,8 @@ type Runs struct {
 	Settings []string  `json:"settings,omitempty"`
 	N        int       `json:"runs"`
 
-	ThroughputRPS     float64          `json:"throughput_rps"`
-	EventsPerSec      float64          `json:"events_per_sec"`
-	CeilingRPS        float64          `json:"ceiling_rps"`
-	Ratio             float64          `json:"ratio"`
-	CPUMicrosPerEvent *float64         `json:"cpu_us_per_event"`
-	Lost              *int64           `json:"lost"`
-	Errors            uint64           `json:"errors"`
-	LatencyMS         latency.Summary  `json:"latency_ms"`
-	RoundTripMS       *latency.Summary `json:"roundtrip_ms"`
+	// Headline holds medians; Lost and Errors are sums over the runs.
+	Headline
 
 	// Figures are the medians above and more (capacity, each sweep
 	// point's p99), each with every run's value.
