@@ -23,6 +23,25 @@ const SchemaVersion = 1
 // the same run; Gateway and Ceiling hold their details, Sweep the other
 // load points, Targets the issue's targets as measured.
 type Results struct {
+	About
+
+	Headline
+
+	Gateway Phase `json:"gateway"`
+	Ceiling Phase `json:"ceiling"`
+	// Ratios: gateway figure / ceiling figure, for the main phase.
+	Ratios map[string]float64 `json:"ratios"`
+	// Max is the closed-loop capacity probe (its own phases), when one ran.
+	Max     *Max     `json:"max,omitempty"`
+	Sweep   []Point  `json:"sweep,omitempty"`
+	Targets []Target `json:"targets"`
+	Notes   []string `json:"notes,omitempty"`
+	Elapsed float64  `json:"elapsed_s"`
+}
+
+// About says what was run, where and how: the head of results.json for
+// one run (Results) and for several (Runs).
+type About struct {
 	Schema  int       `json:"schema"`
 	Tool    string    `json:"tool"`
 	Started time.Time `json:"started"`
@@ -38,19 +57,6 @@ type Results struct {
 	// Settings are the gateway settings the run changed from the
 	// product's defaults (e.g. "backend.batch: 64"); none means defaults.
 	Settings []string `json:"settings,omitempty"`
-
-	Headline
-
-	Gateway Phase `json:"gateway"`
-	Ceiling Phase `json:"ceiling"`
-	// Ratios: gateway figure / ceiling figure, for the main phase.
-	Ratios map[string]float64 `json:"ratios"`
-	// Max is the closed-loop capacity probe (its own phases), when one ran.
-	Max     *Max     `json:"max,omitempty"`
-	Sweep   []Point  `json:"sweep,omitempty"`
-	Targets []Target `json:"targets"`
-	Notes   []string `json:"notes,omitempty"`
-	Elapsed float64  `json:"elapsed_s"`
 }
 
 // Headline is what results.json leads with, the keys other tools read:

@@ -25,8 +25,8 @@ func sample() *Results {
 	ceil := Phase{Name: "main", Server: "ceiling", Loop: "open", Rate: 300, Connections: 64, WindowS: 10,
 		ThroughputRPS: 300, EventsInPerSec: 330, EventsPerSec: 330, LatencyMS: latency.Summary{Count: 1000, P50: 0.1, P99: 0.3}}
 	r := &Results{
-		Schema: SchemaVersion, Tool: "switchboard-bench", Mode: "binary", Mix: "messenger:text=100",
-		Load: LoadSpec{Loop: "open", Rate: 300, Connections: 64, DurationS: 10, WarmupS: 2},
+		About: About{Schema: SchemaVersion, Tool: "switchboard-bench", Mode: "binary", Mix: "messenger:text=100",
+			Load: LoadSpec{Loop: "open", Rate: 300, Connections: 64, DurationS: 10, WarmupS: 2}},
 		Headline: Headline{ThroughputRPS: 300, EventsPerSec: 330, CeilingRPS: 300, Ratio: 1.1, CPUMicrosPerEvent: F(30), Lost: &lost,
 			LatencyMS: lat, RoundTripMS: &rt},
 		Gateway: gw, Ceiling: ceil,

@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/switchboard-gw/switchboard/bench/latency"
 )
@@ -22,15 +20,8 @@ import (
 // runs (a shared VM) moves single figures by tens of percent; the median
 // of a few runs, with its range, is what to compare.
 type Runs struct {
-	Schema   int       `json:"schema"`
-	Tool     string    `json:"tool"`
-	Started  time.Time `json:"started"`
-	Host     Host      `json:"host"`
-	Mode     string    `json:"mode"`
-	Mix      string    `json:"mix"`
-	Load     LoadSpec  `json:"load"`
-	Settings []string  `json:"settings,omitempty"`
-	N        int       `json:"runs"`
+	About
+	N int `json:"runs"`
 
 	// Headline holds medians; Lost and Errors are sums over the runs.
 	Headline
@@ -72,11 +63,7 @@ func Median(vs []float64) float64 {
 // dirs, when given, are where each run wrote its own results.
 func Aggregate(runs []*Results, dirs []string) *Runs {
 	first := runs[0]
-	a := &Runs{
-		Schema: SchemaVersion, Tool: first.Tool, Started: first.Started, Host: first.Host,
-		Mode: first.Mode, Mix: first.Mix, Load: first.Load, Settings: first.Settings,
-		N: len(runs), RunDirs: dirs,
-	}
+	a := &Runs{About: first.About, N: len(runs), RunDirs: dirs}
 	fig := func(name string, get func(*Results) (float64, bool)) (float64, bool) {
 		f := Figure{Name: name}
 		for _, r := range runs {
@@ -234,16 +221,7 @@ func medianSummary(runs []*Results, get func(*Results) *latency.Summary) latency
 // Table prints the figures' medians and ranges, each run's value, and
 // the targets.
 func (a *Runs) Table(w io.Writer) {
-	load := fmt.Sprintf("open loop %g webhooks/s", a.Load.Rate)
-	if a.Load.Loop == "closed" {
-		load = fmt.Sprintf("closed loop, concurrency %d", a.Load.Concurrency)
-	}
-	settings := "the product's defaults"
-	if len(a.Settings) > 0 {
-		settings = strings.Join(a.Settings, ", ")
-	}
-	fmt.Fprintf(w, "\nSwitchboard bench, %d runs: %s mode, %s, %gs measured after %gs warm-up\nmix %s\ngateway settings: %s\nhost: %d CPUs, %s\n\n",
-		a.N, a.Mode, load, a.Load.DurationS, a.Load.WarmupS, a.Mix, settings, a.Host.CPUs, a.Host.GoVersion)
+	a.About.head(w, fmt.Sprintf("Switchboard bench, %d runs", a.N))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\tmedian\tmin\tmax\t")
 	for i := range a.N {

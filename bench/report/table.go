@@ -12,18 +12,7 @@ import (
 // ceiling, the capacity probe, the sweep and the targets.
 func (r *Results) Table(w io.Writer) {
 	g, c := &r.Gateway, &r.Ceiling
-	load := fmt.Sprintf("open loop %g webhooks/s", r.Load.Rate)
-	if r.Load.Loop == "closed" {
-		load = fmt.Sprintf("closed loop, concurrency %d", r.Load.Concurrency)
-	}
-	fmt.Fprintf(w, "\nSwitchboard bench: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
-		r.Mode, load, r.Load.Connections, r.Load.DurationS, r.Load.WarmupS, r.Mix)
-	settings := "the product's defaults"
-	if len(r.Settings) > 0 {
-		settings = strings.Join(r.Settings, ", ")
-	}
-	fmt.Fprintf(w, "gateway settings: %s\n", settings)
-	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s\n\n", r.Host.CPUs, r.Host.GoVersion, r.Host.LoadAvg)
+	r.About.head(w, "Switchboard bench")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(name, gv, cv, ratio string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, gv, cv, ratio) }
@@ -126,6 +115,22 @@ func (r *Results) Table(w io.Writer) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
+}
+
+// head prints what ran, under title: mode, load, mix, settings, host.
+func (a *About) head(w io.Writer, title string) {
+	load := fmt.Sprintf("open loop %g webhooks/s", a.Load.Rate)
+	if a.Load.Loop == "closed" {
+		load = fmt.Sprintf("closed loop, concurrency %d", a.Load.Concurrency)
+	}
+	settings := "the product's defaults"
+	if len(a.Settings) > 0 {
+		settings = strings.Join(a.Settings, ", ")
+	}
+	fmt.Fprintf(w, "\n%s: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
+		title, a.Mode, load, a.Load.Connections, a.Load.DurationS, a.Load.WarmupS, a.Mix)
+	fmt.Fprintf(w, "gateway settings: %s\n", settings)
+	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s\n\n", a.Host.CPUs, a.Host.GoVersion, a.Host.LoadAvg)
 }
 
 // writeTargets prints one line per target: verdict, name, value, limit.

@@ -341,10 +341,10 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	fmt.Fprintf(o.Progress, "bench: gateway %s (%s), ceiling %s, mix %s\n", s.env.gatewayURL, mode, s.env.ceilingURL, mix)
 
-	res := &report.Results{
+	res := &report.Results{About: report.About{
 		Schema: report.SchemaVersion, Tool: "switchboard-bench", Started: began.UTC(),
 		Host: host(), Mode: mode, Target: o.Target, Mix: mix.String(), Settings: settings(&o),
-	}
+	}}
 
 	main := spec{name: "main", rate: o.Rate, conc: o.Concurrency, conns: o.Connections, warmup: o.Warmup, duration: o.Duration}
 	res.Load = report.LoadSpec{Loop: "open", Rate: o.Rate, Concurrency: o.Concurrency, Connections: o.Connections,
