@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,7 +180,7 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 			if t.Op == "==" {
 				v = vs[0] // the worst run: the one furthest from the limit
 				for _, x := range vs {
-					if abs(x-t.Limit) > abs(v-t.Limit) {
+					if math.Abs(x-t.Limit) > math.Abs(v-t.Limit) {
 						v = x
 					}
 				}
@@ -190,13 +191,6 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		a.Targets = append(a.Targets, t)
 	}
 	return a
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // medianSummary is each percentile's median over the runs; Count is the
