@@ -65,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.BackendLatency, "backend-latency", 0, "the mock backend's think time per event")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of ids and choices (default: from the clock)")
 	fs.IntVar(&o.BackendBatch, "backend-batch", 0, "the gateway's backend.batch: events per POST to the backend (0: one each)")
+	fs.IntVar(&o.SendBatch, "send-batch", 0, "the gateway's send_batch (Messenger, Instagram): replies per Graph batch request, at most 50 (0: one call each)")
+	fs.IntVar(&o.GatewayConcurrency, "gateway-concurrency", 0, "the gateway's backend.concurrency and outbound.concurrency: events and replies in flight at once (default: the gateway's, 64); batching fills batches only as far as these allow")
 	fs.StringVar(&o.CommitInterval, "commit-interval", "", "the gateway's store.commit_interval, e.g. 0s to commit as soon as the previous commit ends (default: the gateway's, 2ms)")
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")

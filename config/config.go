@@ -153,16 +153,30 @@ type Meta struct {
 	APIBase string `yaml:"api_base"`
 }
 
+// SendBatching gathers the Send API calls of a Messenger or Instagram
+// connection into Graph batch requests (README "Batching").
+type SendBatching struct {
+	// SendBatch, 2 to 50 (Graph's limit), sends up to that many replies,
+	// each to a different conversation, in one batch request; 0 or 1
+	// sends each on its own.
+	SendBatch int `yaml:"send_batch"`
+	// SendBatchWait is how long the first reply of a batch waits for
+	// others.
+	SendBatchWait time.Duration `yaml:"send_batch_wait"`
+}
+
 // Messenger is a Facebook Page connection.
 type Messenger struct {
-	Meta  `yaml:",inline"`
-	Pages []Account `yaml:"pages"`
+	Meta         `yaml:",inline"`
+	SendBatching `yaml:",inline"`
+	Pages        []Account `yaml:"pages"`
 }
 
 // Instagram is an Instagram professional account connection.
 type Instagram struct {
-	Meta     `yaml:",inline"`
-	Accounts []Account `yaml:"accounts"`
+	Meta         `yaml:",inline"`
+	SendBatching `yaml:",inline"`
+	Accounts     []Account `yaml:"accounts"`
 }
 
 // WhatsApp is a WhatsApp Cloud API connection.

@@ -159,12 +159,14 @@ func TestParseDesignExample(t *testing.T) {
 
 	want := []Connection{
 		{Name: "fb", Channel: ChannelMessenger, Messenger: &Messenger{
-			Meta:  Meta{AppSecret: "fb-app-secret", VerifyToken: "fb-verify", APIBase: "https://graph.facebook.com/v21.0"},
-			Pages: []Account{{ID: "1061234567890123", AccessToken: "fb-page-token"}},
+			Meta:         Meta{AppSecret: "fb-app-secret", VerifyToken: "fb-verify", APIBase: "https://graph.facebook.com/v21.0"},
+			SendBatching: SendBatching{SendBatchWait: time.Millisecond},
+			Pages:        []Account{{ID: "1061234567890123", AccessToken: "fb-page-token"}},
 		}},
 		{Name: "ig", Channel: ChannelInstagram, Instagram: &Instagram{
-			Meta:     Meta{AppSecret: "ig-app-secret", VerifyToken: "ig-verify", APIBase: DefaultGraphAPIBase},
-			Accounts: []Account{{ID: "17841400000000000", AccessToken: "ig-token"}},
+			Meta:         Meta{AppSecret: "ig-app-secret", VerifyToken: "ig-verify", APIBase: DefaultGraphAPIBase},
+			SendBatching: SendBatching{SendBatchWait: time.Millisecond},
+			Accounts:     []Account{{ID: "17841400000000000", AccessToken: "ig-token"}},
 		}},
 		{Name: "wa", Channel: ChannelWhatsApp, WhatsApp: &WhatsApp{
 			Meta:         Meta{AppSecret: "wa-app-secret", VerifyToken: "wa-verify", APIBase: DefaultGraphAPIBase},
@@ -249,8 +251,9 @@ connections:
 			Breaker: Breaker{Failures: 3, OpenFor: 10 * time.Second, Interval: 2 * time.Minute}},
 		Log: Log{Level: "debug", Format: "json"},
 		Connections: []Connection{{Name: "fb_1", Channel: ChannelMessenger, Messenger: &Messenger{
-			Meta:  Meta{AppSecret: "a", VerifyToken: "v", AppID: "1234", APIBase: DefaultGraphAPIBase},
-			Pages: []Account{{ID: "1", AccessToken: "t1"}, {ID: "2", AccessToken: "t2"}},
+			Meta:         Meta{AppSecret: "a", VerifyToken: "v", AppID: "1234", APIBase: DefaultGraphAPIBase},
+			SendBatching: SendBatching{SendBatchWait: time.Millisecond},
+			Pages:        []Account{{ID: "1", AccessToken: "t1"}, {ID: "2", AccessToken: "t2"}},
 		}}},
 	}
 	if diff := cmp.Diff(&want, c); diff != "" {
@@ -868,3 +871,42 @@ func TestBackendBatch(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSendBatch checks send_batch's range on Messenger and Instagram, its
+// wait's default, and that WhatsApp has no such key.
+func TestSendBatch(t *testing.T) {
+	base := "listen: x\nbackend: {url: http://b, secret: s}\nconnections:\n- {name: c, channel: %s, app_secret: a, verify_token: v, %s: [{id: \"1\", access_token: t}], %s}\n"
+	for _, c := range []struct {
+		channel, list, extra string
+		batch                int
+		want                 string
+	}{
+		{"messenger", "pages", "send_batch: 50", 50, ""},
+		{"instagram", "accounts", "send_batch: 8", 8, ""},
+		{"messenger", "pages", "send_batch: 51", 0, "connections[0].send_batch: must be 0 to 50"},
+		{"instagram", "accounts", "send_batch: -1", 0, "connections[0].send_batch: must be 0 to 50"},
+		{"messenger", "pages", "send_batch: 4, send_batch_wait: -1ms", 0, "connections[0].send_batch_wait"},
+		{"whatsapp", "phone_numbers", "send_batch: 4", 0, "send_batch"},
+	} {
+		cfg, err := Parse(strings.NewReader(fmt.Sprintf(base, c.channel, c.list, c.extra)))
+		if c.want != "" {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s %s: %v, want %q", c.channel, c.extra, err, c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %s: %v", c.channel, c.extra, err)
+			continue
+		}
+		var b SendBatching
+		if m := cfg.Connections[0].Messenger; m != nil {
+			b = m.SendBatching
+		} else {
+			b = cfg.Connections[0].Instagram.SendBatching
+		}
+		if b.SendBatch != c.batch || b.SendBatchWait != time.Millisecond {
+			t.Errorf("%s %s: %+v", c.channel, c.extra, b)
+		}
+	}
+}

@@ -56,8 +56,10 @@ func (c *Config) SetDefaults() {
 		switch {
 		case cn.Messenger != nil:
 			setDefault(&cn.Messenger.APIBase, DefaultGraphAPIBase)
+			setDefault(&cn.Messenger.SendBatchWait, time.Millisecond)
 		case cn.Instagram != nil:
 			setDefault(&cn.Instagram.APIBase, DefaultGraphAPIBase)
+			setDefault(&cn.Instagram.SendBatchWait, time.Millisecond)
 		case cn.WhatsApp != nil:
 			setDefault(&cn.WhatsApp.APIBase, DefaultGraphAPIBase)
 		case cn.Telegram != nil:
@@ -138,9 +140,11 @@ func (c *Config) Validate() error {
 			v.add(k+".channel", "required")
 		case cn.Messenger != nil:
 			v.meta(k, cn.Messenger.Meta)
+			v.sendBatching(k, cn.Messenger.SendBatching)
 			v.accounts(k+".pages", cn.Messenger.Pages)
 		case cn.Instagram != nil:
 			v.meta(k, cn.Instagram.Meta)
+			v.sendBatching(k, cn.Instagram.SendBatching)
 			v.accounts(k+".accounts", cn.Instagram.Accounts)
 		case cn.WhatsApp != nil:
 			v.meta(k, cn.WhatsApp.Meta)
@@ -217,6 +221,16 @@ const (
 	MinIdentityKey = 16
 	MinWebSecret   = 16
 )
+
+// maxSendBatch is Graph's limit of calls per batch request.
+const maxSendBatch = 50
+
+func (v *validator) sendBatching(k string, b SendBatching) {
+	if b.SendBatch < 0 || b.SendBatch > maxSendBatch {
+		v.add(k+".send_batch", fmt.Sprintf("must be 0 to %d (Graph's limit per batch)", maxSendBatch))
+	}
+	positive(v, k+".send_batch_wait", b.SendBatchWait)
+}
 
 func (v *validator) web(k string, w *Web) {
 	v.required(k+".bot_id", w.BotID)

@@ -31,7 +31,7 @@ type Adapter struct {
 	// gives the adapter Verify and Handshake. Not copied after use.
 	meta.Webhook
 	// Endpoint is where Send API calls go: APIBase, Tokens (an IG account
-	// id → the token of its linked Page) and Client.
+	// id → the token of its linked Page), Client and Batch (send_batch).
 	meta.Endpoint
 }
 
@@ -40,7 +40,7 @@ func New(name string, c *config.Instagram) *Adapter {
 	a := &Adapter{
 		Connection: name,
 		AppID:      c.AppID,
-		Endpoint:   meta.Endpoint{APIBase: c.APIBase, Tokens: meta.Tokens(c.Accounts)},
+		Endpoint:   meta.Endpoint{APIBase: c.APIBase, Tokens: meta.Tokens(c.Accounts), Batch: meta.NewBatcher(c.SendBatching)},
 	}
 	a.Signature.Secret = []byte(c.AppSecret)
 	a.VerifyToken = []byte(c.VerifyToken)

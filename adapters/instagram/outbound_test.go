@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
+	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -211,5 +212,36 @@ func TestHandoverMock(t *testing.T) {
 	var re *adapters.RenderError
 	if _, err := a.Handover(ctx, adapters.Recipient{BotID: outAccount}, "take", "", ""); !errors.As(err, &re) || !strings.Contains(re.Msg, "IGSID") {
 		t.Errorf("missing IGSID: %v", err)
+	}
+}
+
+// TestNewSendBatch: send_batch gives the endpoint a Batcher, and two
+// replies sent at once go out in one batch request.
+func TestNewSendBatch(t *testing.T) {
+	if a := New("ig", &config.Instagram{}); a.Batch != nil {
+		t.Errorf("no send_batch, Batch %+v", a.Batch)
+	}
+	s, base, client := metatest.MockGraph(t, outAccount, outToken)
+	a := New("ig", &config.Instagram{Meta: config.Meta{APIBase: base},
+		SendBatching: config.SendBatching{SendBatch: 2, SendBatchWait: time.Minute},
+		Accounts:     []config.Account{{ID: outAccount, AccessToken: outToken}}})
+	a.Client = client
+	if a.Batch == nil || a.Batch.Max != 2 {
+		t.Fatalf("send_batch 2: Batch %+v", a.Batch)
+	}
+	errs := make(chan error, 2)
+	for _, p := range []string{"1790", "1791"} {
+		go func() {
+			_, err := a.Send(context.Background(), adapters.Recipient{BotID: outAccount, ChannelID: p, Response: true}, &normalize.Reply{Text: "hi"})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if s.Batches() != 1 || s.Count() != 2 {
+		t.Errorf("%d batches, %d calls", s.Batches(), s.Count())
 	}
 }

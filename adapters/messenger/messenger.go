@@ -34,6 +34,9 @@ type Adapter struct {
 	// An adapters.DeadlineDoer (as *fasthttp.Client is) gets the context's
 	// deadline.
 	Client Doer
+	// Batch gathers Send API calls into Graph batch requests
+	// (send_batch); nil sends each on its own.
+	Batch *meta.Batcher
 }
 
 // New builds the adapter of connection name from its config section.
@@ -44,6 +47,7 @@ func New(name string, c *config.Messenger) *Adapter {
 		AppID:       c.AppID,
 		APIBase:     c.APIBase,
 		PageTokens:  meta.Tokens(c.Pages),
+		Batch:       meta.NewBatcher(c.SendBatching),
 	}
 	a.Signature.Secret = []byte(c.AppSecret)
 	return a

@@ -64,7 +64,7 @@ var sendAPI = meta.SendAPI{
 
 // endpoint is where this adapter's calls go, read from its fields.
 func (a *Adapter) endpoint() meta.Endpoint {
-	return meta.Endpoint{APIBase: a.APIBase, Tokens: a.PageTokens, Client: a.Client}
+	return meta.Endpoint{APIBase: a.APIBase, Tokens: a.PageTokens, Client: a.Client, Batch: a.Batch}
 }
 
 // Send renders r for to and calls the Send API once. Errors are

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 
 	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/adaptertest"
+	"github.com/switchboard-gw/switchboard/adapters/meta"
 	"github.com/switchboard-gw/switchboard/adapters/meta/metatest"
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
+	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -309,4 +312,88 @@ func FuzzRender(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		metatest.CheckRender(t, a.Render, outPage, raw)
 	})
+}
+
+// TestSendMockBatched sends three replies at once with send_batch 3: the
+// mock Graph API gets one batch request whose calls it serves like plain
+// ones (same bodies, same token checks, per-call scripted errors), and
+// each reply gets its own outcome.
+func TestSendMockBatched(t *testing.T) {
+	s, a := outMock(t)
+	a.Batch = meta.NewBatcher(config.SendBatching{SendBatch: 3, SendBatchWait: time.Minute}) // fills first
+	send := func(psids ...string) map[string]error {
+		errs := make([]error, len(psids))
+		var wg sync.WaitGroup
+		for i, p := range psids {
+			wg.Go(func() {
+				_, errs[i] = a.Send(context.Background(), adapters.Recipient{BotID: outPage, ChannelID: p, Response: true}, &normalize.Reply{Text: "hello " + p})
+			})
+		}
+		wg.Wait()
+		m := map[string]error{}
+		for i, p := range psids {
+			m[p] = errs[i]
+		}
+		return m
+	}
+
+	s.SetRecipientError("5902", 551, 0)
+	errs := send("5901", "5902", "5903")
+	if s.Batches() != 1 || s.Count() != 3 {
+		t.Fatalf("%d batches, %d calls; want the 3 calls in 1 batch", s.Batches(), s.Count())
+	}
+	for _, p := range []string{"5901", "5903"} {
+		if errs[p] != nil {
+			t.Errorf("%s: %v", p, errs[p])
+		}
+	}
+	if ae := adaptertest.APIError(t, errs["5902"]); ae.Class != adapters.ClassRecipient || ae.Code != "user_unavailable" {
+		t.Errorf("5902: %v", errs["5902"])
+	}
+	for _, r := range s.Requests() {
+		var body struct {
+			Recipient struct{ ID string }
+			Message   struct{ Text string }
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("call body %s: %v", r.Body, err)
+		}
+		psid := body.Recipient.ID
+		want := `{"recipient":{"id":"` + psid + `"},"messaging_type":"RESPONSE","message":{"text":"hello ` + psid + `"}}`
+		if string(r.Body) != want || r.Path != "/v25.0/me/messages" || r.Query != "access_token="+outToken {
+			t.Errorf("batched call %s?%s %s\nwant the plain call's body %s", r.Path, r.Query, r.Body, want)
+		}
+	}
+
+	// Throttling reaches each call; a batch answer carries no per-call
+	// headers (include_headers=false), so the wait is the code's default.
+	s.Reset()
+	s.SetThrottle(&mockgraph.Throttle{Code: 613, RetryAfter: 3 * time.Second})
+	for p, err := range send("5901", "5903", "5904") {
+		if ae := adaptertest.APIError(t, err); ae.Class != adapters.ClassRateLimited || ae.RetryAfter != meta.DefaultRetryAfter {
+			t.Errorf("throttled %s: %v (wait %v)", p, err, ae.RetryAfter)
+		}
+	}
+	// A token Graph refuses fails that call only.
+	s.Reset()
+	a.PageTokens["2002"] = "revoked-token"
+	defer delete(a.PageTokens, "2002")
+	var wg sync.WaitGroup
+	var bad error
+	wg.Go(func() {
+		_, bad = a.Send(context.Background(), adapters.Recipient{BotID: "2002", ChannelID: "5901"}, &normalize.Reply{Text: "x"})
+	})
+	good := send("5902", "5903")
+	wg.Wait()
+	if ae := adaptertest.APIError(t, bad); ae.Code != "bad_token" {
+		t.Errorf("revoked token: %v", bad)
+	}
+	for p, err := range good {
+		if err != nil {
+			t.Errorf("%s beside a revoked token: %v", p, err)
+		}
+	}
+	if s.Batches() != 1 {
+		t.Errorf("%d batches", s.Batches())
+	}
 }

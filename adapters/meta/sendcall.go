@@ -35,6 +35,9 @@ type Endpoint struct {
 	// adapters.DeadlineDoer (as *fasthttp.Client is) gets the context's
 	// deadline.
 	Client Doer
+	// Batch, when on (Max of 2 or more), gathers Send API calls into
+	// Graph batch requests; nil sends each on its own.
+	Batch *Batcher
 }
 
 // Send renders r for to and calls the Send API once. Errors are
@@ -98,8 +101,21 @@ func (api *SendAPI) Handover(ctx context.Context, e Endpoint, to adapters.Recipi
 
 // call performs one Graph call of method on path with the body in b (sent
 // for a POST), and hands the answer, which must be a JSON object, to read
-// before the response is released; what names the call in errors.
+// before the response is released; what names the call in errors. Send
+// API calls go through e.Batch when it is on.
 func (e *Endpoint) call(ctx context.Context, b *sendBuf, method, path, token, what string, read func(v *fastjson.Value, status int) error) error {
+	if e.Batch.on() && method == fasthttp.MethodPost && path == PathMessages {
+		status, body, hdr, alone, err := e.batched(ctx, b, token)
+		switch {
+		case err != nil:
+			return err
+		case !alone:
+			if ae := Classify(status, body, hdr); ae != nil {
+				return ae
+			}
+			return readAnswer(status, body, what, read)
+		}
+	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -114,13 +130,19 @@ func (e *Endpoint) call(ctx context.Context, b *sendBuf, method, path, token, wh
 	if err := e.exchange(ctx, req, resp); err != nil {
 		return err
 	}
+	return readAnswer(resp.StatusCode(), resp.Body(), what, read)
+}
+
+// readAnswer hands a successful answer, which must be a JSON object, to
+// read.
+func readAnswer(status int, body []byte, what string, read func(v *fastjson.Value, status int) error) error {
 	p := respParsers.Get()
 	defer respParsers.Put(p)
-	v, err := p.ParseBytes(resp.Body())
+	v, err := p.ParseBytes(body)
 	if err != nil || v.Type() != fastjson.TypeObject {
-		return badResponse(resp.StatusCode(), what+" answer is not a JSON object")
+		return badResponse(status, what+" answer is not a JSON object")
 	}
-	return read(v, resp.StatusCode())
+	return read(v, status)
 }
 
 // exchange performs one call and classifies the outcome: nil for a 2xx
@@ -163,15 +185,16 @@ func (e *Endpoint) appendURI(dst []byte, path, token string) []byte {
 	return append(dst, token...) // the usual token: nothing to escape
 }
 
-// sendBuf holds the body and URI of one call.
-type sendBuf struct{ body, uri []byte }
+// sendBuf holds the body and URI of one call, and its body as a form when
+// it is batched.
+type sendBuf struct{ body, uri, form []byte }
 
 var sendBufs = sync.Pool{New: func() any { return &sendBuf{body: make([]byte, 0, 1024), uri: make([]byte, 0, 256)} }}
 
 func acquireBuf() *sendBuf { return sendBufs.Get().(*sendBuf) }
 
 func releaseBuf(b *sendBuf) {
-	if cap(b.body) > 64<<10 { // let an outsized body go
+	if cap(b.body) > 64<<10 || cap(b.form) > 64<<10 { // let an outsized body go
 		return
 	}
 	sendBufs.Put(b)

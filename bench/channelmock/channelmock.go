@@ -11,7 +11,9 @@
 // run needs. This mock does only that, cheaply.
 //
 // Served today: Messenger's POST /{version}/me/messages and
-// /{version}/{page-id}/messages (access_token in the query); WhatsApp's
+// /{version}/{page-id}/messages (access_token in the query; a JSON body,
+// or a form as a batched call carries it), and Graph batch requests of
+// them (POST /{version}/, bench/internal/graphbatch); WhatsApp's
 // POST /{version}/{phone-number-id}/messages (Authorization: Bearer);
 // Telegram's POST /bot{token}/sendMessage
 // (and answerCallbackQuery, answered but not counted as a reply); Viber's
@@ -30,6 +32,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
+	"github.com/switchboard-gw/switchboard/bench/internal/graphbatch"
 	"github.com/switchboard-gw/switchboard/bench/internal/serve"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
@@ -44,8 +47,9 @@ type Server struct {
 	OnReply func(channel string, recipient, text []byte, at time.Time)
 
 	// Accepted counts answered sends; Refused counts sends answered with
-	// an error (bad token, bad body, unknown route).
-	Accepted, Refused atomic.Uint64
+	// an error (bad token, bad body, unknown route). Batches counts Graph
+	// batch requests, whose calls count as sends each.
+	Accepted, Refused, Batches atomic.Uint64
 
 	mu      sync.Mutex
 	tokens  map[string]string // Messenger access token → page id
@@ -133,6 +137,11 @@ func (s *Server) Close() error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	at := time.Now()
 	ctx.SetContentType("application/json; charset=UTF-8")
+	if graphbatch.Is(ctx) {
+		s.Batches.Add(1)
+		graphbatch.Serve(ctx, s.handle)
+		return
+	}
 	path := string(ctx.Path())
 	if ctx.IsPost() && strings.HasSuffix(path, "/messages") && strings.HasPrefix(path, "/v") {
 		if bearer, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer "); ok {
@@ -334,7 +343,7 @@ func (s *Server) graphRequest(ctx *fasthttp.RequestCtx, p *fastjson.Parser, path
 		s.graphError(ctx, 190, "Invalid OAuth access token - Cannot parse access token")
 		return nil
 	}
-	v, err := p.ParseBytes(ctx.PostBody())
+	v, err := p.ParseBytes(graphbatch.Body(nil, ctx))
 	if err != nil || v.Type() != fastjson.TypeObject {
 		s.graphError(ctx, 100, "(#100) The request body is not a JSON object")
 		return nil

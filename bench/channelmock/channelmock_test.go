@@ -1,6 +1,8 @@
 package channelmock
 
 import (
+	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +219,86 @@ func TestViberSend(t *testing.T) {
 	}
 	if s.Accepted.Load() != 1 || s.Refused.Load() != 3 {
 		t.Fatalf("accepted %d refused %d", s.Accepted.Load(), s.Refused.Load())
+	}
+}
+
+// TestMessengerBatch: a Graph batch request's calls are served one by one
+// like plain sends (a form body standing for the JSON one, each call's own
+// token), answered as an array of {code, body}, and the connection is
+// closed as Graph closes it.
+func TestMessengerBatch(t *testing.T) {
+	var got []string
+	s := &Server{OnReply: func(_ string, to, text []byte, _ time.Time) { got = append(got, string(to)+":"+string(text)) }}
+	s.AddMessengerPage("1061", "tok")
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := func(psid, token string) string {
+		return `{"method":"POST","relative_url":"me/messages","body":"recipient=` +
+			url.QueryEscape(`{"id":"`+psid+`"}`) + `&messaging_type=RESPONSE&message=` +
+			url.QueryEscape(`{"text":"hi `+psid+`"}`) + `&access_token=` + token + `"}`
+	}
+	batch := "[" + call("7001", "tok") + "," + call("7002", "nope") + "," +
+		`{"method":"POST","relative_url":"me/messages","body":"recipient=` + url.QueryEscape(`{"id":"7003"}`) + `&message=` + url.QueryEscape(`{"text":"top token"}`) + `"}]`
+
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(s.MessengerBase() + "/")
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/x-www-form-urlencoded")
+	req.SetBodyString("access_token=tok&include_headers=false&batch=" + url.QueryEscape(batch))
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var results []struct {
+		Code    int
+		Body    string
+		Headers []any
+	}
+	if err := json.Unmarshal(resp.Body(), &results); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("%d %s: %v", resp.StatusCode(), resp.Body(), err)
+	}
+	if !resp.ConnectionClose() {
+		t.Error("the connection stays open after a batch answer")
+	}
+	if len(results) != 3 || results[0].Code != 200 || !strings.Contains(results[0].Body, `"recipient_id":"7001"`) ||
+		results[1].Code != 400 || !strings.Contains(results[1].Body, `"code":190`) ||
+		results[2].Code != 200 || results[0].Headers != nil {
+		t.Errorf("results %+v", results)
+	}
+	if s.Batches.Load() != 1 || s.Accepted.Load() != 2 || s.Refused.Load() != 1 {
+		t.Errorf("batches %d accepted %d refused %d", s.Batches.Load(), s.Accepted.Load(), s.Refused.Load())
+	}
+	if len(got) != 2 || got[0] != "7001:hi 7001" || got[1] != "7003:top token" {
+		t.Errorf("replies %q", got)
+	}
+
+	// Refused whole: no batch, not an array (in the query, as Graph also
+	// takes it), too many calls.
+	many := "[" + strings.Repeat(call("1", "tok")+",", 50) + call("1", "tok") + "]"
+	for name, c := range map[string]struct{ query, want string }{
+		"none":      {"access_token=tok", "batch is required"},
+		"not array": {"batch=%7B%7D", "must be a JSON array"},
+		"51 calls":  {"", "Maximum batch size is 50"},
+	} {
+		req.Reset()
+		req.SetRequestURI(s.MessengerBase() + "/?" + c.query)
+		req.Header.SetMethod("POST")
+		if c.query == "" {
+			req.Header.SetContentType("application/x-www-form-urlencoded")
+			req.SetBodyString("batch=" + url.QueryEscape(many))
+		}
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		status, answer := resp.StatusCode(), string(resp.Body())
+		if status != 400 || !strings.Contains(answer, c.want) {
+			t.Errorf("%s: %d %s", name, status, answer)
+		}
+	}
+	if s.Accepted.Load() != 2 {
+		t.Errorf("a refused batch sent something: accepted %d", s.Accepted.Load())
 	}
 }

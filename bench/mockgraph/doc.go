@@ -13,6 +13,11 @@
 //   - POST /{ver}/me/{pass,take,request,release}_thread_control and
 //     GET /{ver}/me/thread_owner?recipient=PSID, keeping thread owners per
 //     page and PSID;
+//   - Graph batch requests, POST /{ver}/ with batch=[…] (at most 50
+//     calls; bench/internal/graphbatch): each call is served as above, as
+//     a request of its own (scripted failures and rate limits apply per
+//     call), its form body read as the JSON object it stands for; the
+//     answer is an array of {"code","body"} and the connection is closed;
 //   - the WhatsApp Cloud API's POST /{ver}/{phone-number-id}/messages
 //     (a call with an Authorization header, or to a phone number id added
 //     with AddPhoneNumber): checks "Authorization: Bearer <token>"

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fastjson"
 	"golang.org/x/time/rate"
 
+	"github.com/switchboard-gw/switchboard/bench/internal/graphbatch"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -85,6 +86,7 @@ type Server struct {
 
 	seq     atomic.Int64
 	count   atomic.Int64
+	batches atomic.Int64
 	parsers fastjson.ParserPool
 	srv     *fasthttp.Server
 	base    string
@@ -239,6 +241,10 @@ func (s *Server) Requests() []Request {
 // Count is the number of calls answered so far.
 func (s *Server) Count() int { return int(s.count.Load()) }
 
+// Batches is how many batch requests were served; their calls are in
+// Count and Requests one by one, as if each had come alone.
+func (s *Server) Batches() int { return int(s.batches.Load()) }
+
 // Reset forgets recorded calls, scripted failures, rules (the pair rate
 // included) and thread owners; pages and phone numbers stay.
 func (s *Server) Reset() {
@@ -251,13 +257,31 @@ func (s *Server) Reset() {
 	clear(s.pairs)
 	clear(s.owners)
 	s.count.Store(0)
+	s.batches.Store(0)
 }
 
-// handle answers one call and records it. ctx's memory is reused after it
-// returns: everything recorded is copied.
+// handle answers one call, or one batch request of calls (after one
+// SetLatency for the whole batch, as Graph runs them in parallel).
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.mu.Lock()
-	latency, record := s.latency, !s.noRecord
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+	if graphbatch.Is(ctx) {
+		s.batches.Add(1)
+		graphbatch.Serve(ctx, s.one)
+		return
+	}
+	s.one(ctx)
+}
+
+// one answers one call and records it. ctx's memory is reused after it
+// returns: everything recorded is copied.
+func (s *Server) one(ctx *fasthttp.RequestCtx) {
+	s.mu.Lock()
+	record := !s.noRecord
 	s.mu.Unlock()
 	var rec Request
 	if record {
@@ -267,11 +291,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			Path:   string(ctx.Path()),
 			Query:  string(ctx.QueryArgs().QueryString()),
 			Auth:   string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)),
-			Body:   append([]byte(nil), ctx.PostBody()...),
+			Body:   append([]byte(nil), graphbatch.Body(nil, ctx)...),
 		}
-	}
-	if latency > 0 {
-		time.Sleep(latency)
 	}
 	s.serve(ctx)
 	if record {
@@ -396,7 +417,7 @@ func usage(page string, regainMinutes, pct int) string {
 func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
-	v, err := p.ParseBytes(ctx.PostBody())
+	v, err := p.ParseBytes(graphbatch.Body(nil, ctx))
 	if err != nil || v.Type() != fastjson.TypeObject {
 		s.graphError(ctx, 400, 100, 0, "(#100) The request body is not a JSON object", false)
 		return
@@ -444,7 +465,7 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx) {
 func (s *Server) threadControl(ctx *fasthttp.RequestCtx, page, action string) {
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
-	v, err := p.ParseBytes(ctx.PostBody())
+	v, err := p.ParseBytes(graphbatch.Body(nil, ctx))
 	psid := ""
 	if err == nil {
 		psid = string(v.GetStringBytes("recipient", "id"))

@@ -159,23 +159,29 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase
 	fmt.Fprintf(&b, "listen: %s\n", q("127.0.0.1:0"))
 	fmt.Fprintf(&b, "api_tokens: [%s]\n", q(benchAPIToken))
 	fmt.Fprintf(&b, "backend:\n  url: %s\n  secret: %s\n  batch: %d\n", q(backendURL), q(benchBackendSecret), o.BackendBatch)
+	if o.GatewayConcurrency > 0 {
+		fmt.Fprintf(&b, "  concurrency: %d\n", o.GatewayConcurrency)
+	}
 	fmt.Fprintf(&b, "store:\n  driver: embedded\n  path: %s\n", q(store))
 	if o.CommitInterval != "" {
 		fmt.Fprintf(&b, "  commit_interval: %s\n", q(o.CommitInterval))
 	}
 	fmt.Fprintf(&b, "outbound:\n  enforce_window: true\n")
+	if o.GatewayConcurrency > 0 {
+		fmt.Fprintf(&b, "  concurrency: %d\n", o.GatewayConcurrency)
+	}
 	level := "warn"
 	if o.Verbose {
 		level = "info"
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n", level)
-	fmt.Fprintf(&b, "connections:\n  - name: %s\n    channel: messenger\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    pages:\n",
-		q(o.Connection), q(o.AppSecret), q(benchVerifyToken), q(apiBase))
+	fmt.Fprintf(&b, "connections:\n  - name: %s\n    channel: messenger\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    send_batch: %d\n    pages:\n",
+		q(o.Connection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), o.SendBatch)
 	for _, p := range pages {
 		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
 	}
-	fmt.Fprintf(&b, "  - name: %s\n    channel: instagram\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    accounts:\n      - id: %s\n        access_token: %s\n",
-		q(InstagramConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(InstagramAccount), q(InstagramToken))
+	fmt.Fprintf(&b, "  - name: %s\n    channel: instagram\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    send_batch: %d\n    accounts:\n      - id: %s\n        access_token: %s\n",
+		q(InstagramConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), o.SendBatch, q(InstagramAccount), q(InstagramToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: whatsapp\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    phone_numbers:\n      - id: %s\n        access_token: %s\n",
 		q(WhatsAppConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(WhatsAppPhoneID), q(WhatsAppToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",

@@ -122,6 +122,15 @@ type Options struct {
 	// BackendBatch sets the gateway's backend.batch: up to that many
 	// events per POST to the backend (0: one POST per event).
 	BackendBatch int
+	// SendBatch sets send_batch of the Messenger and Instagram
+	// connections: up to that many replies per Graph batch request (0:
+	// one call each).
+	SendBatch int
+	// GatewayConcurrency, when positive, sets the gateway's
+	// backend.concurrency and outbound.concurrency: how many events and
+	// replies may be in flight at once. Batches fill only as far as
+	// these allow.
+	GatewayConcurrency int
 	// CommitInterval, when not empty, sets the gateway's
 	// store.commit_interval (a duration such as 0s or 2ms).
 	CommitInterval string
@@ -533,6 +542,12 @@ func settings(o *Options) []string {
 	var s []string
 	if o.BackendBatch > 0 {
 		s = append(s, fmt.Sprintf("backend.batch: %d", o.BackendBatch))
+	}
+	if o.SendBatch > 0 {
+		s = append(s, fmt.Sprintf("send_batch: %d", o.SendBatch))
+	}
+	if o.GatewayConcurrency > 0 {
+		s = append(s, fmt.Sprintf("backend.concurrency, outbound.concurrency: %d", o.GatewayConcurrency))
 	}
 	if o.CommitInterval != "" {
 		s = append(s, "store.commit_interval: "+o.CommitInterval)

@@ -102,7 +102,7 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 		t.Errorf("settings of a default run = %q, want none", got)
 	}
 
-	o.BackendBatch, o.CommitInterval = 64, "0s"
+	o.BackendBatch, o.CommitInterval, o.SendBatch, o.GatewayConcurrency = 64, "0s", 50, 512
 	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", "http://127.0.0.1:6/viber", o.pages())
 	cfg, err = config.Parse(strings.NewReader(y))
 	if err != nil {
@@ -111,7 +111,12 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 	if cfg.Backend.Batch != 64 || cfg.Store.CommitInterval == nil || *cfg.Store.CommitInterval != 0 {
 		t.Fatalf("backend %+v, commit interval %v", cfg.Backend, cfg.Store.CommitInterval)
 	}
-	if got, want := strings.Join(settings(&o), "; "), "backend.batch: 64; store.commit_interval: 0s"; got != want {
+	if cfg.Backend.Concurrency != 512 || cfg.Outbound.Concurrency != 512 ||
+		cfg.Connections[0].Messenger.SendBatch != 50 || cfg.Connections[1].Instagram.SendBatch != 50 {
+		t.Fatalf("backend %+v, outbound %+v, send_batch %d / %d", cfg.Backend, cfg.Outbound,
+			cfg.Connections[0].Messenger.SendBatch, cfg.Connections[1].Instagram.SendBatch)
+	}
+	if got, want := strings.Join(settings(&o), "; "), "backend.batch: 64; send_batch: 50; backend.concurrency, outbound.concurrency: 512; store.commit_interval: 0s"; got != want {
 		t.Errorf("settings = %q, want %q", got, want)
 	}
 }
@@ -220,7 +225,8 @@ func TestRepeat(t *testing.T) {
 }
 
 // TestAlternate: two settings of the gateway run in turn (here in-process,
-// the default against backend batching) and come out side by side.
+// the default against backend and Send API batching) and come out side by
+// side, every event accounted for in both.
 func TestAlternate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end bench runs")
@@ -232,10 +238,13 @@ func TestAlternate(t *testing.T) {
 	oa := Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second,
 		Progress: &syncWriter{w: &progress}, Stdout: &syncWriter{w: &table}}
 	ob := oa
-	ob.BackendBatch = 8
+	ob.BackendBatch, ob.SendBatch = 8, 8
 	a, b, err := alternate(ctx, oa, ob, "one POST per event", "backend batches of 8", 1)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if a.Lost == nil || *a.Lost != 0 || b.Lost == nil || *b.Lost != 0 || a.Errors != 0 || b.Errors != 0 {
+		t.Fatalf("lost %v / %v, errors %v / %v\n%s", a.Lost, b.Lost, a.Errors, b.Errors, progress.String())
 	}
 	if a.N != 1 || b.N != 1 || len(b.Settings) == 0 || len(a.Settings) != 0 {
 		t.Fatalf("A %d runs %v, B %d runs %v", a.N, a.Settings, b.N, b.Settings)

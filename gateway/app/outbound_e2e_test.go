@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-gw/switchboard/bench/mockgraph"
+	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -198,8 +199,27 @@ func TestRecipientErrorBurstDoesNotOpenBreaker(t *testing.T) {
 // conversation received them in order at the Graph API.
 func TestThousandRepliesToFiftyPathsEndToEnd(t *testing.T) {
 	graph := startGraph(t)
-	rec := newRecorder(t)
-	g := startGateway(t, testConfig(t, rec.url, graph.URL()))
+	thousandReplies(t, graph, testConfig(t, newRecorder(t).url, graph.URL()))
+	if graph.Batches() != 0 {
+		t.Errorf("%d batch requests without send_batch", graph.Batches())
+	}
+}
+
+// TestSendBatchingEndToEnd is the same with send_batch: the replies reach
+// the Graph API in batch requests, still in order per conversation.
+func TestSendBatchingEndToEnd(t *testing.T) {
+	graph := startGraph(t)
+	cfg := testConfig(t, newRecorder(t).url, graph.URL())
+	cfg.Connections[0].Messenger.SendBatching = config.SendBatching{SendBatch: 16, SendBatchWait: 5 * time.Millisecond}
+	thousandReplies(t, graph, cfg)
+	if b := graph.Batches(); b == 0 || b >= graph.Count() {
+		t.Errorf("%d batch requests for %d calls", b, graph.Count())
+	}
+}
+
+func thousandReplies(t *testing.T, graph *mockgraph.Server, cfg *config.Config) {
+	t.Helper()
+	g := startGateway(t, cfg)
 	const paths, per, batch = 50, 20, 5
 	for u := range paths {
 		g.webhook(t, textWebhook(testPage, fmt.Sprint("p", u), fmt.Sprint("m", u), "hi", time.Now().UnixMilli()))

@@ -1,0 +1,314 @@
+package meta
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/config"
+	"github.com/switchboard-gw/switchboard/normalize"
+)
+
+// MaxBatch is the most calls the Graph API takes in one batch request.
+const MaxBatch = 50
+
+// Batcher gathers the Send API calls (POST /me/messages) of one connection
+// made at about the same time into Graph batch requests
+// (channels/meta.md §7, "Batch requests"): one POST to the API base with
+//
+//	access_token=<first call's token>&include_headers=false&batch=[
+//	  {"method":"POST","relative_url":"me/messages",
+//	   "body":"recipient=…&messaging_type=…&message=…&access_token=<its token>"}, …]
+//
+// each call keeping its own Page token. Graph answers an array in the
+// calls' order, each {"code":status,"body":"<the call's own answer>"} or
+// null for a call it did not complete; each answer is classified as if it
+// had been a call of its own, so retries, throttling and the breaker see
+// no difference. A call Graph did not complete is transient
+// (batch_incomplete); an answer that is not such an array fails every
+// call of the batch the way a single call's answer would (a bad top-level
+// token is bad_token for all).
+//
+// Graph runs a batch's calls in parallel, so a batch must never hold two
+// messages whose order matters. Dispatch guarantees it: a conversation's
+// replies go one at a time, each waiting for the outcome of the one before
+// (a lane's head), and only heads meet in a batch. Handover calls are
+// never batched.
+//
+// Fewer requests mean fewer syscalls and HTTP parses per reply on both
+// sides, at the price of up to Wait of added latency for each reply. A
+// batch that ends up with a single call goes out as that call, unbatched.
+// Graph closes the connection after each batch answer, so every batch
+// opens one.
+//
+// The zero value, and any Max below 2, sends every call on its own. Fields
+// are read-only once in use.
+type Batcher struct {
+	// Max is the most calls per batch request: 2 to MaxBatch.
+	Max int
+	// Wait is how long the first call of a batch waits for others.
+	Wait time.Duration
+
+	mu   sync.Mutex
+	open *batch // collecting; nil when none is
+}
+
+// batch is the calls of one batch request. The first to join leads: it
+// waits for the batch to fill or for Wait, sends it and answers the rest.
+type batch struct {
+	ops  []*batchOp
+	full chan struct{} // closed when ops reaches Max
+}
+
+// batchOp is one call in a batch and, once done is closed, its outcome:
+// the status and (owned) body Graph answered for it, or err.
+type batchOp struct {
+	token    string
+	form     []byte
+	deadline time.Time
+	done     chan struct{}
+
+	status int
+	body   []byte
+	hdr    adapters.Peeker
+	err    error
+}
+
+// NewBatcher returns the Batcher a connection's send_batch settings ask
+// for, or nil when they ask for none.
+func NewBatcher(c config.SendBatching) *Batcher {
+	if c.SendBatch < 2 {
+		return nil
+	}
+	return &Batcher{Max: min(c.SendBatch, MaxBatch), Wait: c.SendBatchWait}
+}
+
+func (bt *Batcher) on() bool { return bt != nil && bt.Max > 1 }
+
+// join adds op to the open batch (opening one if none is) and returns it
+// with whether op leads it.
+func (bt *Batcher) join(op *batchOp) (b *batch, lead bool) {
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	if bt.open == nil {
+		bt.open = &batch{ops: make([]*batchOp, 0, min(bt.Max, MaxBatch)), full: make(chan struct{})}
+		lead = true
+	}
+	b = bt.open
+	b.ops = append(b.ops, op)
+	if len(b.ops) >= min(bt.Max, MaxBatch) {
+		bt.open = nil
+		close(b.full)
+	}
+	return b, lead
+}
+
+// seal waits until b is full or Wait has passed, then closes it to new
+// calls and returns its calls.
+func (bt *Batcher) seal(b *batch) []*batchOp {
+	t := time.NewTimer(bt.Wait)
+	select {
+	case <-b.full:
+	case <-t.C:
+	}
+	t.Stop()
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	if bt.open == b {
+		bt.open = nil
+	}
+	return b.ops
+}
+
+// batched sends the rendered Send API body in b through e.Batch. alone
+// reports that the call ended up on its own in its batch: the caller then
+// makes it as a plain call, and nothing else was sent.
+func (e *Endpoint) batched(ctx context.Context, b *sendBuf, token string) (status int, body []byte, hdr adapters.Peeker, alone bool, err error) {
+	form, ok := appendForm(b.form[:0], b.body, token)
+	b.form = form
+	if !ok {
+		return 0, nil, nil, true, nil // not an object: let the plain call report it
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, nil, nil, false, adapters.NetworkError(err)
+	}
+	op := &batchOp{token: token, form: form, done: make(chan struct{})}
+	op.deadline, _ = ctx.Deadline()
+	bch, lead := e.Batch.join(op)
+	if !lead {
+		// Once joined, the call may go out: wait for its outcome whatever
+		// ctx says, or a reply could be sent and reported failed. The
+		// leader answers within the batch's deadline.
+		<-op.done
+		return op.status, op.body, op.hdr, false, op.err
+	}
+	ops := e.Batch.seal(bch)
+	if len(ops) == 1 {
+		return 0, nil, nil, true, nil
+	}
+	e.sendBatch(ops)
+	return op.status, op.body, op.hdr, false, op.err
+}
+
+// sendBatch makes one batch request of ops and answers each of them.
+func (e *Endpoint) sendBatch(ops []*batchOp) {
+	defer func() {
+		for _, op := range ops {
+			close(op.done)
+		}
+	}()
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	bufs := acquireBuf()
+	defer releaseBuf(bufs)
+
+	bufs.uri = append(bufs.uri[:0], e.APIBase...)
+	if n := len(bufs.uri); n == 0 || bufs.uri[n-1] != '/' {
+		bufs.uri = append(bufs.uri, '/')
+	}
+	req.SetRequestURIBytes(bufs.uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/x-www-form-urlencoded")
+	bufs.form = appendBatchJSON(bufs.form[:0], ops)
+	bufs.body = append(bufs.body[:0], "access_token="...)
+	bufs.body = fasthttp.AppendQuotedArg(bufs.body, []byte(ops[0].token))
+	bufs.body = append(bufs.body, "&include_headers=false&batch="...)
+	bufs.body = fasthttp.AppendQuotedArg(bufs.body, bufs.form)
+	req.SetBodyRaw(bufs.body)
+
+	ctx := context.Background()
+	var latest time.Time
+	for _, op := range ops {
+		if op.deadline.IsZero() {
+			latest = time.Time{}
+			break
+		}
+		latest = maxTime(latest, op.deadline)
+	}
+	if !latest.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, latest)
+		defer cancel()
+	}
+	var c Doer = defaultClient
+	if e.Client != nil {
+		c = e.Client
+	}
+	if err := adapters.Do(ctx, c, req, resp); err != nil {
+		failAll(ops, adapters.NetworkError(err))
+		return
+	}
+	hdr := adapters.Header{}
+	for _, k := range [...]string{"Retry-After", "X-Business-Use-Case-Usage"} {
+		if v := resp.Header.Peek(k); len(v) > 0 {
+			hdr.Set(k, string(v))
+		}
+	}
+	answerOps(ops, resp.StatusCode(), resp.Body(), hdr)
+}
+
+// answerOps gives each of ops its outcome from the batch answer body
+// (with status and hdr): its own status and a copy of its own body, or an
+// error.
+func answerOps(ops []*batchOp, status int, body []byte, hdr adapters.Peeker) {
+	p := respParsers.Get()
+	defer respParsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil || v.Type() != fastjson.TypeArray {
+		// A batch refused whole answers a Graph error of its own.
+		ae := Classify(status, body, hdr)
+		if ae == nil {
+			ae = badResponse(status, "batch answer is not an array")
+		}
+		failAll(ops, ae)
+		return
+	}
+	answers, _ := v.Array()
+	if len(answers) != len(ops) {
+		failAll(ops, badResponse(status, "batch answer lists "+strconv.Itoa(len(answers))+" results for "+strconv.Itoa(len(ops))+" calls"))
+		return
+	}
+	for i, a := range answers {
+		op := ops[i]
+		op.hdr = hdr
+		code, body := a.Get("code"), a.Get("body")
+		switch {
+		case a.Type() == fastjson.TypeNull:
+			op.err = &adapters.APIError{Class: adapters.ClassTransient, Code: "batch_incomplete", HTTPStatus: status,
+				Message: "Graph did not complete this call of the batch"}
+		case code == nil || code.Type() != fastjson.TypeNumber || code.GetInt() < 100 || code.GetInt() > 599 ||
+			body == nil || body.Type() != fastjson.TypeString:
+			op.err = badResponse(status, "batch result "+strconv.Itoa(i)+" is not {code, body} with an HTTP status")
+		default:
+			op.status = code.GetInt()
+			op.body = append([]byte(nil), body.GetStringBytes()...)
+		}
+	}
+}
+
+func failAll(ops []*batchOp, err error) {
+	for _, op := range ops {
+		op.err = err
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// relativeMessages is PathMessages relative to the API base, as a batch's
+// relative_url takes it.
+const relativeMessages = "me/messages"
+
+// appendBatchJSON appends the batch parameter for ops.
+func appendBatchJSON(dst []byte, ops []*batchOp) []byte {
+	dst = append(dst, '[')
+	for i, op := range ops {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"method":"POST","relative_url":"`+relativeMessages+`","body":`...)
+		dst = normalize.AppendString(dst, adapters.View(op.form))
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendForm appends the Send API body obj (a JSON object) as a form, the
+// way a batched call carries its body: each member name=value, a string
+// member's value being the string itself and any other its JSON text, all
+// URL-encoded, then access_token=token. It reports false when obj is not
+// a JSON object.
+func appendForm(dst, obj []byte, token string) ([]byte, bool) {
+	p := respParsers.Get()
+	defer respParsers.Put(p)
+	v, err := p.ParseBytes(obj)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return dst, false
+	}
+	o, _ := v.Object()
+	var scratch []byte
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		dst = fasthttp.AppendQuotedArg(dst, k)
+		dst = append(dst, '=')
+		if m.Type() == fastjson.TypeString {
+			dst = fasthttp.AppendQuotedArg(dst, m.GetStringBytes())
+		} else {
+			scratch = m.MarshalTo(scratch[:0])
+			dst = fasthttp.AppendQuotedArg(dst, scratch)
+		}
+		dst = append(dst, '&')
+	})
+	dst = append(dst, "access_token="...)
+	return fasthttp.AppendQuotedArg(dst, []byte(token)), true
+}
