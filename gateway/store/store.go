@@ -91,7 +91,8 @@ type Store interface {
 	// write already asked for (so it applies after them) and committed
 	// with a later batch. done, when not nil, is called with next's seqs
 	// or the error once it is on disk, in commit order, from the store's
-	// own goroutine: it must not block or call the store synchronously.
+	// own goroutine: it must not block or call the store synchronously,
+	// but it may call AckAsync, which never blocks.
 	// Use it where a crash before the commit only means work is done
 	// again: the acked entry is still spooled and replayed.
 	AckAsync(seq uint64, next []Item, done func(seqs []uint64, err error))

@@ -69,11 +69,8 @@ type Store struct {
 	interval time.Duration
 	now      func() time.Time
 
-	// mu is held shared while a caller enqueues and exclusively by Close
-	// while it closes reqs, so nothing is sent on a closed channel.
-	mu     sync.RWMutex
 	closed atomic.Bool
-	reqs   chan *request
+	reqs   *queue // the committer's inbox
 
 	committerDone chan struct{}
 	stopSweep     chan struct{}
@@ -124,7 +121,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 		interval:      max(opts.CommitInterval, 0),
 		ttl:           int64(opts.DedupTTL),
 		now:           opts.Now,
-		reqs:          make(chan *request, maxBatch),
+		reqs:          newQueue(),
 		committerDone: make(chan struct{}),
 		stopSweep:     make(chan struct{}),
 		sweeperDone:   make(chan struct{}),
@@ -234,16 +231,9 @@ func (s *Store) AckAsync(seq uint64, next []store.Item, done func([]uint64, erro
 		return
 	}
 	r := &request{op: opAck, seq: seq, items: next, seqs: make([]uint64, 0, len(next)), async: done, isAsync: true}
-	s.mu.RLock()
-	if s.closed.Load() {
-		s.mu.RUnlock()
-		if done != nil {
-			done(nil, store.ErrClosed)
-		}
-		return
+	if !s.reqs.push(r) && done != nil {
+		done(nil, store.ErrClosed)
 	}
-	s.reqs <- r
-	s.mu.RUnlock()
 }
 
 // Replay implements store.Store. It reads the spool in chunks, each in its
@@ -385,14 +375,10 @@ func (s *Store) sweepLoop() {
 // Close answers the queued writes, stops the goroutines and closes the
 // database. Every later call, Close included, returns store.ErrClosed.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
+	if s.closed.Swap(true) {
 		return store.ErrClosed
 	}
-	s.closed.Store(true)
-	close(s.reqs)
-	s.mu.Unlock()
+	s.reqs.close()
 
 	close(s.stopSweep)
 	<-s.sweeperDone
@@ -471,13 +457,9 @@ func releaseRequest(r *request) {
 
 // do queues r for the committer and waits for its answer.
 func (s *Store) do(r *request) error {
-	s.mu.RLock()
-	if s.closed.Load() {
-		s.mu.RUnlock()
+	if !s.reqs.push(r) {
 		return store.ErrClosed
 	}
-	s.reqs <- r
-	s.mu.RUnlock()
 	<-r.done
 	return r.err
 }
@@ -498,9 +480,16 @@ func (s *Store) commitLoop() {
 	timer.Stop()
 	var last time.Time // when the previous commit began
 	busy := false      // the previous commit answered more than one caller
-	for r := range s.reqs {
-		batch = append(batch[:0], r)
-		open := s.drain(&batch)
+	for {
+		batch = batch[:0]
+		open := s.reqs.take(&batch, maxBatch)
+		if len(batch) == 0 {
+			if !open {
+				return
+			}
+			<-s.reqs.wake
+			continue
+		}
 		waiting := !allAsync(batch)
 		due := s.gatherUntil(waiting, busy, last)
 		for open && len(batch) < maxBatch {
@@ -510,13 +499,10 @@ func (s *Store) commitLoop() {
 			}
 			timer.Reset(d)
 			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					open = false
-					break
-				}
-				batch = append(batch, r)
-				if !waiting && !r.isAsync {
+			case <-s.reqs.wake:
+				n := len(batch)
+				open = s.reqs.take(&batch, maxBatch)
+				if !waiting && !allAsync(batch[n:]) {
 					waiting = true
 					due = s.gatherUntil(waiting, busy, last)
 				}
@@ -525,7 +511,7 @@ func (s *Store) commitLoop() {
 			timer.Stop()
 		}
 		if open {
-			s.drain(&batch) // what queued while the last one was taken
+			s.reqs.take(&batch, maxBatch) // what queued while the last one was taken
 		}
 		last, busy = time.Now(), waiters(batch) > 1
 		s.commit(batch)
@@ -544,23 +530,6 @@ func (s *Store) gatherUntil(waiting, busy bool, last time.Time) time.Time {
 		return last.Add(s.interval)
 	}
 	return time.Time{}
-}
-
-// drain appends what is queued without waiting, up to maxBatch; it
-// reports false when the queue was closed.
-func (s *Store) drain(batch *[]*request) bool {
-	for len(*batch) < maxBatch {
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return false
-			}
-			*batch = append(*batch, r)
-		default:
-			return true
-		}
-	}
-	return true
 }
 
 func allAsync(batch []*request) bool { return waiters(batch) == 0 }

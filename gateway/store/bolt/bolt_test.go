@@ -101,8 +101,8 @@ func blockCommits(t *testing.T, s *Store) func() {
 	return func() { _ = tx.Rollback() }
 }
 
-// waitQueued waits until entered callers are all in the queue, or stuck
-// behind a full one: the queue length stops changing.
+// waitQueued waits until entered callers are all in the queue: the queue
+// length stops changing.
 func waitQueued(t *testing.T, s *Store, entered *atomic.Int64, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -115,7 +115,7 @@ func waitQueued(t *testing.T, s *Store, entered *atomic.Int64, n int64) {
 	last, stable := -1, 0
 	for stable < 5 {
 		time.Sleep(10 * time.Millisecond)
-		if l := len(s.reqs); l == last {
+		if l := s.reqs.len(); l == last {
 			stable++
 		} else {
 			last, stable = l, 0
@@ -248,6 +248,50 @@ func TestBatchBound(t *testing.T) {
 	t.Logf("%+v", st)
 	if least := uint64((n + maxBatch - 1) / maxBatch); st.Commits < least || st.Commits > least+3 {
 		t.Fatalf("%d commits for %d requests, want %d to %d", st.Commits, n, least, least+3)
+	}
+}
+
+// TestAckAsyncFromCallback: an AckAsync callback (run on the committer's
+// goroutine) may queue more AckAsyncs than a batch holds without the
+// committer waiting on itself; every one of them commits. With a bounded
+// inbox this deadlocked: dispatch acks a sent reply from such a callback,
+// and at 512 concurrent webhooks the inbox was full.
+func TestAckAsyncFromCallback(t *testing.T) {
+	s, err := Open(t.TempDir(), store.Options{}) // closed below only if it did not deadlock
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inner = 3 * maxBatch
+	var wg sync.WaitGroup
+	wg.Add(1 + inner)
+	s.AckAsync(0, []store.Item{{Kind: store.KindOutbound, Lane: "l", Data: []byte("x")}}, func(seqs []uint64, err error) {
+		defer wg.Done()
+		if err != nil || len(seqs) != 1 {
+			t.Errorf("outer: %v %v", seqs, err)
+			return
+		}
+		for range inner {
+			s.AckAsync(seqs[0], nil, func(_ []uint64, err error) {
+				if err != nil {
+					t.Errorf("inner: %v", err)
+				}
+				wg.Done()
+			})
+		}
+	})
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the committer deadlocked on its own inbox")
+	}
+	defer s.Close()
+	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte("y")}}); err != nil {
+		t.Fatalf("store unusable after: %v", err)
+	}
+	if st := s.Stats(); st.Spooled != 1 {
+		t.Errorf("stats %+v: want only the last spool left", st)
 	}
 }
 
