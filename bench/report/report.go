@@ -219,10 +219,10 @@ type Target struct {
 	Note  string   `json:"note,omitempty"`
 }
 
-// Check sets Pass from Value.
+// Check sets Pass from Value; without a Value it leaves Pass as it is:
+// unset (not measured), or false from Fail.
 func (t *Target) Check() {
 	if t.Value == nil {
-		t.Pass = nil
 		return
 	}
 	v := *t.Value
@@ -239,6 +239,16 @@ func (t *Target) Check() {
 	}
 	t.Pass = &ok
 }
+
+// Fail marks t failed without a value that could pass: the phase that
+// measures it failed (its requests errored), so no figure of it counts.
+func (t *Target) Fail(note string) {
+	no := false
+	t.Value, t.Pass, t.Note = nil, &no, note
+}
+
+// Failed reports whether t failed without a value (Fail).
+func (t *Target) Failed() bool { return t.Value == nil && t.Pass != nil && !*t.Pass }
 
 // Ratio is a/b, 0 when b is 0.
 func Ratio(a, b float64) float64 {

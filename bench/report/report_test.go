@@ -116,6 +116,11 @@ func TestTargetCheck(t *testing.T) {
 	if tg.Pass != nil {
 		t.Error("an unmeasured target passed or failed")
 	}
+	tg.Fail("phase failed")
+	tg.Check()
+	if tg.Pass == nil || *tg.Pass || !tg.Failed() || tg.Value != nil {
+		t.Errorf("a failed target after Check: %+v", tg)
+	}
 }
 
 func TestTable(t *testing.T) {

@@ -169,10 +169,21 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 	}
 	for i, t := range first.Targets {
 		var vs []float64
+		var failed *Target // a run where the target's phase failed
 		for _, r := range runs {
-			if i < len(r.Targets) && r.Targets[i].Name == t.Name && r.Targets[i].Value != nil {
-				vs = append(vs, *r.Targets[i].Value)
+			if i < len(r.Targets) && r.Targets[i].Name == t.Name {
+				switch rt := &r.Targets[i]; {
+				case rt.Value != nil:
+					vs = append(vs, *rt.Value)
+				case rt.Failed() && failed == nil:
+					failed = rt
+				}
 			}
+		}
+		if failed != nil {
+			t.Fail("failed in a run: " + failed.Note)
+			a.Targets = append(a.Targets, t)
+			continue
 		}
 		t.Value, t.Pass = nil, nil
 		if len(vs) == len(runs) {

@@ -82,6 +82,12 @@ func TestAggregate(t *testing.T) {
 	if p99 := a.Targets[1]; p99.Value == nil || *p99.Value != 0.9 || p99.Pass == nil || !*p99.Pass {
 		t.Fatalf("p99 target %+v", p99)
 	}
+	// A run whose phase failed fails the target, whatever the others say.
+	runs[1].Targets[1].Fail("12 errors in that phase")
+	if p99 := Aggregate(runs, nil).Targets[1]; !p99.Failed() || !strings.Contains(p99.Note, "12 errors") {
+		t.Fatalf("p99 target with a failed run %+v", p99)
+	}
+	runs = runsSample()
 
 	var b bytes.Buffer
 	a.Table(&b)

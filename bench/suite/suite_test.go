@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/bench/report"
 	"github.com/switchboard-gw/switchboard/config"
 )
 
@@ -346,5 +347,31 @@ func TestGatewayProfile(t *testing.T) {
 	e.gatewayURL += "/nowhere" // a failed fetch is an error, not an empty profile
 	if _, err := e.gatewayProfile(ctx, time.Second); err == nil {
 		t.Fatal("a refused profile request returned no error")
+	}
+}
+
+// TestLatencyTargetsNeedAnswers: a latency target whose phase had errors,
+// or no answers at all, fails; it does not pass on the p99 of the answers
+// that came (an earlier build passed "p99 0 ms at 300/s" for a gateway
+// that answered nothing).
+func TestLatencyTargetsNeedAnswers(t *testing.T) {
+	res := &report.Results{}
+	res.Gateway = report.Phase{Loop: "open", Rate: 300, ThroughputRPS: 290, Errors: 3}
+	res.Gateway.LatencyMS.P99 = 0.5
+	res.Sweep = []report.Point{{Spec: "50%", Rate: 3000}}
+	byName := map[string]report.Target{}
+	for _, tg := range (&suite{}).targets(res) {
+		byName[tg.Name] = tg
+	}
+	for _, name := range []string{"answer p99 at 300 webhooks/s", "answer p99 at half the capacity"} {
+		if tg := byName[name]; !tg.Failed() || !strings.Contains(tg.Note, "errors in that phase") {
+			t.Errorf("%s: %+v", name, tg)
+		}
+	}
+	res.Gateway.Errors = 0
+	for _, tg := range (&suite{}).targets(res) {
+		if tg.Name == "answer p99 at 300 webhooks/s" && (tg.Pass == nil || !*tg.Pass) {
+			t.Errorf("a clean phase: %+v", tg)
+		}
 	}
 }
