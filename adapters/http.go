@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"time"
 
@@ -32,9 +33,15 @@ type DeadlineDoer interface {
 // within readTimeout. readTimeout is the longest the platform may take to
 // answer (fetching media by URL, say); the gateway's per-call context
 // deadline is normally much shorter.
+//
+// New connections resume an earlier TLS session when they can (a client
+// session cache): a Graph batch answer closes its connection, and idle
+// connections time out, and resuming skips the certificate chain and its
+// verification.
 func NewClient(readTimeout time.Duration) *fasthttp.Client {
 	return &fasthttp.Client{
 		Name:                "switchboard",
+		TLSConfig:           &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(256)},
 		ReadTimeout:         readTimeout,
 		WriteTimeout:        10 * time.Second,
 		MaxConnsPerHost:     512,

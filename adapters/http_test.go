@@ -2,9 +2,14 @@ package adapters
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +134,43 @@ func TestNewClient(t *testing.T) {
 		t.Error("NewClient shares one client")
 	}
 	var _ DeadlineDoer = c
+}
+
+// TestNewClientResumesTLS: a new connection to a host already visited
+// resumes its TLS session (Graph closes the connection after each batch
+// answer, so a batching connection reconnects often).
+func TestNewClientResumesTLS(t *testing.T) {
+	var mu sync.Mutex
+	var resumed []bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Connection", "close") // as a Graph batch answer does
+		w.Write([]byte(`{}`))
+	}))
+	srv.TLS = &tls.Config{VerifyConnection: func(cs tls.ConnectionState) error {
+		mu.Lock()
+		resumed = append(resumed, cs.DidResume)
+		mu.Unlock()
+		return nil
+	}}
+	srv.StartTLS()
+	defer srv.Close()
+
+	c := NewClient(5 * time.Second)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c.TLSConfig.RootCAs = roots
+	for i := range 3 {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI(srv.URL + "/")
+		if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+			t.Fatalf("call %d: %v %d", i, err, resp.StatusCode())
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resumed) != 3 || resumed[0] || !resumed[1] || !resumed[2] {
+		t.Fatalf("handshakes resumed %v, want [false true true]: three connections, the later two resumed", resumed)
+	}
 }
