@@ -48,8 +48,9 @@ type Server struct {
 
 	// Accepted counts answered sends; Refused counts sends answered with
 	// an error (bad token, bad body, unknown route). Batches counts Graph
-	// batch requests, whose calls count as sends each.
-	Accepted, Refused, Batches atomic.Uint64
+	// batch requests, whose calls count as sends each. Requests counts
+	// HTTP requests, a batch being one.
+	Accepted, Refused, Batches, Requests atomic.Uint64
 
 	mu      sync.Mutex
 	tokens  map[string]string // Messenger access token → page id
@@ -112,7 +113,7 @@ func (s *Server) Start(addr string) error {
 		return fmt.Errorf("channelmock: %w", err)
 	}
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
+		Handler:               s.serve,
 		Name:                  "channelmock",
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           time.Minute,
@@ -134,14 +135,22 @@ func (s *Server) Close() error {
 	return serve.Shutdown(s.srv)
 }
 
-func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	at := time.Now()
-	ctx.SetContentType("application/json; charset=UTF-8")
+// serve answers one HTTP request: a Graph batch request call by call, or
+// one send.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	s.Requests.Add(1)
 	if graphbatch.Is(ctx) {
 		s.Batches.Add(1)
 		graphbatch.Serve(ctx, s.handle)
 		return
 	}
+	s.handle(ctx)
+}
+
+// handle answers one send.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	at := time.Now()
+	ctx.SetContentType("application/json; charset=UTF-8")
 	path := string(ctx.Path())
 	if ctx.IsPost() && strings.HasSuffix(path, "/messages") && strings.HasPrefix(path, "/v") {
 		if bearer, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer "); ok {

@@ -53,6 +53,8 @@ type Server struct {
 	// 400: the gateway retries them, so they show up as duplicates or
 	// losses too).
 	BadSignature, MissingID atomic.Uint64
+	// Requests counts POSTs received, a batch being one.
+	Requests atomic.Uint64
 
 	signer  *meta.Signer
 	parsers fastjson.ParserPool
@@ -91,6 +93,7 @@ func (s *Server) Close() error {
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	at := time.Now()
+	s.Requests.Add(1)
 	if s.signer.Verify(signatureHeader{&ctx.Request.Header}, ctx.PostBody()) != nil {
 		s.BadSignature.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)

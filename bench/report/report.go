@@ -176,6 +176,12 @@ type Store struct {
 	// PagesPerCommit: 4 KB pages written per commit (each a pwrite and
 	// part of its fsync).
 	PagesPerCommit float64 `json:"pages_per_commit"`
+	// BackendPOSTsPerEvent: POSTs the mock backend received per
+	// round-tripped event (1 without backend batching).
+	BackendPOSTsPerEvent float64 `json:"backend_posts_per_event"`
+	// SendRequestsPerReply: HTTP requests the channel mock received per
+	// reply sent (1 without send batching).
+	SendRequestsPerReply float64 `json:"send_requests_per_reply"`
 }
 
 // Memory is a server's resident memory.

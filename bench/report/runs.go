@@ -112,6 +112,18 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		}
 		return r.Gateway.Store.PagesPerCommit, true
 	})
+	fig("backend POSTs/event", func(r *Results) (float64, bool) {
+		if r.Gateway.Store == nil || r.Gateway.Store.BackendPOSTsPerEvent == 0 {
+			return 0, false
+		}
+		return r.Gateway.Store.BackendPOSTsPerEvent, true
+	})
+	fig("Send requests/reply", func(r *Results) (float64, bool) {
+		if r.Gateway.Store == nil || r.Gateway.Store.SendRequestsPerReply == 0 {
+			return 0, false
+		}
+		return r.Gateway.Store.SendRequestsPerReply, true
+	})
 	a.LatencyMS = medianSummary(runs, func(r *Results) *latency.Summary { return &r.LatencyMS })
 	fig("answer p50 ms", always(func(r *Results) float64 { return r.LatencyMS.P50 }))
 	fig("answer p99 ms", always(func(r *Results) float64 { return r.LatencyMS.P99 }))

@@ -59,6 +59,9 @@ func (r *Results) Table(w io.Writer) {
 	if st := g.Store; st != nil {
 		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
 		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
+		if st.BackendPOSTsPerEvent > 0 || st.SendRequestsPerReply > 0 {
+			row("backend POSTs/event, Send requests/reply", fmt.Sprintf("%.3f, %.3f", st.BackendPOSTsPerEvent, st.SendRequestsPerReply), "", "")
+		}
 	}
 	if g.Memory != nil {
 		cm := ""

@@ -400,11 +400,14 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 	return procstat.Sample{}, "", false
 }
 
-// storeCounts are the gateway store's counters.
-type storeCounts struct{ commits, writes, pages uint64 }
+// storeCounts are counters read at a gateway window's edges: the store's
+// (from the gateway's /metrics) and the HTTP requests the mocks received
+// (backend POSTs, channel API requests) with the replies those carried.
+type storeCounts struct{ commits, writes, pages, backendPOSTs, channelRequests, replies uint64 }
 
-// gatewayStore reads the store counters from the gateway's /metrics; not
-// with -target (not ours, and its store may be another kind).
+// gatewayStore reads the store counters from the gateway's /metrics and the
+// mocks' counts; not with -target (not ours, and its store may be another
+// kind).
 func (e *env) gatewayStore() (storeCounts, bool) {
 	if e.gatewayPID == 0 && e.inproc == nil {
 		return storeCounts{}, false
@@ -440,6 +443,10 @@ func (e *env) gatewayStore() (storeCounts, bool) {
 		}
 		*dst = uint64(v)
 		seen++
+	}
+	if e.backend != nil && e.channel != nil {
+		c.backendPOSTs, c.channelRequests = e.backend.Requests.Load(), e.channel.Requests.Load()
+		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()
 	}
 	return c, seen == 3
 }

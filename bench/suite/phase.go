@@ -333,6 +333,8 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
 		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
 		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
+		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(events, 1)
+		st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / max(float64(b.replies-a.replies), 1)
 		p.Store = st
 	}
 	smp.mu.Unlock()

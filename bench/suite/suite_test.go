@@ -161,6 +161,12 @@ func TestQuickRun(t *testing.T) {
 	if st := res.Gateway.Store; st == nil || st.Commits == 0 || st.Writes < st.Commits || st.PagesPerCommit < 2 || st.CommitsPerEvent <= 0 {
 		t.Fatalf("store figures: %+v", st)
 	}
+	// One exchange per event on each leg without batching (a retry or a
+	// window edge may tip it slightly).
+	if st := res.Gateway.Store; st.BackendPOSTsPerEvent < 0.8 || st.BackendPOSTsPerEvent > 1.2 ||
+		st.SendRequestsPerReply < 0.8 || st.SendRequestsPerReply > 1.2 {
+		t.Fatalf("exchanges per event without batching: %+v", st)
+	}
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
@@ -246,6 +252,14 @@ func TestAlternate(t *testing.T) {
 	}
 	if a.Lost == nil || *a.Lost != 0 || b.Lost == nil || *b.Lost != 0 || a.Errors != 0 || b.Errors != 0 {
 		t.Fatalf("lost %v / %v, errors %v / %v\n%s", a.Lost, b.Lost, a.Errors, b.Errors, progress.String())
+	}
+	// Batching shows in the exchanges per event of both legs.
+	perEvent := map[string]float64{}
+	for _, f := range b.Figures {
+		perEvent[f.Name] = f.Median
+	}
+	if p, s := perEvent["backend POSTs/event"], perEvent["Send requests/reply"]; p <= 0 || p >= 0.9 || s <= 0 || s >= 0.9 {
+		t.Fatalf("batched run: backend POSTs/event %v, Send requests/reply %v; want both below 0.9", p, s)
 	}
 	if a.N != 1 || b.N != 1 || len(b.Settings) == 0 || len(a.Settings) != 0 {
 		t.Fatalf("A %d runs %v, B %d runs %v", a.N, a.Settings, b.N, b.Settings)
