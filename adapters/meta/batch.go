@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,10 +20,11 @@ const MaxBatch = 50
 
 // Batcher gathers the Send API calls (POST /me/messages) of one connection
 // made at about the same time into Graph batch requests
-// (channels/meta.md §7, "Batch requests"): one POST to the API base with
+// (channels/meta.md §7, "Batch requests"): one POST to the Graph root
+// (the API base without its version) with
 //
 //	access_token=<first call's token>&include_headers=false&batch=[
-//	  {"method":"POST","relative_url":"me/messages",
+//	  {"method":"POST","relative_url":"v25.0/me/messages",
 //	   "body":"recipient=…&messaging_type=…&message=…&access_token=<its token>"}, …]
 //
 // each call keeping its own Page token. Graph answers an array in the
@@ -169,14 +171,11 @@ func (e *Endpoint) sendBatch(ops []*batchOp) {
 	bufs := acquireBuf()
 	defer releaseBuf(bufs)
 
-	bufs.uri = append(bufs.uri[:0], e.APIBase...)
-	if n := len(bufs.uri); n == 0 || bufs.uri[n-1] != '/' {
-		bufs.uri = append(bufs.uri, '/')
-	}
-	req.SetRequestURIBytes(bufs.uri)
+	root, version := batchTarget(e.APIBase)
+	req.SetRequestURI(root)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/x-www-form-urlencoded")
-	bufs.form = appendBatchJSON(bufs.form[:0], ops)
+	bufs.form = appendBatchJSON(bufs.form[:0], version, ops)
 	bufs.body = append(bufs.body[:0], "access_token="...)
 	bufs.body = fasthttp.AppendQuotedArg(bufs.body, []byte(ops[0].token))
 	bufs.body = append(bufs.body, "&include_headers=false&batch="...)
@@ -266,18 +265,33 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// relativeMessages is PathMessages relative to the API base, as a batch's
-// relative_url takes it.
-const relativeMessages = "me/messages"
+// batchTarget splits the API base into where a batch request goes (the
+// Graph root) and the version path its calls' relative_url carry, so each
+// call runs at the configured version whatever the app's default is:
+// https://graph.facebook.com/v25.0 → https://graph.facebook.com/ and
+// "v25.0/". A base whose last path segment is no version is used as it
+// is, with no version.
+func batchTarget(apiBase string) (root, version string) {
+	base := strings.TrimSuffix(apiBase, "/")
+	i := strings.LastIndexByte(base, '/')
+	if seg := base[i+1:]; i > 0 && base[i-1] != '/' && len(seg) > 1 && seg[0] == 'v' && seg[1] >= '0' && seg[1] <= '9' {
+		return base[:i+1], seg + "/"
+	}
+	return base + "/", ""
+}
 
-// appendBatchJSON appends the batch parameter for ops.
-func appendBatchJSON(dst []byte, ops []*batchOp) []byte {
+// appendBatchJSON appends the batch parameter for ops: each a POST to
+// version + me/messages.
+func appendBatchJSON(dst []byte, version string, ops []*batchOp) []byte {
 	dst = append(dst, '[')
 	for i, op := range ops {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"method":"POST","relative_url":"`+relativeMessages+`","body":`...)
+		dst = append(dst, `{"method":"POST","relative_url":"`...)
+		dst = append(dst, version...)
+		dst = append(dst, strings.TrimPrefix(PathMessages, "/")...)
+		dst = append(dst, `","body":`...)
 		dst = normalize.AppendString(dst, adapters.View(op.form))
 		dst = append(dst, '}')
 	}

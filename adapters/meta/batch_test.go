@@ -147,8 +147,8 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("%d requests, want one batch", len(d.reqs))
 	}
 	req := d.reqs[0]
-	if u := string(req.URI().FullURI()); u != "https://graph.example/v25.0/" {
-		t.Errorf("batch posted to %s", u)
+	if u := string(req.URI().FullURI()); u != "https://graph.example/" {
+		t.Errorf("batch posted to %s, want the Graph root", u)
 	}
 	top, calls := readBatch(t, req)
 	if string(top.Peek("include_headers")) != "false" || len(top.Peek("access_token")) == 0 {
@@ -159,7 +159,7 @@ func TestBatch(t *testing.T) {
 	}
 	for _, c := range calls {
 		psid := fastjson.GetString(c.form.Peek("recipient"), "id")
-		if c.method != "POST" || c.url != "me/messages" {
+		if c.method != "POST" || c.url != "v25.0/me/messages" {
 			t.Errorf("%s: %s %s", psid, c.method, c.url)
 		}
 		if tok := string(c.form.Peek("access_token")); tok != batchTokens[pageFor(psid)] {
@@ -304,6 +304,23 @@ func TestBatchMax(t *testing.T) {
 	}
 	if NewBatcher(config.SendBatching{SendBatch: 1}) != nil {
 		t.Error("NewBatcher(1) batches")
+	}
+}
+
+// TestBatchTarget: a batch goes to the Graph root and its calls carry the
+// configured version.
+func TestBatchTarget(t *testing.T) {
+	for _, c := range []struct{ base, root, version string }{
+		{"https://graph.facebook.com/v25.0", "https://graph.facebook.com/", "v25.0/"},
+		{"https://graph.facebook.com/v25.0/", "https://graph.facebook.com/", "v25.0/"},
+		{"http://127.0.0.1:9/proxy/v21.0", "http://127.0.0.1:9/proxy/", "v21.0/"},
+		{"https://graph.facebook.com", "https://graph.facebook.com/", ""},
+		{"http://127.0.0.1:9/graph", "http://127.0.0.1:9/graph/", ""},
+		{"http://v1", "http://v1/", ""},
+	} {
+		if root, v := batchTarget(c.base); root != c.root || v != c.version {
+			t.Errorf("%s: %q %q, want %q %q", c.base, root, v, c.root, c.version)
+		}
 	}
 }
 

@@ -2,8 +2,11 @@
 // Graph mocks (bench/mockgraph, bench/channelmock), the way
 // graph.facebook.com does (channels/meta.md §7, "Batch requests"):
 //
-//	POST /{version}/  access_token=T&include_headers=false&batch=[
-//	  {"method":"POST","relative_url":"me/messages","body":"recipient=…&message=…"}, …]
+//	POST /  access_token=T&include_headers=false&batch=[
+//	  {"method":"POST","relative_url":"v25.0/me/messages","body":"recipient=…&message=…"}, …]
+//
+// A relative_url without a version takes the one the batch was posted to
+// (POST /v25.0/), or DefaultVersion, as Graph takes the app's default.
 //
 // Each call is run through the mock's own handler as a request of its own,
 // so it meets the same checks, scripted failures and rate limits; its
@@ -31,15 +34,23 @@ import (
 // MaxCalls is Graph's limit of calls per batch.
 const MaxCalls = 50
 
-// Is reports whether ctx is a batch request: a POST to the version root
-// ("/v25.0" or "/v25.0/").
+// DefaultVersion is the version of a call whose relative_url and batch
+// path name none.
+const DefaultVersion = "v25.0"
+
+// Is reports whether ctx is a batch request: a POST to the root ("/") or
+// to a version root ("/v25.0", "/v25.0/").
 func Is(ctx *fasthttp.RequestCtx) bool {
 	if !ctx.IsPost() {
 		return false
 	}
 	p := bytes.TrimSuffix(ctx.Path(), []byte("/"))
-	return len(p) > 2 && p[1] == 'v' && bytes.IndexByte(p[1:], '/') < 0
+	return len(p) == 0 || isVersion(p[1:]) && bytes.IndexByte(p[1:], '/') < 0
 }
+
+// isVersion reports whether a path segment (or a path's start) is a Graph
+// version: v and a digit.
+func isVersion(p []byte) bool { return len(p) > 1 && p[0] == 'v' && p[1] >= '0' && p[1] <= '9' }
 
 // Serve answers the batch request in ctx, running each call through h.
 // It returns how many calls the batch held (0 when refused whole).
@@ -69,6 +80,9 @@ func Serve(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler) int {
 		return 0
 	}
 	version := strings.Trim(string(ctx.Path()), "/")
+	if version == "" {
+		version = DefaultVersion
+	}
 	top := string(arg("access_token"))
 	headers := string(arg("include_headers")) != "false"
 	out := []byte{'['}
@@ -90,7 +104,11 @@ func call(out []byte, outer *fasthttp.RequestCtx, h fasthttp.RequestHandler, c *
 		method = fasthttp.MethodGet
 	}
 	req.Header.SetMethod(method)
-	req.SetRequestURI("/" + version + "/" + strings.TrimPrefix(string(c.GetStringBytes("relative_url")), "/"))
+	rel := strings.TrimPrefix(string(c.GetStringBytes("relative_url")), "/")
+	if !isVersion([]byte(rel)) {
+		rel = version + "/" + rel
+	}
+	req.SetRequestURI("/" + rel)
 	body := c.GetStringBytes("body")
 	var form fasthttp.Args
 	form.ParseBytes(body)
