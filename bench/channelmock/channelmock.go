@@ -13,7 +13,7 @@
 // Served today: Messenger's POST /{version}/me/messages and
 // /{version}/{page-id}/messages (access_token in the query; a JSON body,
 // or a form as a batched call carries it), and Graph batch requests of
-// them (POST /{version}/, bench/internal/graphbatch); WhatsApp's
+// them (POST / or /{version}/, bench/internal/graphbatch); WhatsApp's
 // POST /{version}/{phone-number-id}/messages (Authorization: Bearer);
 // Telegram's POST /bot{token}/sendMessage
 // (and answerCallbackQuery, answered but not counted as a reply); Viber's

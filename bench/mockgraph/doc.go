@@ -13,7 +13,7 @@
 //   - POST /{ver}/me/{pass,take,request,release}_thread_control and
 //     GET /{ver}/me/thread_owner?recipient=PSID, keeping thread owners per
 //     page and PSID;
-//   - Graph batch requests, POST /{ver}/ with batch=[…] (at most 50
+//   - Graph batch requests, POST / or /{ver}/ with batch=[…] (at most 50
 //     calls; bench/internal/graphbatch): each call is served as above, as
 //     a request of its own (scripted failures and rate limits apply per
 //     call), its form body read as the JSON object it stands for; the
