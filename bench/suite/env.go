@@ -175,13 +175,19 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase
 		level = "info"
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n", level)
-	fmt.Fprintf(&b, "connections:\n  - name: %s\n    channel: messenger\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    send_batch: %d\n    pages:\n",
-		q(o.Connection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), o.SendBatch)
+	// send_batch only when asked for: a gateway build from before it
+	// (-versus, -gateway-bin) refuses the key.
+	sendBatch := ""
+	if o.SendBatch > 0 {
+		sendBatch = fmt.Sprintf("    send_batch: %d\n", o.SendBatch)
+	}
+	fmt.Fprintf(&b, "connections:\n  - name: %s\n    channel: messenger\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n%s    pages:\n",
+		q(o.Connection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), sendBatch)
 	for _, p := range pages {
 		fmt.Fprintf(&b, "      - id: %s\n        access_token: %s\n", q(p.id), q(p.token))
 	}
-	fmt.Fprintf(&b, "  - name: %s\n    channel: instagram\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    send_batch: %d\n    accounts:\n      - id: %s\n        access_token: %s\n",
-		q(InstagramConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), o.SendBatch, q(InstagramAccount), q(InstagramToken))
+	fmt.Fprintf(&b, "  - name: %s\n    channel: instagram\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n%s    accounts:\n      - id: %s\n        access_token: %s\n",
+		q(InstagramConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), sendBatch, q(InstagramAccount), q(InstagramToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: whatsapp\n    app_secret: %s\n    verify_token: %s\n    api_base: %s\n    phone_numbers:\n      - id: %s\n        access_token: %s\n",
 		q(WhatsAppConnection), q(o.AppSecret), q(benchVerifyToken), q(apiBase), q(WhatsAppPhoneID), q(WhatsAppToken))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: telegram\n    token: %s\n    secret_token: %s\n    api_base: %s\n",

@@ -102,6 +102,13 @@ func TestGatewayYAMLIsValid(t *testing.T) {
 	if got := settings(&o); got != nil {
 		t.Errorf("settings of a default run = %q, want none", got)
 	}
+	// A default run's config names nothing the product added later, so
+	// older builds (-versus, -gateway-bin) read it too.
+	for _, key := range []string{"send_batch", "concurrency", "commit_interval", "batch_wait"} {
+		if strings.Contains(y, key) {
+			t.Errorf("a default run's config sets %s:\n%s", key, y)
+		}
+	}
 
 	o.BackendBatch, o.CommitInterval, o.SendBatch, o.GatewayConcurrency = 64, "0s", 50, 512
 	y = gatewayYAML(&o, "http://127.0.0.1:9/events", "/tmp/x", "http://127.0.0.1:8/v25.0", "http://127.0.0.1:7", "http://127.0.0.1:6/viber", o.pages())
