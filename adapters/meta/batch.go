@@ -237,17 +237,17 @@ func answerOps(ops []*batchOp, status int, body []byte, hdr adapters.Peeker) {
 	for i, a := range answers {
 		op := ops[i]
 		op.hdr = hdr
-		code, body := a.Get("code"), a.Get("body")
+		code, answer := a.Get("code"), a.Get("body")
 		switch {
 		case a.Type() == fastjson.TypeNull:
 			op.err = &adapters.APIError{Class: adapters.ClassTransient, Code: "batch_incomplete", HTTPStatus: status,
 				Message: "Graph did not complete this call of the batch"}
 		case code == nil || code.Type() != fastjson.TypeNumber || code.GetInt() < 100 || code.GetInt() > 599 ||
-			body == nil || body.Type() != fastjson.TypeString:
+			answer == nil || answer.Type() != fastjson.TypeString:
 			op.err = badResponse(status, "batch result "+strconv.Itoa(i)+" is not {code, body} with an HTTP status")
 		default:
 			op.status = code.GetInt()
-			op.body = append([]byte(nil), body.GetStringBytes()...)
+			op.body = append([]byte(nil), answer.GetStringBytes()...)
 		}
 	}
 }

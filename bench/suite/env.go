@@ -406,26 +406,26 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 	return procstat.Sample{}, "", false
 }
 
-// storeCounts are counters read at a gateway window's edges: the store's
+// windowCounts are counters read at a gateway window's edges: the store's
 // (from the gateway's /metrics) and the HTTP requests the mocks received
 // (backend POSTs, channel API requests) with the replies those carried.
-type storeCounts struct{ commits, writes, pages, backendPOSTs, channelRequests, replies uint64 }
+type windowCounts struct{ commits, writes, pages, backendPOSTs, channelRequests, replies uint64 }
 
-// gatewayStore reads the store counters from the gateway's /metrics and the
-// mocks' counts; not with -target (not ours, and its store may be another
-// kind).
-func (e *env) gatewayStore() (storeCounts, bool) {
+// gatewayCounts reads the store counters from the gateway's /metrics and
+// the mocks' counts; not with -target (not ours, and its store may be
+// another kind).
+func (e *env) gatewayCounts() (windowCounts, bool) {
 	if e.gatewayPID == 0 && e.inproc == nil {
-		return storeCounts{}, false
+		return windowCounts{}, false
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(e.gatewayURL + "/metrics")
 	if err := fasthttp.DoTimeout(req, resp, 2*time.Second); err != nil || resp.StatusCode() != 200 {
-		return storeCounts{}, false
+		return windowCounts{}, false
 	}
-	var c storeCounts
+	var c windowCounts
 	var seen int
 	for line := range bytes.Lines(resp.Body()) {
 		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
@@ -445,7 +445,7 @@ func (e *env) gatewayStore() (storeCounts, bool) {
 		}
 		v, err := strconv.ParseFloat(string(value), 64)
 		if err != nil {
-			return storeCounts{}, false
+			return windowCounts{}, false
 		}
 		*dst = uint64(v)
 		seen++

@@ -112,7 +112,7 @@ func (w *worker) Wait(ctx context.Context, c *load.Call) error {
 // and once a second in between.
 type sampler struct {
 	stat  func() (procstat.Sample, string, bool)
-	store func() (storeCounts, bool) // nil: not the gateway
+	store func() (windowCounts, bool) // nil: not the gateway
 
 	endTaken chan struct{} // closed once the end-of-window sample ran
 
@@ -120,24 +120,24 @@ type sampler struct {
 	start, end *procstat.Sample
 	self0      *procstat.Sample
 	self1      *procstat.Sample
-	store0     *storeCounts
-	store1     *storeCounts
+	store0     *windowCounts
+	store1     *windowCounts
 	peakRSS    uint64
 	last       procstat.Sample
 	scope      string
 	timers     []*time.Timer
 }
 
-func newSampler(stat func() (procstat.Sample, string, bool), store func() (storeCounts, bool), ws, we time.Time) *sampler {
+func newSampler(stat func() (procstat.Sample, string, bool), store func() (windowCounts, bool), ws, we time.Time) *sampler {
 	s := &sampler{stat: stat, store: store, endTaken: make(chan struct{})}
-	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample, st **storeCounts) {
+	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample, st **windowCounts) {
 		s.timers = append(s.timers, time.AfterFunc(time.Until(t), func() {
 			if dst == &s.end {
 				defer close(s.endTaken)
 			}
 			smp, scope, ok := stat()
 			me, err := procstat.Self()
-			var sc storeCounts
+			var sc windowCounts
 			scOK := false
 			if store != nil {
 				sc, scOK = store()
@@ -208,9 +208,9 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 	src := &source{seed: o.Seed + uint64(s.phases)<<20}
 	url := s.env.ceilingURL
 	stat := s.env.ceilingStat
-	var storeStat func() (storeCounts, bool)
+	var storeStat func() (windowCounts, bool)
 	if srv == serverGateway {
-		url, stat, storeStat = s.env.gatewayURL, s.env.gatewayStat, s.env.gatewayStore
+		url, stat, storeStat = s.env.gatewayURL, s.env.gatewayStat, s.env.gatewayCounts
 		src.gen = s.gwGen
 		if s.env.ledger != nil {
 			src.ledger = s.env.ledger
