@@ -34,14 +34,11 @@ type DeadlineDoer interface {
 // answer (fetching media by URL, say); the gateway's per-call context
 // deadline is normally much shorter.
 //
-// New connections resume an earlier TLS session when they can (a client
-// session cache): a Graph batch answer closes its connection, and idle
-// connections time out, and resuming skips the certificate chain and its
-// verification.
+// Its TLS settings are TLSConfig's.
 func NewClient(readTimeout time.Duration) *fasthttp.Client {
 	return &fasthttp.Client{
 		Name:                "switchboard",
-		TLSConfig:           &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(256)},
+		TLSConfig:           TLSConfig(),
 		ReadTimeout:         readTimeout,
 		WriteTimeout:        10 * time.Second,
 		MaxConnsPerHost:     512,
@@ -49,6 +46,15 @@ func NewClient(readTimeout time.Duration) *fasthttp.Client {
 		MaxConnWaitTimeout:  5 * time.Second,
 		MaxResponseBodySize: 1 << 20,
 	}
+}
+
+// TLSConfig is the TLS side of the gateway's outgoing clients: TLS 1.2 or
+// later, and new connections resume an earlier session when they can (a
+// client session cache). A Graph batch answer closes its connection, idle
+// connections time out and a backend's load balancer drops them;
+// resuming skips the certificate chain and its verification.
+func TLSConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(256)}
 }
 
 // Do performs one exchange through c within ctx: when ctx is done already

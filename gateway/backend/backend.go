@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/adapters/meta"
 )
 
@@ -58,6 +59,7 @@ func NewHTTP(url string, secret []byte, timeout time.Duration, concurrency int) 
 		signer:  &meta.Signer{Secret: secret},
 		client: &fasthttp.Client{
 			Name:                          "switchboard",
+			TLSConfig:                     adapters.TLSConfig(),
 			MaxConnsPerHost:               concurrency,
 			ReadTimeout:                   timeout,
 			WriteTimeout:                  timeout,

@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
@@ -95,5 +96,15 @@ func TestEcho(t *testing.T) {
 		if err := json.Unmarshal(ans, &a); err != nil || len(a.Messages) != 1 || a.Messages[0].Text != c.want {
 			t.Errorf("%s: answered %s, want text %q", c.event, ans, c.want)
 		}
+	}
+}
+
+// TestHTTPResumesTLS: the backend client takes the gateway's TLS settings,
+// so reconnecting to an HTTPS backend resumes the session
+// (adapters.TestNewClientResumesTLS shows the resumption itself).
+func TestHTTPResumesTLS(t *testing.T) {
+	h := NewHTTP("https://backend.example/events", []byte("s"), time.Second, 4)
+	if c := h.client.TLSConfig; c == nil || c.ClientSessionCache == nil || c.MinVersion < tls.VersionTLS12 {
+		t.Fatalf("backend TLS config %+v", c)
 	}
 }
