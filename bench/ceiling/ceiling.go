@@ -1,7 +1,8 @@
 // Package ceiling is the bench suite's yardstick: the least a webhook
 // receiver can do and still be correct. It reads the body, verifies it as
 // its channel requires (Meta's X-Hub-Signature-256 by default, Telegram's
-// secret token and Viber's signature on their routes) and answers 200, on a
+// secret token and Viber's signature on their routes, a session token on
+// the web widget's) and answers 200, on a
 // plain fasthttp server. The suite drives it with the same generator,
 // bodies and settings as the gateway, so every gateway figure can be read
 // as a fraction of what the machine, the network stack and fasthttp allow.
@@ -12,8 +13,13 @@ package ceiling
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +35,43 @@ import (
 var (
 	telegramRoute = []byte("/webhooks/telegram/")
 	viberRoute    = []byte("/webhooks/viber/")
+	webRoute      = []byte("/web/v1/")
 )
+
+// webKey keys the session tokens the ceiling accepts on web routes.
+var webKey = []byte("switchboard-bench-ceiling-web")
+
+var errWebToken = errors.New("ceiling: no valid session token")
+
+// WebToken is the i-th session token the ceiling accepts on web routes:
+// "wst_<i>_<hex HMAC-SHA256(key, i)>". Checking one is an HMAC and a
+// constant-time compare, about what the gateway's own check of a widget
+// session (a SHA-256 and a lookup) costs, and needs no shared state, so
+// the ceiling run as a subprocess accepts what the generator sends.
+func WebToken(i int) string {
+	n := strconv.Itoa(i)
+	return "wst_" + n + "_" + hex.EncodeToString(webMAC(n))
+}
+
+func webMAC(n string) []byte {
+	m := hmac.New(sha256.New, webKey)
+	m.Write([]byte(n))
+	return m.Sum(nil)
+}
+
+// verifyWeb checks the Authorization header of a web widget call.
+func verifyWeb(h *fasthttp.RequestHeader) error {
+	tok, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer wst_"))
+	n, sum, ok2 := bytes.Cut(tok, []byte{'_'})
+	if !ok || !ok2 {
+		return errWebToken
+	}
+	want, err := hex.DecodeString(string(sum))
+	if err != nil || !hmac.Equal(webMAC(string(n)), want) {
+		return errWebToken
+	}
+	return nil
+}
 
 // SignatureHeader is where the signature is read.
 const SignatureHeader = meta.SignatureHeader
@@ -103,6 +145,8 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		err = s.telegram.Verify(h, body)
 	case bytes.HasPrefix(ctx.Path(), viberRoute):
 		err = s.viber.Verify(h, body)
+	case bytes.HasPrefix(ctx.Path(), webRoute):
+		err = verifyWeb(h)
 	default:
 		err = s.signer.Verify(h, body)
 	}

@@ -100,3 +100,31 @@ func post(t *testing.T, url, header, value string, body []byte) int {
 	}
 	return resp.StatusCode()
 }
+
+// TestWebToken: web widget routes check the session token
+// (Authorization: Bearer), never a signature.
+func TestWebToken(t *testing.T) {
+	s := &Server{Secret: []byte("app-secret")}
+	base, err := s.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	good := WebToken(7)
+	for auth, want := range map[string]int{
+		"Bearer " + good:                     200,
+		"Bearer " + WebToken(8):              200,
+		"Bearer " + good[:len(good)-1] + "x": 401,
+		"Bearer wst_8" + good[5:]:            401, // 7's MAC under 8
+		"Bearer wst_7":                       401,
+		good:                                 401,
+		"":                                   401,
+	} {
+		if got := post(t, base+"/web/v1/site/messages", "Authorization", auth, []byte(`{"text":"hi"}`)); got != want {
+			t.Errorf("authorization %q: %d, want %d", auth, got, want)
+		}
+	}
+	if s.OK.Load() != 2 || s.Refused.Load() != 5 {
+		t.Fatalf("ok %d refused %d", s.OK.Load(), s.Refused.Load())
+	}
+}

@@ -29,13 +29,35 @@ type Ledger struct {
 	shards [nShards]shard
 
 	// UnknownEvents and UnknownReplies count arrivals whose event id was
-	// never sent: a misrouted or corrupted event.
+	// never sent: a misrouted or corrupted event. With Late, arrivals
+	// waiting for their registration are added by Unknown.
 	UnknownEvents, UnknownReplies atomic.Uint64
+
+	// Late, set before the run, keeps arrivals for ids not registered yet
+	// until ExpectAnswered registers them: the web channel's event ids
+	// are named by the gateway's answer (it numbers a conversation's
+	// items), and the backend may see an event before that answer is
+	// read.
+	Late bool
 }
 
 type shard struct {
 	mu sync.Mutex
 	m  map[string]*entry
+	// early holds arrivals for ids not registered yet, when the ledger
+	// takes late registrations (Late).
+	early map[string]*early
+}
+
+// early is what arrived for an id before its webhook's answer named it.
+type early struct {
+	backend []int64 // arrival times, ns since the epoch
+	replies []earlyReply
+}
+
+type earlyReply struct {
+	user string
+	at   int64
 }
 
 type entry struct {
@@ -57,6 +79,7 @@ func New() *Ledger {
 	l := &Ledger{epoch: time.Now(), seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].m = map[string]*entry{}
+		l.shards[i].early = map[string]*early{}
 	}
 	return l
 }
@@ -174,6 +197,12 @@ func (l *Ledger) Backend(id []byte, at time.Time) {
 	s.mu.Lock()
 	e := s.m[string(id)]
 	if e == nil {
+		if l.Late {
+			a := l.earlyOf(s, string(id))
+			a.backend = append(a.backend, l.since(at))
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
 		l.UnknownEvents.Add(1)
 		return
@@ -181,15 +210,31 @@ func (l *Ledger) Backend(id []byte, at time.Time) {
 	e.backend++
 	first := e.backend == 1
 	s.mu.Unlock()
+	l.backendArrived(e, first, l.since(at))
+}
+
+// backendArrived counts an event's arrival at the backend at t, the
+// entry's own counter already updated under its shard's lock.
+func (l *Ledger) backendArrived(e *entry, first bool, t int64) {
 	p := e.phase
 	if !first {
 		p.backendDup.Add(1)
 		return
 	}
 	p.backendFirst.Add(1)
-	if t := l.since(at); t >= p.winStart && t < p.winEnd {
+	if t >= p.winStart && t < p.winEnd {
 		p.backendInWindow.Add(1)
 	}
+}
+
+// earlyOf returns id's early arrivals, made on first use. s.mu is held.
+func (l *Ledger) earlyOf(s *shard, id string) *early {
+	a := s.early[id]
+	if a == nil {
+		a = &early{}
+		s.early[id] = a
+	}
+	return a
 }
 
 // Reply records that the reply to event id reached user at the channel
@@ -199,27 +244,43 @@ func (l *Ledger) Reply(id, user []byte, at time.Time) {
 	s.mu.Lock()
 	e := s.m[string(id)]
 	if e == nil {
+		if l.Late {
+			a := l.earlyOf(s, string(id))
+			a.replies = append(a.replies, earlyReply{user: string(user), at: l.since(at)})
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
 		l.UnknownReplies.Add(1)
 		return
 	}
+	first := e.reply(string(user))
+	w, intended, measured := e.waiter, e.intended, e.measured
+	s.mu.Unlock()
+	l.replyArrived(e.phase, first, l.since(at), intended, measured, w)
+}
+
+// reply counts a reply to e for user and reports whether it is the
+// first. Its shard's lock is held.
+func (e *entry) reply(user string) (first bool) {
 	e.replies++
-	first := e.replies == 1
-	if string(user) != e.user {
+	first = e.replies == 1
+	if user != e.user {
 		e.misrouted = true
 	}
 	if first && e.acked {
 		e.phase.outstanding.Add(-1)
 	}
-	w, intended, measured := e.waiter, e.intended, e.measured
-	s.mu.Unlock()
-	p := e.phase
+	return first
+}
+
+// replyArrived counts a reply that reached the channel API at t.
+func (l *Ledger) replyArrived(p *Phase, first bool, t, intended int64, measured bool, w *Waiter) {
 	if !first {
 		p.replyDup.Add(1)
 		return
 	}
 	p.repliesFirst.Add(1)
-	t := l.since(at)
 	if t >= p.winStart && t < p.winEnd {
 		p.repliesInWindow.Add(1)
 	}
@@ -227,6 +288,58 @@ func (l *Ledger) Reply(id, user []byte, at time.Time) {
 	if w != nil {
 		w.done()
 	}
+}
+
+// ExpectAnswered registers an event its webhook's answer named (see
+// Late), with the outcome of that answer, and applies what arrived for
+// it before. ok false registers a refused webhook's event under id, which
+// the caller makes up (the answer named nothing).
+func (l *Ledger) ExpectAnswered(p *Phase, id, user string, intended time.Time, w *Waiter, ok bool) {
+	l.Expect(p, id, user, intended, w)
+	l.Answered(id, ok)
+	s := l.shard(id)
+	s.mu.Lock()
+	a := s.early[id]
+	delete(s.early, id)
+	e := s.m[id]
+	var backendFirst []bool
+	var replyFirst []bool
+	if a != nil {
+		for range a.backend {
+			e.backend++
+			backendFirst = append(backendFirst, e.backend == 1)
+		}
+		for _, r := range a.replies {
+			replyFirst = append(replyFirst, e.reply(r.user))
+		}
+	}
+	intendedAt, measured := e.intended, e.measured
+	s.mu.Unlock()
+	if a == nil {
+		return
+	}
+	for i, t := range a.backend {
+		l.backendArrived(e, backendFirst[i], t)
+	}
+	for i, r := range a.replies {
+		l.replyArrived(p, replyFirst[i], r.at, intendedAt, measured, w)
+	}
+}
+
+// Unknown counts arrivals whose event id was never sent, those still
+// waiting for a late registration included.
+func (l *Ledger) Unknown() (events, replies uint64) {
+	events, replies = l.UnknownEvents.Load(), l.UnknownReplies.Load()
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		for _, a := range s.early {
+			events += uint64(len(a.backend))
+			replies += uint64(len(a.replies))
+		}
+		s.mu.Unlock()
+	}
+	return events, replies
 }
 
 // Outstanding is the number of acknowledged events whose reply has not

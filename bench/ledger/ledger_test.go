@@ -121,3 +121,45 @@ func TestWaiter(t *testing.T) {
 		t.Fatal("Wait returned before the new webhook's reply")
 	}
 }
+
+// TestLate: with Late, arrivals for an id its webhook's answer names later
+// wait for ExpectAnswered and count as if the id had been known; those no
+// answer ever names are unknown.
+func TestLate(t *testing.T) {
+	l := New()
+	l.Late = true
+	now := time.Now()
+	p := l.Phase("main", now.Add(-time.Second), now.Add(time.Hour))
+	w := NewWaiter()
+	w.Arm(2)
+	at := now.Add(time.Millisecond)
+	// "early": backend and reply before the answer; "normal": after.
+	l.Backend([]byte("early"), at)
+	l.Reply([]byte("early"), []byte("u1"), at.Add(time.Millisecond))
+	l.Backend([]byte("stray"), at)
+	l.ExpectAnswered(p, "early", "u1", now, w, true)
+	l.ExpectAnswered(p, "normal", "u2", now, w, true)
+	l.ExpectAnswered(p, "refused:1", "u3", now, nil, false)
+	l.Backend([]byte("normal"), at)
+	if err := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		l.Reply([]byte("normal"), []byte("u2"), at.Add(2*time.Millisecond))
+		return w.Wait(ctx)
+	}(); err != nil {
+		t.Fatalf("waiter not told of both replies: %v", err)
+	}
+	want := Accounting{Sent: 3, Acked: 2, Refused: 1, AtBackend: 2, Replied: 2}
+	if a := p.Account(); a != want {
+		t.Fatalf("accounting\n got %+v\nwant %+v", a, want)
+	}
+	if got := p.Outstanding(); got != 0 {
+		t.Fatalf("outstanding %d", got)
+	}
+	if rt := p.RoundTrip.Summary(); rt.Count != 2 {
+		t.Fatalf("round trips %+v", rt)
+	}
+	if ev, rep := l.Unknown(); ev != 1 || rep != 0 {
+		t.Fatalf("unknown %d events, %d replies; want the stray event", ev, rep)
+	}
+}

@@ -67,8 +67,8 @@ type Worker interface {
 	// and sets c.Events. The host is set by the generator.
 	Fill(c *Call, req *fasthttp.Request)
 	// Answered reports the outcome of c: status 0 and err for transport
-	// failures.
-	Answered(c *Call, status int, err error)
+	// failures. body is the answer's, valid only during the call.
+	Answered(c *Call, status int, body []byte, err error)
 	// Wait, in closed loop only, blocks until c's downstream effects are
 	// complete or ctx ends.
 	Wait(ctx context.Context, c *Call) error
@@ -373,10 +373,11 @@ func (r *run) do(w Worker, c *Call, req *fasthttp.Request, resp *fasthttp.Respon
 	err := r.client.DoDeadline(req, resp, time.Now().Add(r.cfg.Timeout))
 	done := time.Now()
 	status := 0
+	var body []byte
 	if err == nil {
-		status = resp.StatusCode()
+		status, body = resp.StatusCode(), resp.Body()
 	}
-	w.Answered(c, status, err)
+	w.Answered(c, status, body, err)
 	if err != nil {
 		r.fail(errorKind(err))
 		return false

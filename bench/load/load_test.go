@@ -43,7 +43,7 @@ func (w *testWorker) Fill(c *Call, req *fasthttp.Request) {
 	c.Events = 2
 }
 
-func (w *testWorker) Answered(*Call, int, error) { w.s.answered.Add(1) }
+func (w *testWorker) Answered(*Call, int, []byte, error) { w.s.answered.Add(1) }
 
 func (w *testWorker) Wait(context.Context, *Call) error {
 	w.s.waited.Add(1)

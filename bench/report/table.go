@@ -60,7 +60,7 @@ func (r *Results) Table(w io.Writer) {
 		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
 		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
 		if st.BackendPOSTsPerEvent > 0 || st.SendRequestsPerReply > 0 {
-			row("backend POSTs/event, Send requests/reply", fmt.Sprintf("%.3f, %.3f", st.BackendPOSTsPerEvent, st.SendRequestsPerReply), "", "")
+			row("backend POSTs/event, Send requests/reply", orDash(st.BackendPOSTsPerEvent)+", "+orDash(st.SendRequestsPerReply), "", "")
 		}
 	}
 	if g.Memory != nil {
@@ -137,6 +137,14 @@ func (a *About) head(w io.Writer, title string) {
 }
 
 // writeTargets prints one line per target: verdict, name, value, limit.
+// orDash formats a per-event figure, "-" for none measured.
+func orDash(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 func writeTargets(w io.Writer, targets []Target) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\t")

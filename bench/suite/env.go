@@ -194,6 +194,10 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase
 		q(TelegramConnection), q(TelegramToken), q(TelegramSecret), q(telegramBase))
 	fmt.Fprintf(&b, "  - name: %s\n    channel: viber\n    bot_id: %s\n    auth_token: %s\n    api_base: %s\n",
 		q(ViberConnection), q(ViberBotID), q(ViberToken), q(viberBase))
+	if o.web {
+		fmt.Fprintf(&b, "  - name: %s\n    channel: web\n    bot_id: %s\n    identity_secret: %s\n    sessions_per_minute: %d\n",
+			q(WebConnection), q(WebBotID), q(webSecret), 60*WebSessions)
+	}
 	return b.String()
 }
 

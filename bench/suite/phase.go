@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-gw/switchboard/bench/ledger"
 	"github.com/switchboard-gw/switchboard/bench/load"
@@ -84,11 +86,13 @@ func (w *worker) Fill(c *load.Call, req *fasthttp.Request) {
 		w.waiter.Arm(len(w.w.Events))
 	}
 	for _, ev := range w.w.Events {
-		w.s.ledger.Expect(w.s.phase, ev.ID, ev.User, c.Intended, w.waiter)
+		if ev.ID != "" { // else the answer names it
+			w.s.ledger.Expect(w.s.phase, ev.ID, ev.User, c.Intended, w.waiter)
+		}
 	}
 }
 
-func (w *worker) Answered(c *load.Call, status int, err error) {
+func (w *worker) Answered(c *load.Call, status int, body []byte, err error) {
 	ok := err == nil && status >= 200 && status <= 299
 	if ok {
 		w.s.gen.Acked(&w.w)
@@ -97,7 +101,18 @@ func (w *worker) Answered(c *load.Call, status int, err error) {
 		return
 	}
 	for _, ev := range w.w.Events {
-		w.s.ledger.Answered(ev.ID, ok)
+		if ev.ID != "" {
+			w.s.ledger.Answered(ev.ID, ok)
+			continue
+		}
+		// The web channel: the answer {"id","seq"} names the event; a
+		// refused one is registered under a name of its own, so it counts.
+		seq := fastjson.GetInt(body, "seq")
+		id := ev.IDPrefix + strconv.Itoa(seq)
+		if !ok || seq <= 0 {
+			ok, id = false, ev.IDPrefix+"refused-"+strconv.FormatUint(c.Seq, 10)
+		}
+		w.s.ledger.ExpectAnswered(w.s.phase, id, ev.User, c.Intended, w.waiter, ok)
 	}
 }
 
@@ -334,7 +349,9 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
 		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
 		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(events, 1)
-		st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / max(float64(b.replies-a.replies), 1)
+		if r := b.replies - a.replies; r > 0 { // none: the mix's replies go elsewhere (web)
+			st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / float64(r)
+		}
 		p.Store = st
 	}
 	smp.mu.Unlock()

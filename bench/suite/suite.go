@@ -73,6 +73,17 @@ const (
 	WhatsAppWABA       = "102290129340001"
 	WhatsAppPhoneID    = "106540352240001"
 	WhatsAppToken      = "bench-whatsapp-token"
+
+	// The bench gateway's web widget connection. Its sessions are opened
+	// before the run, all from the bench's one address, so the
+	// connection lets that many be created at once; each session's
+	// replies are read from its live stream.
+	WebConnection = "site"
+	WebBotID      = "bench-site"
+	webSecret     = "bench-web-identity-secret"
+	// WebSessions bounds the sessions (and streams) opened: -users, at
+	// most this many.
+	WebSessions = 2000
 )
 
 // Options is a run. The zero value of a field means its default.
@@ -147,6 +158,9 @@ type Options struct {
 	// Stdout the table (default stdout).
 	Progress io.Writer
 	Stdout   io.Writer
+
+	// web: the mix has web widget traffic (set by Run from Mix).
+	web bool
 }
 
 // normalize fills defaults and checks the options.
@@ -325,8 +339,13 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	s.gwWA = traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, o.Seed)
 	s.gwIG = traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, o.Seed)
 	s.gwVb = traffic.NewViber(ViberConnection, ViberToken, o.Users, o.Seed)
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG, s.gwVb); err != nil {
+	gwWeb := traffic.NewWeb(WebConnection) // sessions once the gateway runs
+	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG, s.gwVb, gwWeb); err != nil {
 		return nil, err
+	}
+	webSessions := min(o.Users, WebSessions)
+	for _, sh := range mix {
+		o.web = o.web || sh.Channel == traffic.WebName
 	}
 	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
 	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, ceilSeed)
@@ -334,7 +353,9 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	ceilWA := traffic.NewWhatsApp(WhatsAppConnection, []byte(o.AppSecret), WhatsAppWABA, WhatsAppPhoneID, o.Users, ceilSeed)
 	ceilIG := traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, ceilSeed)
 	ceilVb := traffic.NewViber(ViberConnection, ViberToken, o.Users, ceilSeed)
-	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG, ceilVb); err != nil {
+	ceilWeb := traffic.NewWeb(WebConnection)
+	ceilWeb.SetSessions(ceilingWebSessions(webSessions))
+	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG, ceilVb, ceilWeb); err != nil {
 		return nil, err
 	}
 
@@ -343,6 +364,12 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		return nil, err
 	}
 	defer s.env.close()
+	if o.web {
+		if err := s.env.startWeb(ctx, webSessions, gwWeb); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Progress, "bench: %d web widget sessions open, each reading its live stream\n", webSessions)
+	}
 	mode := o.Mode
 	if o.Target != "" {
 		mode = "target"
@@ -467,10 +494,11 @@ func (s *suite) summarize(res *report.Results) {
 		res.Notes = append(res.Notes, "inprocess mode: CPU figures are the whole bench process (gateway, generator and mocks); use -mode binary for the gateway's own")
 	}
 	if l := s.env.ledger; l != nil {
-		if n := l.UnknownEvents.Load(); n > 0 {
+		events, replies := l.Unknown()
+		if n := events; n > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("the backend received %d events whose ids were never sent", n))
 		}
-		if n := l.UnknownReplies.Load(); n > 0 {
+		if n := replies; n > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("the channel mock received %d replies naming no sent event", n))
 		}
 	}

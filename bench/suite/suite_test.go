@@ -396,3 +396,36 @@ func TestLatencyTargetsNeedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestWebRun is the suite end to end with web widget traffic, in-process:
+// sessions opened on the gateway, messages posted with their tokens, each
+// event named by the gateway's answer, each reply read from its session's
+// live stream, and every event accounted for.
+func TestWebRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end bench run")
+	}
+	var progress strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: "web", Users: 50, Drain: 20 * time.Second,
+		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	a := res.Gateway.Accounting
+	if res.Lost == nil || *res.Lost != 0 || a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Misrouted != 0 {
+		t.Fatalf("lost %v, accounting %+v\n%s", res.Lost, a, progress.String())
+	}
+	if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 || res.RoundTripMS == nil || res.RoundTripMS.Count == 0 {
+		t.Fatalf("errors %v / %v, ceiling %v, round trips %+v", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS, res.RoundTripMS)
+	}
+	for _, n := range res.Notes {
+		if strings.Contains(n, "never sent") || strings.Contains(n, "naming no sent event") {
+			t.Fatalf("unknown arrivals: %s", n)
+		}
+	}
+	if !strings.Contains(progress.String(), "50 web widget sessions open") {
+		t.Fatalf("sessions not announced:\n%s", progress.String())
+	}
+}

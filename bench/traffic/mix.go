@@ -37,6 +37,9 @@ var Presets = map[string]string{
 	"viber": "viber:text=80,viber:picture=10,viber:seen=10",
 	// whatsapp: one phone number's messages, and read statuses.
 	"whatsapp": "whatsapp:text=70,whatsapp:button=10,whatsapp:image=10,whatsapp:read=10",
+	// web: widget messages from open sessions, each reply read from the
+	// session's live stream.
+	"web": "web:text=80,web:quick_reply=10,web:postback=10",
 }
 
 // DefaultMix is the preset used when -mix is not given.
@@ -49,6 +52,7 @@ var KindsOf = map[string][]string{
 	WhatsAppName:  WhatsAppKinds,
 	InstagramName: InstagramKinds,
 	ViberName:     ViberKinds,
+	WebName:       WebKinds,
 }
 
 // ParseMix reads a preset name or a comma-separated list of

@@ -43,8 +43,11 @@ type Header struct {
 // name it.
 type Event struct {
 	// ID is the canonical event id (the dedup key the backend receives in
-	// X-Switchboard-Event-Id).
-	ID string
+	// X-Switchboard-Event-Id). Empty when the gateway's answer names it:
+	// IDPrefix then holds what comes before the seq the answer carries
+	// (the web channel's "web:{connection}:{channel_id}:").
+	ID       string
+	IDPrefix string
 	// User is the channel id replies to the event go to (a PSID).
 	User string
 	// OpensWindow: the event is the person's own action, which opens the
