@@ -47,13 +47,20 @@ func frameID(conv string, seq uint64) string {
 	return "wm_" + b32.EncodeToString(sum[:10]) + "_" + strconv.FormatUint(seq, 10)
 }
 
-// head returns the conversation's last seq (0 when empty).
+// head returns the last seq of conv (0 when empty). It starts from the
+// head this instance last saw, else from the stored hint (written every
+// HeadHintEvery seqs), and probes forward for items other writers added.
+// A remembered head is never past the real one: items are never deleted.
 func (s *Service) head(conv string) (uint64, error) {
-	var h uint64
-	if b, err := s.Store.Get(BucketHead, conv); err != nil {
-		return 0, err
-	} else if b != nil {
-		h, _ = strconv.ParseUint(string(b), 10, 64)
+	h, known := s.heads.Get(conv)
+	if !known {
+		b, err := s.Store.Get(BucketHead, conv)
+		if err != nil {
+			return 0, err
+		}
+		if b != nil {
+			h, _ = strconv.ParseUint(string(b), 10, 64)
+		}
 	}
 	for {
 		b, err := s.Store.Get(BucketMessages, msgKey(conv, h+1))
@@ -61,6 +68,7 @@ func (s *Service) head(conv string) (uint64, error) {
 			return 0, err
 		}
 		if b == nil {
+			s.heads.Set(conv, h, 1)
 			return h, nil
 		}
 		h++
@@ -92,6 +100,7 @@ func (s *Service) appendFrame(conv string, f *web.Frame) ([]byte, error) {
 		if !bytes.Equal(got, data) {
 			continue // another instance took seq
 		}
+		s.heads.Set(conv, seq, 1)
 		if seq%HeadHintEvery == 0 {
 			if err := s.Store.Put(BucketHead, conv, []byte(strconv.FormatUint(seq, 10))); err != nil {
 				s.Log.Warn("webchat: head hint not written", "err", err)

@@ -51,9 +51,12 @@ type Service struct {
 	conns    map[string]*conn
 	hub      *hub
 	limiters *ristretto.Cache[string, *rate.Limiter]
-	stripes  [256]sync.Mutex // appends to one conversation
-	merges   [64]sync.Mutex  // merges of one anonymous conversation
-	closed   atomic.Bool
+	// heads remembers the last head seen per conversation, where finding
+	// the head starts probing (see head).
+	heads   *ristretto.Cache[string, uint64]
+	stripes [256]sync.Mutex // appends to one conversation
+	merges  [64]sync.Mutex  // merges of one anonymous conversation
+	closed  atomic.Bool
 }
 
 // conn is one web connection.
@@ -126,6 +129,17 @@ func (s *Service) start() error {
 		return err
 	}
 	s.limiters = lim
+	heads, err := ristretto.NewCache(&ristretto.Config[string, uint64]{
+		NumCounters:        1e6,
+		MaxCost:            1e5,
+		BufferItems:        64,
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		lim.Close()
+		return err
+	}
+	s.heads = heads
 	s.hub = newHub()
 	return nil
 }
@@ -138,6 +152,7 @@ func (s *Service) Close() {
 	}
 	s.hub.close()
 	s.limiters.Close()
+	s.heads.Close()
 }
 
 // Connections lists the web connections' names, sorted.
