@@ -287,21 +287,28 @@ func TestAlternate(t *testing.T) {
 	}
 }
 
-// TestQuickRunChannels: Telegram, WhatsApp, Instagram and Viber traffic,
-// alone and mixed with Messenger, make the same round trip (webhook → backend → the
-// channel's send API at the mock), and every event is accounted for.
+// TestQuickRunChannels: Telegram, WhatsApp, Instagram, Viber and web
+// widget traffic, alone and mixed with Messenger, make the same round trip
+// (webhook → backend → the channel's send API at the mock, or the widget
+// session's live stream), and every event is accounted for, none unknown.
+// Web events are named by the gateway's answers, and their replies read
+// from 50 sessions' streams.
 func TestQuickRunChannels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end bench run")
 	}
-	for _, mix := range []string{"telegram", "whatsapp", "instagram", "viber",
-		"messenger:text=1,instagram:read=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1,viber:seen=1"} {
+	for _, mix := range []string{"telegram", "whatsapp", "instagram", "viber", "web",
+		"messenger:text=1,instagram:read=1,whatsapp:text=1,whatsapp:read=1,telegram:callback=1,viber:seen=1,web:postback=1"} {
 		t.Run(mix, func(t *testing.T) {
 			var progress strings.Builder
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: mix, Drain: 20 * time.Second,
-				Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+			o := Options{Mode: ModeInProcess, Quick: true, Mix: mix, Drain: 20 * time.Second,
+				Progress: &syncWriter{w: &progress}, Stdout: io.Discard}
+			if strings.Contains(mix, "web") {
+				o.Users = 50
+			}
+			res, err := Run(ctx, o)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, progress.String())
 			}
@@ -311,6 +318,14 @@ func TestQuickRunChannels(t *testing.T) {
 			}
 			if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 {
 				t.Fatalf("errors %v / %v, ceiling %v/s", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS)
+			}
+			for _, n := range res.Notes {
+				if strings.Contains(n, "never sent") || strings.Contains(n, "naming no sent event") {
+					t.Fatalf("unknown arrivals: %s", n)
+				}
+			}
+			if strings.Contains(mix, "web") && !strings.Contains(progress.String(), "50 web widget sessions open") {
+				t.Fatalf("web sessions not announced:\n%s", progress.String())
 			}
 		})
 	}
@@ -394,38 +409,5 @@ func TestLatencyTargetsNeedAnswers(t *testing.T) {
 		if tg.Name == "answer p99 at 300 webhooks/s" && (tg.Pass == nil || !*tg.Pass) {
 			t.Errorf("a clean phase: %+v", tg)
 		}
-	}
-}
-
-// TestWebRun is the suite end to end with web widget traffic, in-process:
-// sessions opened on the gateway, messages posted with their tokens, each
-// event named by the gateway's answer, each reply read from its session's
-// live stream, and every event accounted for.
-func TestWebRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end bench run")
-	}
-	var progress strings.Builder
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := Run(ctx, Options{Mode: ModeInProcess, Quick: true, Mix: "web", Users: 50, Drain: 20 * time.Second,
-		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
-	a := res.Gateway.Accounting
-	if res.Lost == nil || *res.Lost != 0 || a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Misrouted != 0 {
-		t.Fatalf("lost %v, accounting %+v\n%s", res.Lost, a, progress.String())
-	}
-	if res.Errors != 0 || res.Ceiling.Errors != 0 || res.CeilingRPS <= 0 || res.RoundTripMS == nil || res.RoundTripMS.Count == 0 {
-		t.Fatalf("errors %v / %v, ceiling %v, round trips %+v", res.Gateway.ErrorsBy, res.Ceiling.ErrorsBy, res.CeilingRPS, res.RoundTripMS)
-	}
-	for _, n := range res.Notes {
-		if strings.Contains(n, "never sent") || strings.Contains(n, "naming no sent event") {
-			t.Fatalf("unknown arrivals: %s", n)
-		}
-	}
-	if !strings.Contains(progress.String(), "50 web widget sessions open") {
-		t.Fatalf("sessions not announced:\n%s", progress.String())
 	}
 }
