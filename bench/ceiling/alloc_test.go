@@ -23,6 +23,7 @@ func TestHandleAllocs(t *testing.T) {
 		"/webhooks/messenger/bench": {SignatureHeader, string(s.signer.Sign(nil, body))},
 		"/webhooks/telegram/tg":     {"X-Telegram-Bot-Api-Secret-Token", "tg-secret"},
 		"/webhooks/viber/vb":        {"X-Viber-Content-Signature", hex.EncodeToString(vmac.Sum(nil))},
+		"/web/v1/site/messages":     {"Authorization", "Bearer " + WebToken(42)},
 	} {
 		ok := s.OK.Load()
 		var ctx fasthttp.RequestCtx
