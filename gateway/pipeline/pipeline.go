@@ -146,6 +146,21 @@ type ingestBuf struct {
 // provider may be answered. events must not alias request memory
 // (adapters guarantee it).
 func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted, duplicates int, err error) {
+	return p.ingest(connection, events, nil)
+}
+
+// IngestWith is Ingest of one event whose spool entry also writes with,
+// in the same transaction: what the event is part of is stored with it
+// or not at all. A claim among with (store.KV.IfAbsent) that is already
+// taken fails the call with store.ErrTaken, and nothing is written or
+// queued. with is not written when the event is a duplicate.
+func (p *Pipeline) IngestWith(connection string, ev normalize.Event, with ...store.KV) (duplicate bool, err error) {
+	_, dups, err := p.ingest(connection, []normalize.Event{ev}, with)
+	return dups > 0, err
+}
+
+// ingest is Ingest; with is written with the first event.
+func (p *Pipeline) ingest(connection string, events []normalize.Event, with []store.KV) (accepted, duplicates int, err error) {
 	if len(events) == 0 {
 		return 0, 0, nil
 	}
@@ -189,6 +204,9 @@ func (p *Pipeline) Ingest(connection string, events []normalize.Event) (accepted
 				}
 			}
 			sets = p.appendPolicySets(sets, connection, ev, now)
+		}
+		if i == 0 {
+			sets = append(sets, with...)
 		}
 		b.items = append(b.items, store.Item{
 			Kind:     store.KindInbound,

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -137,6 +138,51 @@ func TestIngest(t *testing.T) {
 	}
 	if p.Pending() != 8 {
 		t.Fatalf("pending %d, want the 8 accepted events", p.Pending())
+	}
+}
+
+// TestIngestWith checks that what IngestWith writes with an event lands in
+// its transaction: a taken claim refuses the call and nothing of it is
+// spooled, queued or written (its dedup key neither), and a duplicate
+// writes nothing extra.
+func TestIngestWith(t *testing.T) {
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	p, st := newPipeline(t, &now)
+	claim := func(key, value string) store.KV {
+		return store.KV{Bucket: "web_messages", Key: key, Value: []byte(value), IfAbsent: true}
+	}
+	if dup, err := p.IngestWith("fb", text("e1", "u1", now), claim("c/1", "one")); err != nil || dup {
+		t.Fatalf("IngestWith: dup %v, %v", dup, err)
+	}
+	if b, _ := st.Get("web_messages", "c/1"); string(b) != "one" {
+		t.Fatalf("claimed value %q", b)
+	}
+	_, err := p.IngestWith("fb", text("e2", "u2", now), claim("c/1", "two"))
+	if !errors.Is(err, store.ErrTaken) {
+		t.Fatalf("claim of a taken key: %v, want store.ErrTaken", err)
+	}
+	if b, _ := st.Get("web_messages", "c/1"); string(b) != "one" {
+		t.Fatalf("claimed value %q after a refused claim", b)
+	}
+	if b, _ := st.Get(store.BucketWindow, store.ConversationKey("fb", string(normalize.BuildResponsePath("42", "u2")))); b != nil {
+		t.Fatal("a refused call wrote its window")
+	}
+	if p.Pending() != 1 {
+		t.Fatalf("pending %d, want only the first event", p.Pending())
+	}
+	// The refused event was not remembered: it goes in with a free key.
+	if dup, err := p.IngestWith("fb", text("e2", "u2", now), claim("c/2", "two")); err != nil || dup {
+		t.Fatalf("IngestWith after a refusal: dup %v, %v", dup, err)
+	}
+	// A duplicate is reported and writes nothing of with.
+	if dup, err := p.IngestWith("fb", text("e1", "u1", now), claim("c/3", "three")); err != nil || !dup {
+		t.Fatalf("duplicate: dup %v, %v", dup, err)
+	}
+	if b, _ := st.Get("web_messages", "c/3"); b != nil {
+		t.Fatal("a duplicate wrote its claim")
+	}
+	if p.Pending() != 2 {
+		t.Fatalf("pending %d, want 2", p.Pending())
 	}
 }
 

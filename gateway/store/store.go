@@ -39,6 +39,11 @@ func ConversationKey(connection, responsePath string) string {
 // ErrClosed is returned by every call after Close.
 var ErrClosed = errors.New("store: closed")
 
+// ErrTaken is returned (wrapped, with the bucket and key) by Spool and Ack
+// when a claim among the new items' Sets (KV.IfAbsent) names a key that
+// already holds a value: the call then writes nothing at all.
+var ErrTaken = errors.New("store: key already taken")
+
 // Item is one piece of work to spool.
 type Item struct {
 	Kind Kind
@@ -56,7 +61,8 @@ type Item struct {
 	// order. The gateway uses the connection and response path.
 	Lane string
 	Data []byte
-	// Sets are written in the same transaction when the item is new.
+	// Sets are written in the same transaction when the item is new
+	// (a duplicate's are not written, nor its claims checked).
 	Sets []KV
 }
 
@@ -65,6 +71,11 @@ type KV struct {
 	Bucket string
 	Key    string
 	Value  []byte
+	// IfAbsent makes the set a claim: PutIfAbsent in the item's
+	// transaction. If the key already holds a value, the whole call fails
+	// with ErrTaken and writes nothing, so an item and the key it claims
+	// (a web conversation's next seq) are stored together or not at all.
+	IfAbsent bool
 }
 
 // Entry is a spooled item.

@@ -20,7 +20,10 @@
 // A conversation is a gap-free sequence of frames numbered from 1 (bucket
 // web_messages, key conversation + seq). A seq is claimed with
 // PutIfAbsent, so two writers (two instances on a shared store included)
-// never take the same one; the head is found from a hint (web_head,
+// never take the same one. A visitor's message claims its seq in the
+// transaction that spools its event (store.KV.IfAbsent): one commit, and
+// the history never holds a message the bot will not get. The head is
+// found from a hint (web_head,
 // written every HeadHintEvery items) by probing forward. The stream and
 // history read the same records: a live stream is "send every frame after
 // the last seq sent", woken by the hub on every append, so a reconnect

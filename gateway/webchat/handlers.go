@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-gw/switchboard/adapters/web"
 	"github.com/switchboard-gw/switchboard/gateway/httpjson"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
-	"github.com/switchboard-gw/switchboard/normalize"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
 // History page sizes.
@@ -232,17 +232,24 @@ func (s *Service) messages(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ 
 	f := m.Frame()
 	f.TS = web.FormatTS(now)
 	conv := ss.conv(c)
-	// The item takes its seq before the event is spooled, so the bot's
-	// reply (which may come back at once) always follows it.
-	if _, err := s.appendFrame(conv, &f); err != nil {
-		s.storeError(ctx, err)
-		return
-	}
-	ev := c.adapter.Event(&m, ss.ChannelID, f.Seq, f.ID, ss.Metadata, now)
-	ev.ProvidedID = ss.Provided
-	if _, _, err := s.Pipeline.Ingest(c.name, []normalize.Event{ev}); err != nil {
-		s.hub.notify(conv)
-		s.Log.Error("webchat: spool unavailable, message not forwarded", "connection", c.name, "err", err)
+	// The item and its event are written in one transaction: the history
+	// never shows a message the bot will not get, and the item has its
+	// seq before the bot's reply (which may come back at once) takes the
+	// next one.
+	_, err = s.appendFrameWith(conv, &f, func(kv store.KV) error {
+		ev := c.adapter.Event(&m, ss.ChannelID, f.Seq, f.ID, ss.Metadata, now)
+		ev.ProvidedID = ss.Provided
+		dup, err := s.Pipeline.IngestWith(c.name, ev, kv)
+		if err == nil && dup {
+			// The event of this seq was taken before (so the bot has it)
+			// but its item was not: store the item, keeping the
+			// history gap-free, which streams rely on.
+			return s.putIfAbsent(kv)
+		}
+		return err
+	})
+	if err != nil {
+		s.Log.Error("webchat: spool unavailable, message not stored", "connection", c.name, "err", err)
 		httpjson.RetryError(ctx, 503, "spool_unavailable", "the message could not be made durable; retry later", 2*time.Second)
 		return
 	}

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/switchboard-gw/switchboard/adapters/web"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
 // Buckets of the web channel.
@@ -80,6 +82,28 @@ func (s *Service) head(conv string) (uint64, error) {
 // they stay gap-free and unique even with writers on other instances; the
 // stripe lock only spares this instance's writers the collisions.
 func (s *Service) appendFrame(conv string, f *web.Frame) ([]byte, error) {
+	return s.appendFrameWith(conv, f, s.putIfAbsent)
+}
+
+// putIfAbsent writes the claim kv on its own.
+func (s *Service) putIfAbsent(kv store.KV) error {
+	got, err := s.Store.PutIfAbsent(kv.Bucket, kv.Key, kv.Value)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, kv.Value) {
+		return store.ErrTaken
+	}
+	return nil
+}
+
+// appendFrameWith is appendFrame writing each try through claim: kv is
+// the frame under its seq, a store.KV.IfAbsent claim; claim returns
+// store.ErrTaken when another writer has the seq (the next is tried) and
+// may write more with it in the same transaction (the visitor's message
+// goes into the spool with its frame). f's Seq and ID are set when claim
+// is called.
+func (s *Service) appendFrameWith(conv string, f *web.Frame, claim func(kv store.KV) error) ([]byte, error) {
 	mu := s.stripe(conv)
 	mu.Lock()
 	defer mu.Unlock()
@@ -93,12 +117,12 @@ func (s *Service) appendFrame(conv string, f *web.Frame) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		got, err := s.Store.PutIfAbsent(BucketMessages, msgKey(conv, seq), data)
+		err = claim(store.KV{Bucket: BucketMessages, Key: msgKey(conv, seq), Value: data, IfAbsent: true})
+		if errors.Is(err, store.ErrTaken) {
+			continue // another instance took seq
+		}
 		if err != nil {
 			return nil, err
-		}
-		if !bytes.Equal(got, data) {
-			continue // another instance took seq
 		}
 		s.heads.Set(conv, seq, 1)
 		if seq%HeadHintEvery == 0 {

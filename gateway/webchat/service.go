@@ -27,7 +27,10 @@ import (
 // Ingester takes canonical events into the inbound pipeline: durable when
 // it returns nil (pipeline.Pipeline).
 type Ingester interface {
-	Ingest(connection string, events []normalize.Event) (accepted, duplicates int, err error)
+	// IngestWith spools ev and writes with (the message's history item,
+	// a store.KV.IfAbsent claim of its seq) in one transaction; a taken
+	// claim fails it with store.ErrTaken, writing nothing.
+	IngestWith(connection string, ev normalize.Event, with ...store.KV) (duplicate bool, err error)
 }
 
 // Service serves the web channel. Build it with New, Mount its routes,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,21 +30,31 @@ import (
 
 const testSecret = "webchat-test-identity-secret"
 
-// ingester records the events the service hands the pipeline.
+// ingester records the events the service hands the pipeline, spooling
+// each into st with what comes with it, as the pipeline does (dedup by
+// event id, claims checked by the store).
 type ingester struct {
+	st     store.Store
 	mu     sync.Mutex
 	events []normalize.Event
 	err    error
 }
 
-func (g *ingester) Ingest(_ string, evs []normalize.Event) (int, int, error) {
+func (g *ingester) IngestWith(_ string, ev normalize.Event, with ...store.KV) (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.err != nil {
-		return 0, 0, g.err
+		return false, g.err
 	}
-	g.events = append(g.events, evs...)
-	return len(evs), 0, nil
+	seqs, err := g.st.Spool([]store.Item{{Kind: store.KindInbound, DedupKey: ev.ID, Lane: ev.ResponsePath, Data: []byte(ev.ID), Sets: with}})
+	if err != nil {
+		return false, err
+	}
+	if seqs[0] == 0 {
+		return true, nil
+	}
+	g.events = append(g.events, ev)
+	return false, nil
 }
 
 type harness struct {
@@ -78,7 +89,7 @@ func newHarness(t *testing.T, w config.Web, tune func(*Service, *fasthttp.Server
 	if err != nil {
 		t.Fatal(err)
 	}
-	ing := &ingester{}
+	ing := &ingester{st: st}
 	svc, err := New(cfg, conns, st, id, ing, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -660,10 +671,12 @@ func TestCloseEndsStreams(t *testing.T) {
 	waitFor(t, func() bool { return h.svc.hub.count() == 0 })
 }
 
-// TestMessageIsStoredThenSpooled: a visitor's message takes its seq, goes
-// to the pipeline with the session's metadata, and a failing spool
-// answers 503.
-func TestMessageIsStoredThenSpooled(t *testing.T) {
+// TestMessageIsStoredWithItsEvent: a visitor's message takes its seq and
+// goes to the pipeline with the session's metadata, its history item in
+// the same transaction: a failing spool answers 503 and leaves no item
+// (nor a used seq) behind, a seq another writer took is skipped, and a
+// seq whose event was seen before still gets its item.
+func TestMessageIsStoredWithItsEvent(t *testing.T) {
 	h := newHarness(t, config.Web{}, nil)
 	a := h.session(map[string]any{"metadata": map[string]string{"plan": "free", "page": "/"}})
 	var m messageAnswer
@@ -687,6 +700,51 @@ func TestMessageIsStoredThenSpooled(t *testing.T) {
 	h.ing.mu.Unlock()
 	if st, hdr := h.do("POST", "messages", a.Token, map[string]any{"text": "again"}, nil, nil); st != 503 || hdr.Get("Retry-After") == "" {
 		t.Fatalf("spool down: %d", st)
+	}
+	history := func() []int {
+		var got struct{ Events []struct{ Seq int } }
+		h.do("GET", "history", a.Token, nil, nil, &got)
+		var seqs []int
+		for _, e := range got.Events {
+			seqs = append(seqs, e.Seq)
+		}
+		return seqs
+	}
+	if got := history(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("history after a refused message: seqs %v, want [1]", got)
+	}
+	h.ing.mu.Lock()
+	h.ing.err = nil
+	h.ing.mu.Unlock()
+	post := func(want uint64) {
+		t.Helper()
+		var m messageAnswer
+		if st, _ := h.do("POST", "messages", a.Token, map[string]any{"text": "again"}, nil, &m); st != 202 || m.Seq != want {
+			t.Fatalf("message: %d seq %d, want 202 seq %d", st, m.Seq, want)
+		}
+	}
+	post(2)
+	// Another instance takes seq 3 behind this one's back.
+	if err := h.st.Put(BucketMessages, msgKey(h.conv(a), 3), []byte(`{"seq":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	post(4)
+	// Seq 5's event was seen before without its item: the item is
+	// stored (no gap in the history) and the event not forwarded again.
+	if _, err := h.st.Spool([]store.Item{{Kind: store.KindInbound, DedupKey: web.EventID("site", a.VisitorID, 5), Lane: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.ing.mu.Lock()
+	forwarded := len(h.ing.events)
+	h.ing.mu.Unlock()
+	post(5)
+	h.ing.mu.Lock()
+	if len(h.ing.events) != forwarded {
+		t.Errorf("a duplicate event was forwarded again")
+	}
+	h.ing.mu.Unlock()
+	if got := history(); !slices.Equal(got, []int{5, 4, 3, 2, 1}) {
+		t.Fatalf("history seqs %v, want [5 4 3 2 1]", got)
 	}
 }
 

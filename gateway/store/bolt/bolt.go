@@ -710,6 +710,13 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 			if err != nil {
 				return fmt.Errorf("bolt: item %d: bucket %q: %w", i, set.Bucket, err)
 			}
+			if set.IfAbsent {
+				if _, ok := lookup(b, set.Key); ok {
+					// The batch is re-run without this request: nothing
+					// of it stays written.
+					return fmt.Errorf("bolt: item %d: %w: %q/%q", i, store.ErrTaken, set.Bucket, set.Key)
+				}
+			}
 			if err := b.Put([]byte(set.Key), set.Value); err != nil {
 				return fmt.Errorf("bolt: item %d: putting %q/%q: %w", i, set.Bucket, set.Key, err)
 			}

@@ -16,8 +16,9 @@
 // hundred a second whatever the rate: at 5,600 webhooks/s that cut the
 // gateway's CPU per event by a fifth with the same p99, for up to the
 // interval of added latency; a caller after a quiet spell never waits. A
-// request that fails inside a batch (bbolt rejecting a value, say) is
-// dropped and the batch re-run without it; only a failed Begin or Commit
+// request that fails inside a batch (bbolt rejecting a value, say, or a
+// claim, store.KV.IfAbsent, finding its key taken) is dropped and the
+// batch re-run without it; only a failed Begin or Commit
 // fails the whole batch. Reads (Get, Replay) use their own read
 // transactions and return copies: bbolt memory is only valid inside one.
 //

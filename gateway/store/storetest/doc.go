@@ -24,7 +24,9 @@
 //
 // Beyond the store.Store comments, the suite pins down: an empty bucket or
 // key is an error; a present empty value reads as non-nil; Spool with no
-// items returns an empty slice; a second Close returns store.ErrClosed;
+// items returns an empty slice; a taken claim (store.KV.IfAbsent) fails
+// the whole call with store.ErrTaken, also when the claim it lost to
+// shared its commit; a second Close returns store.ErrClosed;
 // seqs are never reused, even after the spool empties and the store
 // reopens.
 package storetest

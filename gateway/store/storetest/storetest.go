@@ -46,6 +46,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DedupAtMixed", testDedupAtMixed},
 		{"SetsOnlyForNewItems", testSetsOnlyForNew},
 		{"InvalidItemWritesNothing", testInvalidItem},
+		{"Claims", testClaims},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"Ack", testAck},
 		{"AckUnknownSeq", testAckUnknown},
 		{"AckAsync", testAckAsync},
@@ -453,6 +455,103 @@ func testInvalidItem(t *testing.T, h *harness) {
 	wantValue(t, s, store.BucketIdentity, "u", nil)
 	if seqs := spool(t, s, good); seqs[0] == 0 {
 		t.Fatal("dedup key of a failed call was remembered")
+	}
+}
+
+// testClaims checks KV.IfAbsent: a claim of a free key is written with
+// its item; a claim of a taken key fails the whole call with ErrTaken and
+// writes nothing of it (no entry, no other set, no dedup key), in Spool
+// and in Ack; a duplicate's claims are not checked.
+func testClaims(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	claim := func(dedup, key, value string) store.Item {
+		return store.Item{Kind: store.KindInbound, DedupKey: dedup, Lane: "l", Data: []byte(dedup),
+			Sets: []store.KV{
+				{Bucket: "web_messages", Key: key, Value: []byte(value), IfAbsent: true},
+				{Bucket: store.BucketWindow, Key: "l", Value: []byte(dedup)},
+			}}
+	}
+	first := claim("m1", "c/1", "one")
+	seqs := spool(t, s, first)
+	wantValue(t, s, "web_messages", "c/1", []byte("one"))
+
+	taken := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, store.ErrTaken) {
+			t.Fatalf("%s: err = %v, want store.ErrTaken", what, err)
+		}
+	}
+	// Alone, behind a good item, and twice in one call: nothing written.
+	_, err := s.Spool([]store.Item{claim("m2", "c/1", "two")})
+	taken("claim of a taken key", err)
+	_, err = s.Spool([]store.Item{claim("m3", "c/2", "free"), claim("m4", "c/1", "two")})
+	taken("second item's claim taken", err)
+	_, err = s.Spool([]store.Item{claim("m5", "c/3", "a"), claim("m6", "c/3", "b")})
+	taken("two claims of one key in a call", err)
+	_, err = s.Ack(seqs[0], []store.Item{claim("m7", "c/1", "two")})
+	taken("Ack's claim taken", err)
+	wantReplay(t, s, []store.Entry{entry(seqs[0], first)})
+	wantValue(t, s, "web_messages", "c/1", []byte("one"))
+	wantValue(t, s, "web_messages", "c/2", nil)
+	wantValue(t, s, "web_messages", "c/3", nil)
+	wantValue(t, s, store.BucketWindow, "l", []byte("m1"))
+
+	// The refused calls' dedup keys were not remembered: they spool now.
+	again := spool(t, s, claim("m2", "c/4", "four"), claim("m3", "c/2", "free"))
+	if again[0] == 0 || again[1] == 0 {
+		t.Fatalf("seqs = %v: a refused call's dedup key was remembered", again)
+	}
+	wantValue(t, s, "web_messages", "c/4", []byte("four"))
+	// A duplicate is dropped as ever, its taken claim unchecked.
+	if dup := spool(t, s, claim("m1", "c/1", "other")); dup[0] != 0 {
+		t.Fatalf("duplicate spooled as %d", dup[0])
+	}
+	wantValue(t, s, "web_messages", "c/1", []byte("one"))
+}
+
+// testConcurrentClaims races writers claiming the same keys: each key is
+// won by exactly one, whose item is the one spooled with it, and the
+// losers' items are not spooled, whether or not they shared a commit.
+func testConcurrentClaims(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	const writers, keys = 16, 20
+	var wg sync.WaitGroup
+	won := make([][]string, keys) // by key: the values whose claim succeeded
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Go(func() {
+			for k := range keys {
+				v := fmt.Sprintf("w%d", w)
+				_, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte(fmt.Sprintf("%d/%s", k, v)),
+					Sets: []store.KV{{Bucket: "claims", Key: fmt.Sprint(k), Value: []byte(v), IfAbsent: true}}}})
+				switch {
+				case err == nil:
+					mu.Lock()
+					won[k] = append(won[k], v)
+					mu.Unlock()
+				case !errors.Is(err, store.ErrTaken):
+					t.Errorf("Spool: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var want []string
+	for k, vs := range won {
+		if len(vs) != 1 {
+			t.Fatalf("key %d claimed by %v, want exactly one writer", k, vs)
+		}
+		wantValue(t, s, "claims", fmt.Sprint(k), []byte(vs[0]))
+		want = append(want, fmt.Sprintf("%d/%s", k, vs[0]))
+	}
+	var got []string
+	for _, e := range replay(t, s) {
+		got = append(got, string(e.Data))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("spooled items (-winners +got):\n%s", diff)
 	}
 }
 
