@@ -168,6 +168,28 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestWriteAfterAckAsync: a write never overtakes an AckAsync queued
+// before it: they commit in the order they were asked for.
+func TestWriteAfterAckAsync(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	for i := range 200 {
+		got := make(chan uint64, 1)
+		s.AckAsync(0, []store.Item{{Kind: store.KindOutbound, Lane: "l", Data: []byte("reply")}}, func(seqs []uint64, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			got <- seqs[0]
+		})
+		seqs, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte("event")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := <-got; first > seqs[0] {
+			t.Fatalf("try %d: the write (seq %d) committed before the AckAsync queued ahead of it (seq %d)", i, seqs[0], first)
+		}
+	}
+}
+
 // TestCommitIntervalUnderLoad: after a commit that answered many callers,
 // the next commit gathers until CommitInterval after it began.
 func TestCommitIntervalUnderLoad(t *testing.T) {
