@@ -50,6 +50,12 @@ func BenchmarkVerifyParse1K(b *testing.B) {
 	adaptertest.BenchInbound(b, testAdapter(), metatest.FastHeader(testSecret, body), body, true)
 }
 
+// BenchmarkParse1K is BenchmarkVerifyParse1K without the signature check:
+// with it, the split between verify and parse.
+func BenchmarkParse1K(b *testing.B) {
+	adaptertest.BenchInbound(b, testAdapter(), nil, adaptertest.ReadFixture(b, "text_1k.json"), true)
+}
+
 // BenchmarkParseBatch is a 5-event, two-Page batch.
 func BenchmarkParseBatch(b *testing.B) {
 	adaptertest.BenchInbound(b, testAdapter(), nil, adaptertest.ReadFixture(b, "batch_two_pages.json"), true)

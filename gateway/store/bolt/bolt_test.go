@@ -101,34 +101,25 @@ func blockCommits(t *testing.T, s *Store) func() {
 	return func() { _ = tx.Rollback() }
 }
 
-// waitQueued waits until entered callers are all in the queue: the queue
-// length stops changing.
-func waitQueued(t *testing.T, s *Store, entered *atomic.Int64, n int64) {
+// waitQueued waits until the store's queue has taken in want requests
+// since Open: with commits blocked, every caller counted is then waiting
+// in the queue or in the committer's stalled batch.
+func waitQueued(t *testing.T, s *Store, want uint64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for entered.Load() < n {
+	deadline := time.Now().Add(30 * time.Second)
+	for s.reqs.pushed() < want {
 		if time.Now().After(deadline) {
-			t.Fatal("callers did not start")
+			t.Fatalf("%d of %d requests queued", s.reqs.pushed(), want)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	last, stable := -1, 0
-	for stable < 5 {
-		time.Sleep(10 * time.Millisecond)
-		if l := s.reqs.len(); l == last {
-			stable++
-		} else {
-			last, stable = l, 0
-		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
-func spoolConcurrently(t *testing.T, s *Store, n int, entered *atomic.Int64) (wait func() []error) {
+func spoolConcurrently(t *testing.T, s *Store, n int) (wait func() []error) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			entered.Add(1)
 			_, errs[i] = s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte(strconv.Itoa(i))}})
 		})
 	}
@@ -141,9 +132,9 @@ func spoolConcurrently(t *testing.T, s *Store, n int, entered *atomic.Int64) (wa
 func spoolBehindBlockedCommit(t *testing.T, s *Store, n int) {
 	t.Helper()
 	release := blockCommits(t, s)
-	var entered atomic.Int64
-	wait := spoolConcurrently(t, s, n, &entered)
-	waitQueued(t, s, &entered, int64(n))
+	queued := s.reqs.pushed()
+	wait := spoolConcurrently(t, s, n)
+	waitQueued(t, s, queued+uint64(n))
 	release()
 	for i, err := range wait() {
 		if err != nil {
@@ -201,7 +192,7 @@ func TestCommitIntervalUnderLoad(t *testing.T) {
 	// Some commit of the n callers answered several of them and began
 	// after start; whatever commits next (more of them, or the lone write
 	// below) waits until the interval after it began. Without the
-	// interval all of this takes the ~50 ms waitQueued needs.
+	// interval all of this takes a few milliseconds.
 	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -322,8 +313,8 @@ func TestFailureIsolation(t *testing.T) {
 	s := openT(t, t.TempDir(), store.Options{})
 	const n = 50
 	release := blockCommits(t, s)
-	var entered atomic.Int64
-	wait := spoolConcurrently(t, s, n, &entered)
+	queued := s.reqs.pushed()
+	wait := spoolConcurrently(t, s, n)
 	// Bypasses the up-front validation so bbolt rejects it in the batch.
 	var badErr error
 	var bad sync.WaitGroup
@@ -331,10 +322,9 @@ func TestFailureIsolation(t *testing.T) {
 		r := acquireRequest(opPut)
 		defer releaseRequest(r)
 		r.bucket, r.key, r.value = store.BucketIdentity, "", []byte("v")
-		entered.Add(1)
 		badErr = s.do(r)
 	})
-	waitQueued(t, s, &entered, n+1)
+	waitQueued(t, s, queued+n+1)
 	release()
 	for i, err := range wait() {
 		if err != nil {

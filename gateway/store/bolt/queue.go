@@ -12,6 +12,7 @@ type queue struct {
 	mu     sync.Mutex
 	items  []*request
 	closed bool
+	pushes uint64 // requests ever queued
 	// wake holds a token when items may have arrived since the committer
 	// last looked.
 	wake chan struct{}
@@ -28,6 +29,7 @@ func (q *queue) push(r *request) bool {
 		return false
 	}
 	q.items = append(q.items, r)
+	q.pushes++
 	q.mu.Unlock()
 	q.signal()
 	return true
@@ -66,6 +68,13 @@ func (q *queue) take(batch *[]*request, max int) (open bool) {
 		q.signal() // more than max: the next batch starts at once
 	}
 	return !q.closed || len(q.items) > 0
+}
+
+// pushed is how many requests were ever queued.
+func (q *queue) pushed() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushes
 }
 
 // len is how many requests wait to be taken.
