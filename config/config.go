@@ -72,7 +72,9 @@ type Backend struct {
 	// on its own (DESIGN §4). Events of one response path are never in
 	// the same batch, so their order holds.
 	Batch int `yaml:"batch"`
-	// BatchWait is how long the first event of a batch waits for others.
+	// BatchWait is how long the first event of a batch waits for others
+	// while events come close together (the one before it came within
+	// BatchWait); after a quiet spell an event goes out at once.
 	BatchWait time.Duration `yaml:"batch_wait"`
 }
 
@@ -161,7 +163,8 @@ type SendBatching struct {
 	// sends each on its own.
 	SendBatch int `yaml:"send_batch"`
 	// SendBatchWait is how long the first reply of a batch waits for
-	// others.
+	// others while replies come close together (the one before it came
+	// within SendBatchWait); after a quiet spell a reply goes out at once.
 	SendBatchWait time.Duration `yaml:"send_batch_wait"`
 }
 

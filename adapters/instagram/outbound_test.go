@@ -216,7 +216,7 @@ func TestHandoverMock(t *testing.T) {
 }
 
 // TestNewSendBatch: send_batch gives the endpoint a Batcher, and two
-// replies sent at once go out in one batch request.
+// replies sent at once, close behind another, go out in one batch request.
 func TestNewSendBatch(t *testing.T) {
 	if a := New("ig", &config.Instagram{}); a.Batch != nil {
 		t.Errorf("no send_batch, Batch %+v", a.Batch)
@@ -229,6 +229,15 @@ func TestNewSendBatch(t *testing.T) {
 	if a.Batch == nil || a.Batch.Max != 2 {
 		t.Fatalf("send_batch 2: Batch %+v", a.Batch)
 	}
+	// The first reply finds the stream quiet and goes alone; the two right
+	// behind it are close together, and batch.
+	if _, err := a.Send(context.Background(), adapters.Recipient{BotID: outAccount, ChannelID: "1789", Response: true}, &normalize.Reply{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Batches() != 0 || s.Count() != 1 {
+		t.Fatalf("after a quiet spell: %d batches, %d calls; want one plain call", s.Batches(), s.Count())
+	}
+	s.Reset()
 	errs := make(chan error, 2)
 	for _, p := range []string{"1790", "1791"} {
 		go func() {

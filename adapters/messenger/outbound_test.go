@@ -337,6 +337,12 @@ func TestSendMockBatched(t *testing.T) {
 		return m
 	}
 
+	// A first reply finds the stream quiet and goes alone; the ones
+	// right behind it are close together, and batch.
+	if errs := send("5900"); errs["5900"] != nil {
+		t.Fatal(errs["5900"])
+	}
+	s.Reset()
 	s.SetRecipientError("5902", 551, 0)
 	errs := send("5901", "5902", "5903")
 	if s.Batches() != 1 || s.Count() != 3 {

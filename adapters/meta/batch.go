@@ -44,7 +44,10 @@ const MaxBatch = 50
 //
 // Fewer requests mean fewer syscalls and HTTP parses per reply on both
 // sides, at the price of up to Wait of added latency for each reply. A
-// batch that ends up with a single call goes out as that call, unbatched.
+// batch's first call waits only while calls come close together (the one
+// before it came within Wait, adapters.Arrivals): after a quiet spell a
+// reply goes out at once. A batch that ends up with a single call goes
+// out as that call, unbatched.
 // Graph closes the connection after each batch answer, so every batch
 // opens one.
 //
@@ -56,8 +59,9 @@ type Batcher struct {
 	// Wait is how long the first call of a batch waits for others.
 	Wait time.Duration
 
-	mu   sync.Mutex
-	open *batch // collecting; nil when none is
+	mu       sync.Mutex
+	open     *batch // collecting; nil when none is
+	arrivals adapters.Arrivals
 }
 
 // batch is the calls of one batch request. The first to join leads: it
@@ -65,6 +69,7 @@ type Batcher struct {
 type batch struct {
 	ops  []*batchOp
 	full chan struct{} // closed when ops reaches Max
+	wait bool          // the leader came while calls were close together
 }
 
 // batchOp is one call in a batch and, once done is closed, its outcome:
@@ -93,12 +98,13 @@ func NewBatcher(c config.SendBatching) *Batcher {
 func (bt *Batcher) on() bool { return bt != nil && bt.Max > 1 }
 
 // join adds op to the open batch (opening one if none is) and returns it
-// with whether op leads it.
-func (bt *Batcher) join(op *batchOp) (b *batch, lead bool) {
+// with whether op leads it. busy says calls are coming close together: a
+// batch op opens then waits for others.
+func (bt *Batcher) join(op *batchOp, busy bool) (b *batch, lead bool) {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	if bt.open == nil {
-		bt.open = &batch{ops: make([]*batchOp, 0, min(bt.Max, MaxBatch)), full: make(chan struct{})}
+		bt.open = &batch{ops: make([]*batchOp, 0, min(bt.Max, MaxBatch)), full: make(chan struct{}), wait: busy}
 		lead = true
 	}
 	b = bt.open
@@ -110,15 +116,18 @@ func (bt *Batcher) join(op *batchOp) (b *batch, lead bool) {
 	return b, lead
 }
 
-// seal waits until b is full or Wait has passed, then closes it to new
-// calls and returns its calls.
+// seal waits until b is full or Wait has passed (not at all when its
+// leader came after a quiet spell), then closes it to new calls and
+// returns its calls.
 func (bt *Batcher) seal(b *batch) []*batchOp {
-	t := time.NewTimer(bt.Wait)
-	select {
-	case <-b.full:
-	case <-t.C:
+	if b.wait {
+		t := time.NewTimer(bt.Wait)
+		select {
+		case <-b.full:
+		case <-t.C:
+		}
+		t.Stop()
 	}
-	t.Stop()
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	if bt.open == b {
@@ -141,7 +150,7 @@ func (e *Endpoint) batched(ctx context.Context, b *sendBuf, token string) (statu
 	}
 	op := &batchOp{token: token, form: form, done: make(chan struct{})}
 	op.deadline, _ = ctx.Deadline()
-	bch, lead := e.Batch.join(op)
+	bch, lead := e.Batch.join(op, e.Batch.arrivals.Busy(time.Now(), e.Batch.Wait))
 	if !lead {
 		// Once joined, the call may go out: wait for its outcome whatever
 		// ctx says, or a reply could be sent and reported failed. The

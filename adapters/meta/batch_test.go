@@ -135,13 +135,20 @@ func pageFor(psid string) string {
 
 var batchTokens = map[string]string{"1": "tok-one", "2": "tok+two/="}
 
+// busy makes b's next calls find calls coming close together, as under
+// load: they wait for the batch to fill.
+func busy(b *Batcher) *Batcher {
+	b.arrivals.Busy(time.Now(), 0)
+	return b
+}
+
 // TestBatch sends four replies at once through a Batcher of four: one
 // batch request carries them, each with its own Page token and its
 // message as a form, and each reply gets its own outcome.
 func TestBatch(t *testing.T) {
 	d := &batchDoer{answer: byRecipient(t)}
 	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d,
-		Batch: &Batcher{Max: 4, Wait: time.Minute}} // fills before it waits
+		Batch: busy(&Batcher{Max: 4, Wait: time.Minute})} // fills before it waits
 	sent, errs := sendAll(e, "ok1", "ok22", "gone", "late")
 	if len(d.reqs) != 1 {
 		t.Fatalf("%d requests, want one batch", len(d.reqs))
@@ -213,7 +220,7 @@ func TestBatchWhole(t *testing.T) {
 		{"network", &batchDoer{err: errors.New("connection reset")}, adapters.ClassTransient, "network", 0},
 		{"timeout", &batchDoer{err: fasthttp.ErrTimeout}, adapters.ClassTransient, "timeout", 0},
 	} {
-		e := Endpoint{APIBase: "https://graph.example/v25.0/", Tokens: batchTokens, Client: tt.d, Batch: &Batcher{Max: 2, Wait: time.Minute}}
+		e := Endpoint{APIBase: "https://graph.example/v25.0/", Tokens: batchTokens, Client: tt.d, Batch: busy(&Batcher{Max: 2, Wait: time.Minute})}
 		_, errs := sendAll(e, "ok1", "ok22")
 		if len(tt.d.reqs) != 1 {
 			t.Errorf("%s: %d requests", tt.name, len(tt.d.reqs))
@@ -227,7 +234,7 @@ func TestBatchWhole(t *testing.T) {
 	}
 	// Sanity: the same two calls succeed when Graph answers them.
 	d := &batchDoer{answer: answer(200, two)}
-	_, errs := sendAll(Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: &Batcher{Max: 2, Wait: time.Minute}}, "ok1", "ok22")
+	_, errs := sendAll(Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: busy(&Batcher{Max: 2, Wait: time.Minute})}, "ok1", "ok22")
 	for p, err := range errs {
 		if err != nil {
 			t.Errorf("answered: %s: %v", p, err)
@@ -255,11 +262,41 @@ func TestBatchAlone(t *testing.T) {
 	}
 }
 
+// TestBatchQuiet: a call after a quiet spell goes out at once as a plain
+// call, however long the wait; calls right behind it batch.
+func TestBatchQuiet(t *testing.T) {
+	d := &batchDoer{answer: byRecipient(t)}
+	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: &Batcher{Max: 2, Wait: time.Hour}}
+	done := make(chan map[string]error, 1)
+	go func() { _, errs := sendAll(e, "ok1"); done <- errs }()
+	select {
+	case errs := <-done:
+		if errs["ok1"] != nil {
+			t.Fatal(errs["ok1"])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call after a quiet spell waited for others")
+	}
+	if len(d.reqs) != 1 || string(d.reqs[0].Header.ContentType()) != "application/json" {
+		t.Fatalf("%d requests, want one plain call", len(d.reqs))
+	}
+	// Within the wait of that one: the next two wait for each other.
+	if _, errs := sendAll(e, "ok2", "ok33"); errs["ok2"] != nil || errs["ok33"] != nil {
+		t.Fatal(errs)
+	}
+	if len(d.reqs) != 2 {
+		t.Fatalf("%d requests, want the two calls in one batch", len(d.reqs))
+	}
+	if _, calls := readBatch(t, d.reqs[1]); len(calls) != 2 {
+		t.Fatalf("%d calls in the batch", len(calls))
+	}
+}
+
 // TestBatchCancelled: a call whose context is done before it joins a
 // batch is not sent.
 func TestBatchCancelled(t *testing.T) {
 	d := &batchDoer{answer: byRecipient(t)}
-	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: &Batcher{Max: 2, Wait: time.Minute}}
+	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: busy(&Batcher{Max: 2, Wait: time.Minute})}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := batchAPI.Send(ctx, e, adapters.Recipient{BotID: "1", ChannelID: "ok1"}, &normalize.Reply{Text: "x"})
@@ -273,7 +310,7 @@ func TestBatchCancelled(t *testing.T) {
 // than Max, and a Max beyond Graph's limit is held to it.
 func TestBatchMax(t *testing.T) {
 	d := &batchDoer{answer: byRecipient(t)}
-	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: &Batcher{Max: 3, Wait: 20 * time.Millisecond}}
+	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: busy(&Batcher{Max: 3, Wait: 20 * time.Millisecond})}
 	var psids []string
 	for i := range 7 {
 		psids = append(psids, "ok"+strconv.Itoa(i))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
+
+	"github.com/switchboard-gw/switchboard/adapters"
 )
 
 // HeaderBatch carries the number of events in a batched POST.
@@ -32,19 +34,24 @@ const HeaderBatch = "X-Switchboard-Batch"
 // is retried by its lane.
 //
 // Fewer POSTs means fewer syscalls and HTTP parses per event on both sides,
-// at the price of up to Wait of added latency when traffic is light.
+// at the price of up to Wait of added latency. A batch's first event waits
+// only while events come close together (the one before it came within
+// Wait, adapters.Arrivals); after a quiet spell it goes out at once, with
+// only the events already waiting for a sender.
 type Batcher struct {
-	Log  *slog.Logger
-	http *HTTP
-	max  int
-	wait time.Duration
-	in   chan *call
-	stop chan struct{}
+	Log      *slog.Logger
+	http     *HTTP
+	max      int
+	wait     time.Duration
+	in       chan *call
+	stop     chan struct{}
+	arrivals adapters.Arrivals
 }
 
 type call struct {
 	id     string
 	event  []byte
+	busy   bool // it came close behind the one before
 	answer []byte
 	err    error
 	done   chan struct{}
@@ -68,7 +75,7 @@ func (b *Batcher) Close() { close(b.stop) }
 
 // Deliver queues event for the next batch and waits for its outcome.
 func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte, error) {
-	c := &call{id: id, event: event, done: make(chan struct{})}
+	c := &call{id: id, event: event, busy: b.arrivals.Busy(time.Now(), b.wait), done: make(chan struct{})}
 	select {
 	case b.in <- c:
 	case <-ctx.Done():
@@ -81,7 +88,8 @@ func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte,
 }
 
 // send collects a batch (the first call, then whatever arrives within
-// wait, up to max) and posts it, forever.
+// wait, up to max, or after a quiet spell only what is already waiting)
+// and posts it, forever.
 func (b *Batcher) send() {
 	batch := make([]*call, 0, b.max)
 	timer := time.NewTimer(time.Hour)
@@ -94,17 +102,29 @@ func (b *Batcher) send() {
 		case <-b.stop:
 			return
 		}
-		timer.Reset(b.wait)
-	collect:
-		for len(batch) < b.max {
-			select {
-			case c := <-b.in:
-				batch = append(batch, c)
-			case <-timer.C:
-				break collect
+		if batch[0].busy {
+			timer.Reset(b.wait)
+		collect:
+			for len(batch) < b.max {
+				select {
+				case c := <-b.in:
+					batch = append(batch, c)
+				case <-timer.C:
+					break collect
+				}
+			}
+			timer.Stop()
+		} else {
+		waiting:
+			for len(batch) < b.max {
+				select {
+				case c := <-b.in:
+					batch = append(batch, c)
+				default:
+					break waiting
+				}
 			}
 		}
-		timer.Stop()
 		body = b.post(batch, body[:0])
 		clear(batch)
 	}

@@ -91,6 +91,44 @@ func TestBatcher(t *testing.T) {
 	}
 }
 
+// TestBatcherQuiet: an event after a quiet spell goes out at once, however
+// long the wait; events close behind it wait for each other.
+func TestBatcherQuiet(t *testing.T) {
+	var posts, events atomic.Int64
+	url := serve(t, func(ctx *fasthttp.RequestCtx) {
+		posts.Add(1)
+		events.Add(int64(len(fastjson.MustParseBytes(ctx.PostBody()).GetArray("events"))))
+	})
+	b := NewBatcher(NewHTTP(url, []byte("k"), time.Second, 4), 2, time.Hour, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer b.Close()
+	deliver := func(ids ...string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			wg.Go(func() {
+				if _, err := b.Deliver(context.Background(), id, []byte(`{"id":"`+id+`"}`)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v waited for a batch", ids)
+		}
+	}
+	deliver("e1")
+	if posts.Load() != 1 || events.Load() != 1 {
+		t.Fatalf("%d POSTs, %d events: want the quiet event alone", posts.Load(), events.Load())
+	}
+	deliver("e2", "e3")
+	if posts.Load() != 2 || events.Load() != 3 {
+		t.Fatalf("%d POSTs, %d events: want the two close events in one", posts.Load(), events.Load())
+	}
+}
+
 // TestSplitResults checks a malformed batch answer is refused whole.
 func TestSplitResults(t *testing.T) {
 	for body, ok := range map[string]bool{
