@@ -28,7 +28,10 @@
 // history read the same records: a live stream is "send every frame after
 // the last seq sent", woken by the hub on every append, so a reconnect
 // with after=SEQ (or SSE's Last-Event-ID) replays exactly what was missed
-// and every tab gets every frame once.
+// and every tab gets every frame once. The wake-up carries the frame just
+// stored, so a stream that is only that frame behind (the usual case)
+// sends it without reading the store; frames other instances store are
+// read by the heartbeat's catch-up.
 //
 // # Transport
 //

@@ -236,7 +236,7 @@ func (s *Service) messages(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ 
 	// never shows a message the bot will not get, and the item has its
 	// seq before the bot's reply (which may come back at once) takes the
 	// next one.
-	_, err = s.appendFrameWith(conv, &f, func(kv store.KV) error {
+	data, err := s.appendFrameWith(conv, &f, func(kv store.KV) error {
 		ev := c.adapter.Event(&m, ss.ChannelID, f.Seq, f.ID, ss.Metadata, now)
 		ev.ProvidedID = ss.Provided
 		dup, err := s.Pipeline.IngestWith(c.name, ev, kv)
@@ -253,7 +253,7 @@ func (s *Service) messages(ctx *fasthttp.RequestCtx, c *conn, ss *session, _, _ 
 		httpjson.RetryError(ctx, 503, "spool_unavailable", "the message could not be made durable; retry later", 2*time.Second)
 		return
 	}
-	s.hub.notify(conv)
+	s.hub.notify(conv, &stored{seq: f.Seq, data: data})
 	httpjson.Write(ctx, 202, messageAnswer{ID: f.ID, Seq: f.Seq})
 }
 

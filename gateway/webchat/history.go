@@ -221,7 +221,7 @@ func (s *Service) merge(from, into, anonVisitor string) (int, error) {
 	n := 0
 	defer func() {
 		if n > 0 {
-			s.hub.notify(into)
+			s.hub.notify(into, nil)
 		}
 	}()
 	for {

@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard-gw/switchboard/adapters/web"
 )
@@ -16,10 +17,14 @@ const (
 )
 
 // hub tracks the live streams of this instance by conversation and by
-// session token. A subscriber is woken, never handed frames: it reads
-// what it has not sent yet from the store, so a slow tab never loses or
-// duplicates anything and the hub never buffers history. The maps hold
-// only open streams, so they are bounded by connections, not by visitors.
+// session token. A subscriber is woken, never handed history: it sends
+// what it has not sent yet, so a slow tab never loses or duplicates
+// anything and the hub never buffers history. The wake-up carries one
+// hint, the latest frame this instance stored in the conversation, so a
+// stream that is only that frame behind sends it without reading the
+// store, and knows where the conversation ends without reading past it.
+// The maps hold only open streams, so they are bounded by connections,
+// not by visitors.
 type hub struct {
 	mu      sync.Mutex
 	byConv  map[string]map[*sub]struct{}
@@ -33,6 +38,15 @@ type sub struct {
 	wake        chan struct{}  // cap 1: something was appended
 	typing      chan web.Frame // ephemeral frames; dropped when full
 	ctrl        chan string    // cap 1: end with this session reason
+	// latest is the newest frame stored here, set before each wake; nil
+	// when a wake-up comes without one (a merge stored several).
+	latest atomic.Pointer[stored]
+}
+
+// stored is a frame as stored: its seq and JSON, never modified.
+type stored struct {
+	seq  uint64
+	data []byte
 }
 
 func newHub() *hub {
@@ -77,11 +91,17 @@ func (h *hub) unsubscribe(s *sub) {
 	remove(h.byToken, s.token, s)
 }
 
-// notify wakes every stream of conv.
-func (h *hub) notify(conv string) {
+// notify wakes every stream of conv after f was stored in it (f nil:
+// after frames the streams must read).
+func (h *hub) notify(conv string, f *stored) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.byConv[conv] {
+		// Two appenders may notify out of order: keep the newest. A nil
+		// hint makes the stream read the store to the end.
+		if old := s.latest.Load(); f == nil || old == nil || f.seq > old.seq {
+			s.latest.Store(f)
+		}
 		select {
 		case s.wake <- struct{}{}:
 		default: // already woken

@@ -248,9 +248,10 @@ func (s *Service) Deliver(_ context.Context, connection, channelID string, f *we
 	if f.TS == "" {
 		f.TS = web.FormatTS(s.Now())
 	}
-	if _, err := s.appendFrame(conv, f); err != nil {
+	data, err := s.appendFrame(conv, f)
+	if err != nil {
 		return "", err
 	}
-	s.hub.notify(conv)
+	s.hub.notify(conv, &stored{seq: f.Seq, data: data})
 	return f.ID, nil
 }

@@ -92,7 +92,7 @@ func (st *streamer) run(sub *sub) {
 	for {
 		select {
 		case <-sub.wake:
-			if !st.catchUp() {
+			if !st.wakeUp(sub.latest.Load()) {
 				return
 			}
 		case f := <-sub.typing:
@@ -131,11 +131,7 @@ func (st *streamer) catchUp() bool {
 		}
 		st.buf = st.buf[:0]
 		for _, b := range frames {
-			st.last++
-			st.buf = append(st.buf, "id: "...)
-			st.buf = strconv.AppendUint(st.buf, st.last, 10)
-			st.buf = append(st.buf, "\nevent: message\ndata: "...)
-			st.buf = append(append(st.buf, b...), "\n\n"...)
+			st.add(b)
 		}
 		if !st.flush() {
 			return false
@@ -144,6 +140,49 @@ func (st *streamer) catchUp() bool {
 			return true
 		}
 	}
+}
+
+// wakeUp sends what a wake-up announced: up to latest, the newest frame
+// stored here, reading from the store only the frames before it that
+// were not sent yet, and not past it (frames stored by other instances
+// wait for the heartbeat's catch-up, as before). Without a hint it
+// catches up to the end.
+func (st *streamer) wakeUp(latest *stored) bool {
+	if latest == nil {
+		return st.catchUp()
+	}
+	for st.last+1 < latest.seq {
+		frames, err := st.s.after(st.conv, st.last, min(streamBatch, int(latest.seq-1-st.last)))
+		if err != nil {
+			st.s.Log.Warn("webchat: stream read failed", "err", err)
+			return false
+		}
+		if len(frames) == 0 {
+			return st.catchUp() // not stored in order after all: read what is
+		}
+		st.buf = st.buf[:0]
+		for _, b := range frames {
+			st.add(b)
+		}
+		if !st.flush() {
+			return false
+		}
+	}
+	if st.last+1 != latest.seq {
+		return true // sent already
+	}
+	st.buf = st.buf[:0]
+	st.add(latest.data)
+	return st.flush()
+}
+
+// add appends frame b, the one after the last sent, to the buffer.
+func (st *streamer) add(b []byte) {
+	st.last++
+	st.buf = append(st.buf, "id: "...)
+	st.buf = strconv.AppendUint(st.buf, st.last, 10)
+	st.buf = append(st.buf, "\nevent: message\ndata: "...)
+	st.buf = append(append(st.buf, b...), "\n\n"...)
 }
 
 // flush writes buf and pushes it to the client, moving the connection's

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,10 +158,11 @@ func (h *harness) conv(a sessionAnswer) string { return store.ConversationKey("s
 func (h *harness) appendText(conv, text string) uint64 {
 	h.t.Helper()
 	f := web.Frame{Type: web.FrameMessage, From: web.FromBot, Text: text}
-	if _, err := h.svc.appendFrame(conv, &f); err != nil {
+	data, err := h.svc.appendFrame(conv, &f)
+	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.svc.hub.notify(conv)
+	h.svc.hub.notify(conv, &stored{seq: f.Seq, data: data})
 	return f.Seq
 }
 
@@ -466,6 +468,81 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met")
+}
+
+// messageReads counts the history reads (web_messages Gets) of a store.
+type messageReads struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (m *messageReads) Get(bucket, key string) ([]byte, error) {
+	if bucket == BucketMessages {
+		m.n.Add(1)
+	}
+	return m.Store.Get(bucket, key)
+}
+
+// TestStreamTakesTheHint: a stream woken for a frame stored here sends it
+// from the wake-up's hint, reading nothing, and reads from the store only
+// the frames before it that it has not sent (nothing past it); a wake-up
+// without a hint reads to the end.
+func TestStreamTakesTheHint(t *testing.T) {
+	reads := &messageReads{}
+	h := newHarness(t, config.Web{}, func(s *Service, _ *fasthttp.Server) {
+		reads.Store = s.Store
+		s.Store = reads
+	})
+	a := h.session(nil)
+	conv := h.conv(a)
+	s := h.stream(a.Token, "", nil)
+	h.appendText(conv, "one")
+	s.next(t, 1) // the stream is live
+	store := func(text string) *stored {
+		t.Helper()
+		f := web.Frame{Type: web.FrameMessage, From: web.FromBot, Text: text}
+		data, err := h.svc.appendFrame(conv, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &stored{seq: f.Seq, data: data}
+	}
+	texts := func(fs []web.Frame) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Text)
+		}
+		return out
+	}
+
+	two := store("two")
+	reads.n.Store(0)
+	h.svc.hub.notify(conv, two)
+	if got := texts(s.next(t, 1)); !slices.Equal(got, []string{"two"}) {
+		t.Fatalf("frames %v", got)
+	}
+	if n := reads.n.Load(); n != 0 {
+		t.Errorf("the stream read %d history items for a frame its wake-up carried", n)
+	}
+
+	store("three")
+	four := store("four")
+	reads.n.Store(0)
+	h.svc.hub.notify(conv, four) // three's wake-up was lost, say
+	if got := texts(s.next(t, 2)); !slices.Equal(got, []string{"three", "four"}) {
+		t.Fatalf("frames %v", got)
+	}
+	if n := reads.n.Load(); n != 1 {
+		t.Errorf("the stream read %d history items, want 1 (three's)", n)
+	}
+
+	store("five")
+	store("six")
+	h.svc.hub.notify(conv, nil) // a merge: no hint
+	if got := texts(s.next(t, 2)); !slices.Equal(got, []string{"five", "six"}) {
+		t.Fatalf("frames %v", got)
+	}
+	s.quiet(t, 100*time.Millisecond)
 }
 
 // TestStreamOutlivesTheServerWriteTimeout: a server whose WriteTimeout is
