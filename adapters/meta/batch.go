@@ -98,7 +98,7 @@ func NewBatcher(c config.SendBatching) *Batcher {
 func (bt *Batcher) on() bool { return bt != nil && bt.Max > 1 }
 
 // join adds op to the open batch (opening one if none is) and returns it
-// with whether op leads it. busy says calls are coming close together: a
+// with whether op leads it. busy says calls are coming close together: the
 // batch op opens then waits for others.
 func (bt *Batcher) join(op *batchOp, busy bool) (b *batch, lead bool) {
 	bt.mu.Lock()

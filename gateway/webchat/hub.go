@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -38,8 +39,10 @@ type sub struct {
 	wake        chan struct{}  // cap 1: something was appended
 	typing      chan web.Frame // ephemeral frames; dropped when full
 	ctrl        chan string    // cap 1: end with this session reason
-	// latest is the newest frame stored here, set before each wake; nil
-	// when a wake-up comes without one (a merge stored several).
+	// latest is the newest frame stored here since the stream last
+	// looked, set before each wake and taken (swapped for nil) by the
+	// stream; readToEnd after frames it must read (a merge stored
+	// several).
 	latest atomic.Pointer[stored]
 }
 
@@ -48,6 +51,11 @@ type stored struct {
 	seq  uint64
 	data []byte
 }
+
+// readToEnd is the hint that tells a stream to read the store to the end.
+// Its seq outranks every frame's, so a frame's hint arriving after it
+// cannot hide what it stands for.
+var readToEnd = &stored{seq: math.MaxUint64}
 
 func newHub() *hub {
 	return &hub{byConv: map[string]map[*sub]struct{}{}, byToken: map[string]map[*sub]struct{}{}}
@@ -92,14 +100,16 @@ func (h *hub) unsubscribe(s *sub) {
 }
 
 // notify wakes every stream of conv after f was stored in it (f nil:
-// after frames the streams must read).
+// after frames the streams must read from the store).
 func (h *hub) notify(conv string, f *stored) {
+	if f == nil {
+		f = readToEnd
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.byConv[conv] {
-		// Two appenders may notify out of order: keep the newest. A nil
-		// hint makes the stream read the store to the end.
-		if old := s.latest.Load(); f == nil || old == nil || f.seq > old.seq {
+		// Appenders may notify out of order: keep the newest.
+		if old := s.latest.Load(); old == nil || f.seq > old.seq {
 			s.latest.Store(f)
 		}
 		select {

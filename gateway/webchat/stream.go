@@ -92,7 +92,7 @@ func (st *streamer) run(sub *sub) {
 	for {
 		select {
 		case <-sub.wake:
-			if !st.wakeUp(sub.latest.Load()) {
+			if !st.wakeUp(sub.latest.Swap(nil)) {
 				return
 			}
 		case f := <-sub.typing:
@@ -145,10 +145,10 @@ func (st *streamer) catchUp() bool {
 // wakeUp sends what a wake-up announced: up to latest, the newest frame
 // stored here, reading from the store only the frames before it that
 // were not sent yet, and not past it (frames stored by other instances
-// wait for the heartbeat's catch-up, as before). Without a hint it
-// catches up to the end.
+// wait for the heartbeat's catch-up, as before). Without a hint (taken
+// by an earlier wake-up), or told to, it catches up to the end.
 func (st *streamer) wakeUp(latest *stored) bool {
-	if latest == nil {
+	if latest == nil || latest == readToEnd {
 		return st.catchUp()
 	}
 	for st.last+1 < latest.seq {

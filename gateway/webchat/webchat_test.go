@@ -545,6 +545,28 @@ func TestStreamTakesTheHint(t *testing.T) {
 	s.quiet(t, 100*time.Millisecond)
 }
 
+// TestHubKeepsTheNewestHint: hints reaching a stream out of order never
+// hide a newer one, and one that says "read to the end" (a merge) is not
+// hidden by a frame's hint arriving after it.
+func TestHubKeepsTheNewestHint(t *testing.T) {
+	h := newHub()
+	s := h.subscribe("c", "tok")
+	h.notify("c", &stored{seq: 5})
+	h.notify("c", &stored{seq: 4})
+	if got := s.latest.Swap(nil); got == nil || got.seq != 5 {
+		t.Fatalf("hint %+v, want seq 5", got)
+	}
+	h.notify("c", nil)
+	h.notify("c", &stored{seq: 6})
+	if got := s.latest.Swap(nil); got != readToEnd {
+		t.Fatalf("hint %+v after a merge, want readToEnd", got)
+	}
+	h.notify("c", &stored{seq: 7})
+	if got := s.latest.Load(); got == nil || got.seq != 7 {
+		t.Fatalf("hint %+v once taken, want the next frame's", got)
+	}
+}
+
 // TestStreamOutlivesTheServerWriteTimeout: a server whose WriteTimeout is
 // shorter than the stream's life still delivers frames, because the stream
 // moves the deadline before each write (the heartbeat keeps it moving).
