@@ -3,6 +3,9 @@
 //	go run ./bench [flags]                 run the suite (see bench/README.md)
 //	go run ./bench ceiling -listen ADDR    serve the ceiling alone (the suite
 //	                                       starts it this way in binary mode)
+//	go run ./bench reference -listen ADDR  serve the reference pipeline alone,
+//	                                       configured by $SWITCHBOARD_BENCH_REFERENCE_CONFIG
+//	                                       (JSON, bench/reference.Config)
 //
 // main only wires: flags into suite.Options, signals, the CPU profile. The
 // suite is bench/suite.
@@ -10,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	"github.com/switchboard-gw/switchboard/bench/reference"
 	"github.com/switchboard-gw/switchboard/bench/report"
 	"github.com/switchboard-gw/switchboard/bench/suite"
 	"github.com/switchboard-gw/switchboard/bench/traffic"
@@ -30,12 +35,17 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "ceiling" {
-		return serveCeiling(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "ceiling":
+			return serveCeiling(args[1:], stdout, stderr)
+		case "reference":
+			return serveReference(args[1:], stdout, stderr)
+		}
 	}
 	var o suite.Options
 	var pages, cpuProfile string
-	var check bool
+	var check, ref bool
 	var runs int
 	var versus string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -71,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode, the gateway process's own (from its /debug/pprof, at most 29 s); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
+	fs.BoolVar(&ref, "reference", true, "with a Messenger-only mix, also run the reference pipeline (bench/reference: verify, parse, one backend POST and one Send API call per event, no store) under the main phase's load, to read the gateway against the bare job")
 	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
 	fs.StringVar(&versus, "versus", "", "binary mode: compare the gateway build (-gateway-bin, or ./gateway built) with this one, alternating their runs (-runs each, 3 by default); with -out: DIR/a, DIR/b, DIR/versus.txt")
 	fs.IntVar(&runs, "runs", 1, "run the whole suite this many times and report each figure's median and range (with -out: DIR/runN/ each, DIR/results.json the medians)")
@@ -81,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	o.NoReference = !ref
 	if pages != "" {
 		o.Pages = strings.Split(pages, ",")
 	}
@@ -146,26 +158,54 @@ func runSuite(ctx context.Context, o suite.Options, runs int, versus string) ([]
 // serveCeiling runs the ceiling server until SIGINT or SIGTERM; the app
 // secret comes from the environment, never the command line.
 func serveCeiling(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench ceiling", flag.ContinueOnError)
+	return serveYardstick("ceiling", args, stdout, stderr, func(listen string) (string, func() error, error) {
+		secret := os.Getenv(suite.CeilingSecretEnv)
+		if secret == "" {
+			secret = suite.DefaultAppSecret
+		}
+		s := &ceiling.Server{Secret: []byte(secret), TelegramSecret: []byte(suite.TelegramSecret), ViberToken: []byte(suite.ViberToken)}
+		if _, err := s.Start(listen); err != nil {
+			return "", nil, err
+		}
+		return s.Addr(), s.Close, nil
+	})
+}
+
+// serveReference runs the reference pipeline until SIGINT or SIGTERM; its
+// configuration (secrets included) comes from the environment as JSON.
+func serveReference(args []string, stdout, stderr io.Writer) int {
+	return serveYardstick("reference", args, stdout, stderr, func(listen string) (string, func() error, error) {
+		s := &reference.Server{}
+		if err := json.Unmarshal([]byte(os.Getenv(suite.ReferenceConfigEnv)), &s.Config); err != nil {
+			return "", nil, fmt.Errorf("bench reference: $%s: %w", suite.ReferenceConfigEnv, err)
+		}
+		if _, err := s.Start(listen); err != nil {
+			return "", nil, err
+		}
+		return s.Addr(), s.Close, nil
+	})
+}
+
+// serveYardstick is `bench <name> -listen ADDR`: it starts the server,
+// prints suite.Banner(name) and the address the suite waits for, and
+// serves until SIGINT or SIGTERM.
+func serveYardstick(name string, args []string, stdout, stderr io.Writer, start func(listen string) (addr string, stop func() error, err error)) int {
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	secret := os.Getenv(suite.CeilingSecretEnv)
-	if secret == "" {
-		secret = suite.DefaultAppSecret
-	}
-	s := &ceiling.Server{Secret: []byte(secret), TelegramSecret: []byte(suite.TelegramSecret), ViberToken: []byte(suite.ViberToken)}
-	if _, err := s.Start(*listen); err != nil {
+	addr, stop, err := start(*listen)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintln(stdout, suite.CeilingBanner+s.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	fmt.Fprintln(stdout, suite.Banner(name)+addr)
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
 	<-ctx.Done()
-	if err := s.Close(); err != nil {
+	if err := stop(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

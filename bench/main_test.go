@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-gw/switchboard/bench/suite"
 )
 
 func TestFlagErrors(t *testing.T) {
+	t.Setenv(suite.ReferenceConfigEnv, "")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -21,6 +24,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-runs", "0"}, 1, "-runs 0"},
 		{[]string{"-runs", "2", "-cpuprofile", "/dev/null"}, 1, "drop -runs"},
 		{[]string{"-versus", "/bin/false", "-mode", "inprocess"}, 1, "binary mode"},
+		{[]string{"reference", "-listen", "127.0.0.1:0"}, 1, "SWITCHBOARD_BENCH_REFERENCE_CONFIG"},
+		{[]string{"ceiling", "-nope"}, 2, "flag provided but not defined"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {

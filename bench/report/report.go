@@ -29,7 +29,13 @@ type Results struct {
 
 	Gateway Phase `json:"gateway"`
 	Ceiling Phase `json:"ceiling"`
-	// Ratios: gateway figure / ceiling figure, for the main phase.
+	// Reference is the reference pipeline (bench/reference: the bare job,
+	// no store) under the main phase's load, when the run had one.
+	Reference *Phase `json:"reference,omitempty"`
+	// Ratios: gateway figure / ceiling figure, for the main phase; with a
+	// Reference, also reference_events_per_sec (its round trips / the
+	// ceiling's webhooks), events_per_sec_vs_reference and
+	// cpu_per_event_vs_reference (gateway / reference).
 	Ratios map[string]float64 `json:"ratios"`
 	// Max is the closed-loop capacity probe (its own phases), when one ran.
 	Max     *Max     `json:"max,omitempty"`
@@ -114,7 +120,7 @@ type LoadSpec struct {
 // Phase is one load run against one server.
 type Phase struct {
 	Name        string  `json:"name"`
-	Server      string  `json:"server"` // gateway or ceiling
+	Server      string  `json:"server"` // gateway, ceiling or reference
 	Loop        string  `json:"loop"`
 	Rate        float64 `json:"rate,omitempty"`
 	Concurrency int     `json:"concurrency,omitempty"`

@@ -124,6 +124,32 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		}
 		return r.Gateway.Store.SendRequestsPerReply, true
 	})
+	if first.Reference != nil {
+		fig("reference round trips/s", func(r *Results) (float64, bool) {
+			if r.Reference == nil {
+				return 0, false
+			}
+			return r.Reference.EventsPerSec, true
+		})
+		fig("reference ratio", func(r *Results) (float64, bool) {
+			if r.Reference == nil {
+				return 0, false
+			}
+			return Ratio(r.Reference.EventsPerSec, r.CeilingRPS), true
+		})
+		fig("reference CPU µs/event", func(r *Results) (float64, bool) {
+			if r.Reference == nil || r.Reference.CPU == nil {
+				return 0, false
+			}
+			return r.Reference.CPU.MicrosPerEvent, true
+		})
+		fig("gateway / reference round trips", func(r *Results) (float64, bool) {
+			if r.Reference == nil {
+				return 0, false
+			}
+			return Ratio(r.EventsPerSec, r.Reference.EventsPerSec), true
+		})
+	}
 	a.LatencyMS = medianSummary(runs, func(r *Results) *latency.Summary { return &r.LatencyMS })
 	fig("answer p50 ms", always(func(r *Results) float64 { return r.LatencyMS.P50 }))
 	fig("answer p99 ms", always(func(r *Results) float64 { return r.LatencyMS.P99 }))

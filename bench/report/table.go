@@ -75,6 +75,22 @@ func (r *Results) Table(w io.Writer) {
 		fmt.Fprintf(w, "errors by kind: gateway %s; ceiling %s\n", kinds(g.ErrorsBy), kinds(c.ErrorsBy))
 	}
 
+	if ref := r.Reference; ref != nil {
+		fmt.Fprintf(w, "\nreference pipeline (verify, parse, one backend POST and one Send API call per event; no store), same load:\n")
+		fmt.Fprintf(w, "  %s round trips/s (ratio %s to the ceiling; the gateway does %s of it)", num(ref.EventsPerSec),
+			ratio(ref.EventsPerSec, c.ThroughputRPS), ratio(g.EventsPerSec, ref.EventsPerSec))
+		if ref.CPU != nil {
+			fmt.Fprintf(w, ", %s µs CPU/event", num(ref.CPU.MicrosPerEvent))
+			if g.CPU != nil {
+				fmt.Fprintf(w, " (the gateway spends %s×)", ratio(g.CPU.MicrosPerEvent, ref.CPU.MicrosPerEvent))
+			}
+		}
+		if a := ref.Accounting; a != nil {
+			fmt.Fprintf(w, ", %d lost", a.Lost)
+		}
+		fmt.Fprintf(w, ", %d errors\n", ref.Errors)
+	}
+
 	if m := r.Max; m != nil {
 		fmt.Fprintf(w, "\ncapacity (closed loop, concurrency %d): gateway %s webhooks/s, %s round trips/s; ceiling %s webhooks/s; ratio %.3f\n",
 			m.Concurrency, num(m.GatewayRPS), num(m.GatewayEventsPerSec), num(m.CeilingRPS), m.Ratio)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"github.com/switchboard-gw/switchboard/bench/ledger"
 	"github.com/switchboard-gw/switchboard/bench/mockbackend"
 	"github.com/switchboard-gw/switchboard/bench/procstat"
+	"github.com/switchboard-gw/switchboard/bench/reference"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/gateway/app"
 )
@@ -38,6 +40,9 @@ const (
 	benchAPIToken      = "bench-api-token" // reads the binary's CPU profile
 	// CeilingSecretEnv passes the app secret to a ceiling subprocess.
 	CeilingSecretEnv = "SWITCHBOARD_BENCH_CEILING_SECRET"
+	// ReferenceConfigEnv passes a reference subprocess its
+	// reference.Config as JSON.
+	ReferenceConfigEnv = "SWITCHBOARD_BENCH_REFERENCE_CONFIG"
 )
 
 // env is what a run talks to: the gateway (started here or -target), the
@@ -55,10 +60,8 @@ type env struct {
 	channel *channelmock.Server
 	ledger  *ledger.Ledger // nil with -target: nothing to account with
 
-	ceilingURL string
-	ceilingPID int
-	ceilingSrv *ceiling.Server
-	ceilingCmd *exec.Cmd
+	ceiling   yardstick
+	reference yardstick // not running unless Options.reference()
 
 	closers []func()
 }
@@ -88,7 +91,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 		e.closers = append(e.closers, func() { os.RemoveAll(e.tmp) })
 	}
 
-	if err := e.startCeiling(ctx, o); err != nil {
+	if err := e.startCeiling(o); err != nil {
 		return nil, err
 	}
 	if o.Target != "" {
@@ -128,6 +131,11 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 		return nil, err
 	}
 	e.closers = append(e.closers, func() { e.channel.Close() })
+	if o.reference() {
+		if err := e.startReference(o, backendURL, pages); err != nil {
+			return nil, err
+		}
+	}
 
 	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), e.channel.TelegramBase(), e.channel.ViberBase(), pages)
 	cfgPath := filepath.Join(e.tmp, "switchboard.yaml")
@@ -280,46 +288,94 @@ func (e *env) startBinary(ctx context.Context, o *Options, cfgPath string, log i
 	return nil
 }
 
-// startCeiling runs the ceiling: as a subprocess of this program in binary
-// mode (so its CPU is measured like the gateway's), else in-process.
-func (e *env) startCeiling(ctx context.Context, o *Options) error {
+// yardstick is a server the gateway is measured against: the ceiling or
+// the reference pipeline.
+type yardstick struct {
+	url string // "" when not running
+	pid int    // binary mode: its subprocess; 0: in this process
+}
+
+// stat samples the yardstick's CPU and memory: its own in binary mode,
+// else this whole process's.
+func (y *yardstick) stat() (procstat.Sample, string, bool) {
+	if y.pid != 0 {
+		s, err := procstat.Read(y.pid)
+		return s, "process", err == nil
+	}
+	s, err := procstat.Self()
+	return s, "bench-process", err == nil
+}
+
+// startYardstick runs one: in binary mode as a subprocess of this program
+// (`bench <name> -listen 127.0.0.1:0`, configured by env, which carries
+// the secrets, never the command line), so its CPU is measured like the
+// gateway's; else in-process through start.
+func (e *env) startYardstick(o *Options, y *yardstick, name string, env []string, start func() (url string, stop func(), err error)) error {
 	if o.Mode == ModeBinary && o.Target == "" {
 		if exe, err := os.Executable(); err == nil && !strings.HasSuffix(exe, ".test") {
-			cmd := exec.Command(exe, "ceiling", "-listen", "127.0.0.1:0")
-			cmd.Env = append(os.Environ(), CeilingSecretEnv+"="+o.AppSecret)
+			cmd := exec.Command(exe, name, "-listen", "127.0.0.1:0")
+			cmd.Env = append(os.Environ(), env...)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				return err
 			}
 			cmd.Stderr = os.Stderr
 			if err := cmd.Start(); err != nil {
-				return fmt.Errorf("bench: starting the ceiling: %w", err)
+				return fmt.Errorf("bench: starting the %s: %w", name, err)
 			}
-			e.ceilingCmd, e.ceilingPID = cmd, cmd.Process.Pid
+			y.pid = cmd.Process.Pid
 			e.closers = append(e.closers, func() { stopProcess(cmd, 5*time.Second) })
-			addr, err := readAddr(stdout, CeilingBanner, 10*time.Second)
+			addr, err := readAddr(stdout, Banner(name), 10*time.Second)
 			if err != nil {
-				return fmt.Errorf("bench: the ceiling did not start: %w", err)
+				return fmt.Errorf("bench: the %s did not start: %w", name, err)
 			}
-			e.ceilingURL = "http://" + addr
+			y.url = "http://" + addr
 			return nil
 		}
 	}
-	e.ceilingSrv = &ceiling.Server{Secret: []byte(o.AppSecret), TelegramSecret: []byte(TelegramSecret), ViberToken: []byte(ViberToken)}
-	var u string
+	var stop func()
 	var err error
-	withRole("ceiling", func() { u, err = e.ceilingSrv.Start("") })
+	withRole(name, func() { y.url, stop, err = start() })
 	if err != nil {
 		return err
 	}
-	e.ceilingURL = u
-	e.closers = append(e.closers, func() { e.ceilingSrv.Close() })
+	e.closers = append(e.closers, stop)
 	return nil
 }
 
-// CeilingBanner is the line a ceiling subprocess prints, followed by its
-// address.
-const CeilingBanner = "ceiling listening on "
+// Banner is the line a yardstick subprocess (ceiling, reference) prints,
+// followed by its address.
+func Banner(name string) string { return name + " listening on " }
+
+// startCeiling runs the ceiling.
+func (e *env) startCeiling(o *Options) error {
+	return e.startYardstick(o, &e.ceiling, "ceiling", []string{CeilingSecretEnv + "=" + o.AppSecret}, func() (string, func(), error) {
+		srv := &ceiling.Server{Secret: []byte(o.AppSecret), TelegramSecret: []byte(TelegramSecret), ViberToken: []byte(ViberToken)}
+		u, err := srv.Start("")
+		return u, func() { srv.Close() }, err
+	})
+}
+
+// startReference runs the reference pipeline between the mock backend and
+// the channel mock, as the gateway is.
+func (e *env) startReference(o *Options, backendURL string, pages []page) error {
+	cfg := reference.Config{
+		AppSecret: o.AppSecret, BackendURL: backendURL, BackendSecret: benchBackendSecret,
+		APIBase: e.channel.MessengerBase(), Pages: make(map[string]string, len(pages)),
+	}
+	for _, p := range pages {
+		cfg.Pages[p.id] = p.token
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return e.startYardstick(o, &e.reference, "reference", []string{ReferenceConfigEnv + "=" + string(b)}, func() (string, func(), error) {
+		srv := &reference.Server{Config: cfg}
+		u, err := srv.Start("")
+		return u, func() { srv.Close() }, err
+	})
+}
 
 // readAddr reads r until a line starting with prefix and returns the rest
 // of it; the remaining output is drained in the background.
@@ -459,16 +515,6 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()
 	}
 	return c, seen == 3
-}
-
-// ceilingStat samples the ceiling the same way.
-func (e *env) ceilingStat() (procstat.Sample, string, bool) {
-	if e.ceilingPID != 0 {
-		s, err := procstat.Read(e.ceilingPID)
-		return s, "process", err == nil
-	}
-	s, err := procstat.Self()
-	return s, "bench-process", err == nil
 }
 
 // maxRemoteProfile is the longest CPU profile the gateway serves: its

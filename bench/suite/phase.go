@@ -38,8 +38,9 @@ func (sp spec) label() string {
 type serverKind string
 
 const (
-	serverGateway serverKind = "gateway"
-	serverCeiling serverKind = "ceiling"
+	serverGateway   serverKind = "gateway"
+	serverCeiling   serverKind = "ceiling"
+	serverReference serverKind = "reference"
 )
 
 // source builds webhooks for one phase: from the mix, registered in the
@@ -221,19 +222,28 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 	we := ws.Add(sp.duration)
 
 	src := &source{seed: o.Seed + uint64(s.phases)<<20}
-	url := s.env.ceilingURL
-	stat := s.env.ceilingStat
+	var url string
+	var stat func() (procstat.Sample, string, bool)
 	var storeStat func() (windowCounts, bool)
-	if srv == serverGateway {
+	ownCPU := false // the progress line shows the server's own CPU
+	switch srv {
+	case serverGateway:
 		url, stat, storeStat = s.env.gatewayURL, s.env.gatewayStat, s.env.gatewayCounts
 		src.gen = s.gwGen
-		if s.env.ledger != nil {
-			src.ledger = s.env.ledger
-			src.phase = s.env.ledger.Phase(sp.name, ws, we)
-			src.wait = sp.rate == 0
-		}
-	} else {
+		ownCPU = s.env.inproc == nil
+	case serverReference:
+		url, stat = s.env.reference.url, s.env.reference.stat
+		src.gen = s.refGen
+		ownCPU = s.env.reference.pid != 0
+	default:
+		url, stat = s.env.ceiling.url, s.env.ceiling.stat
 		src.gen = s.ceilGen
+		ownCPU = s.env.ceiling.pid != 0
+	}
+	if srv != serverCeiling && s.env.ledger != nil { // round trips to account for
+		src.ledger = s.env.ledger
+		src.phase = s.env.ledger.Phase(sp.name, ws, we)
+		src.wait = sp.rate == 0
 	}
 	smp := newSampler(stat, storeStat, ws, we)
 	defer smp.stop()
@@ -262,7 +272,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			if t.Queued > 0 {
 				line += fmt.Sprintf("  queued %d", t.Queued)
 			}
-			if cores, rss := smp.tick(); rss > 0 && (srv == serverGateway && s.env.inproc == nil || srv == serverCeiling && s.env.ceilingPID != 0) {
+			if cores, rss := smp.tick(); rss > 0 && ownCPU {
 				line += fmt.Sprintf("  cpu %.2f rss %.0fMB", cores, float64(rss)/(1<<20))
 			}
 			fmt.Fprintln(o.Progress, line)
@@ -324,7 +334,9 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		p.RoundTripMS = &rt
 		a := src.phase.Account()
 		p.Accounting = &a
-		s.lost += a.Lost
+		if srv == serverGateway { // the reference keeps no promise
+			s.lost += a.Lost
+		}
 		if !drained {
 			fmt.Fprintf(o.Progress, "%s drain: %d replies still missing after %s\n", label, src.phase.Outstanding(), o.Drain)
 		}
@@ -335,7 +347,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		win := smp.end.At.Sub(smp.start.At).Seconds()
 		p.CPU = &report.CPU{Seconds: secs, Cores: secs / win, Scope: smp.scope, Source: smp.end.Source,
 			MicrosPerRequest: 1e6 * secs / max(float64(res.WindowOK), 1)}
-		if srv == serverGateway {
+		if srv != serverCeiling {
 			p.CPU.MicrosPerEvent = 1e6 * secs / max(events, 1)
 		}
 		if smp.self0 != nil && smp.self1 != nil && smp.scope == "process" {

@@ -159,8 +159,20 @@ type Options struct {
 	Progress io.Writer
 	Stdout   io.Writer
 
-	// web: the mix has web widget traffic (set by Run from Mix).
-	web bool
+	// NoReference skips the reference pipeline's run (bench/reference),
+	// which a Messenger-only mix otherwise gets against the gateway's
+	// main phase.
+	NoReference bool
+
+	// web: the mix has web widget traffic; messengerOnly: it has nothing
+	// else than Messenger (both set by Run from Mix).
+	web, messengerOnly bool
+}
+
+// reference reports whether the run measures the reference pipeline: it
+// speaks only Messenger, and needs the mocks (not -target).
+func (o *Options) reference() bool {
+	return !o.NoReference && o.Target == "" && o.messengerOnly
 }
 
 // normalize fills defaults and checks the options.
@@ -301,6 +313,7 @@ type suite struct {
 	gwIG    *traffic.Messenger
 	gwVb    *traffic.Viber
 	ceilGen *traffic.Generator
+	refGen  *traffic.Generator // nil unless Options.reference()
 	lost    int64
 	phases  int
 }
@@ -344,8 +357,10 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		return nil, err
 	}
 	webSessions := min(o.Users, WebSessions)
+	o.messengerOnly = true
 	for _, sh := range mix {
 		o.web = o.web || sh.Channel == traffic.WebName
+		o.messengerOnly = o.messengerOnly && sh.Channel == traffic.MessengerName
 	}
 	ceilSeed := o.Seed ^ 0x9e3779b97f4a7c15
 	ceilMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, ceilSeed)
@@ -357,6 +372,13 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	ceilWeb.SetSessions(ceilingWebSessions(webSessions))
 	if s.ceilGen, err = traffic.NewGenerator(mix, ceilMsg, ceilTg, ceilWA, ceilIG, ceilVb, ceilWeb); err != nil {
 		return nil, err
+	}
+
+	if o.reference() {
+		refMsg := traffic.NewMessenger(o.Connection, []byte(o.AppSecret), ids, o.Users, o.Seed^0x632be59bd9b4e019)
+		if s.refGen, err = traffic.NewGenerator(mix, refMsg); err != nil {
+			return nil, err
+		}
 	}
 
 	s.env, err = startEnv(ctx, &o, pages, o.Progress)
@@ -375,7 +397,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		mode = "target"
 		fmt.Fprintf(o.Progress, "bench: loading %s: no mocks around it, so no round trips, loss accounting or gateway CPU\n", o.Target)
 	}
-	fmt.Fprintf(o.Progress, "bench: gateway %s (%s), ceiling %s, mix %s\n", s.env.gatewayURL, mode, s.env.ceilingURL, mix)
+	fmt.Fprintf(o.Progress, "bench: gateway %s (%s), ceiling %s, mix %s\n", s.env.gatewayURL, mode, s.env.ceiling.url, mix)
 
 	res := &report.Results{About: report.About{
 		Schema: report.SchemaVersion, Tool: "switchboard-bench", Started: began.UTC(),
@@ -396,6 +418,11 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		return nil, err
 	}
 	res.Gateway, res.Ceiling = *gw, *ceil
+	if o.reference() {
+		if res.Reference, err = s.phase(ctx, main, serverReference); err != nil {
+			return nil, err
+		}
+	}
 
 	// Capacity: the main phase when it was closed loop, else a probe when
 	// a sweep point needs it.
@@ -487,6 +514,13 @@ func (s *suite) summarize(res *report.Results) {
 	}
 	if g.CPU != nil && c.CPU != nil {
 		res.Ratios["cpu_per_request"] = report.Ratio(g.CPU.MicrosPerRequest, c.CPU.MicrosPerRequest)
+	}
+	if r := res.Reference; r != nil {
+		res.Ratios["reference_events_per_sec"] = report.Ratio(r.EventsPerSec, c.ThroughputRPS)
+		res.Ratios["events_per_sec_vs_reference"] = report.Ratio(g.EventsPerSec, r.EventsPerSec)
+		if g.CPU != nil && r.CPU != nil {
+			res.Ratios["cpu_per_event_vs_reference"] = report.Ratio(g.CPU.MicrosPerEvent, r.CPU.MicrosPerEvent)
+		}
 	}
 	res.Targets = s.targets(res)
 

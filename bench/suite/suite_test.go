@@ -178,6 +178,19 @@ func TestQuickRun(t *testing.T) {
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
+	// The default mix is Messenger only, so the reference pipeline ran
+	// under the same load and accounted for every event like the gateway.
+	ref := res.Reference
+	if ref == nil || ref.Server != "reference" || ref.EventsPerSec <= 0 || ref.Errors != 0 || ref.RoundTripMS == nil ||
+		ref.CPU == nil || ref.CPU.MicrosPerEvent <= 0 || ref.Store != nil {
+		t.Fatalf("reference: %+v\n%s", ref, progress.String())
+	}
+	if a := ref.Accounting; a == nil || a.Acked == 0 || a.Replied != a.Acked || a.Lost != 0 || a.Misrouted != 0 {
+		t.Fatalf("reference accounting %+v", a)
+	}
+	if res.Ratios["events_per_sec_vs_reference"] <= 0 || res.Ratios["reference_events_per_sec"] <= 0 {
+		t.Fatalf("ratios %v", res.Ratios)
+	}
 	if !strings.Contains(progress.String(), "replies") {
 		t.Fatalf("no progress lines:\n%s", progress.String())
 	}
@@ -189,7 +202,7 @@ func TestQuickRun(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms"} {
+	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms", "reference"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("results.json lacks %s", k)
 		}
@@ -220,10 +233,15 @@ func TestRepeat(t *testing.T) {
 	if a.N != 2 || a.Lost == nil || *a.Lost != 0 || a.Ratio <= 0 || a.EventsPerSec <= 0 || len(a.RunDirs) != 2 {
 		t.Fatalf("runs %+v", a)
 	}
+	names := map[string]bool{}
 	for _, f := range a.Figures {
 		if len(f.Values) != 2 || f.Min > f.Median || f.Median > f.Max {
 			t.Fatalf("figure %+v", f)
 		}
+		names[f.Name] = true
+	}
+	if !names["reference round trips/s"] || !names["reference CPU µs/event"] {
+		t.Fatalf("no reference figures among %v", names)
 	}
 	for _, p := range []string{"results.json", "summary.txt", "run1/results.json", "run2/results.json", "run2/latency.png"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
@@ -250,7 +268,7 @@ func TestAlternate(t *testing.T) {
 	var progress, table strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	oa := Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second,
+	oa := Options{Mode: ModeInProcess, Quick: true, Out: out, Drain: 20 * time.Second, NoReference: true,
 		Progress: &syncWriter{w: &progress}, Stdout: &syncWriter{w: &table}}
 	ob := oa
 	ob.BackendBatch, ob.SendBatch = 8, 8
@@ -265,6 +283,9 @@ func TestAlternate(t *testing.T) {
 	perEvent := map[string]float64{}
 	for _, f := range b.Figures {
 		perEvent[f.Name] = f.Median
+	}
+	if _, ok := perEvent["reference round trips/s"]; ok || strings.Contains(progress.String(), "reference") {
+		t.Fatalf("NoReference, yet the reference ran:\n%s", progress.String())
 	}
 	if p, s := perEvent["backend POSTs/event"], perEvent["Send requests/reply"]; p <= 0 || p >= 0.9 || s <= 0 || s >= 0.9 {
 		t.Fatalf("batched run: backend POSTs/event %v, Send requests/reply %v; want both below 0.9", p, s)
@@ -332,6 +353,9 @@ func TestQuickRunChannels(t *testing.T) {
 				if strings.Contains(n, "never sent") || strings.Contains(n, "naming no sent event") {
 					t.Fatalf("unknown arrivals: %s", n)
 				}
+			}
+			if res.Reference != nil {
+				t.Fatalf("the reference pipeline speaks only Messenger, yet ran on %s", mix)
 			}
 			if strings.Contains(mix, "web") && !strings.Contains(progress.String(), fmt.Sprint(o.Users, " web widget sessions open")) {
 				t.Fatalf("web sessions not announced:\n%s", progress.String())
