@@ -77,8 +77,8 @@ type Server struct {
 	// included.
 	sendURIs map[string]string
 	parsers  fastjson.ParserPool
-	srv                 *fasthttp.Server
-	addr                string
+	srv      *fasthttp.Server
+	addr     string
 }
 
 // maxConns bounds each client's connections: more than the suite's
