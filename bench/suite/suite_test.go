@@ -444,3 +444,24 @@ func TestLatencyTargetsNeedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsNameTheReference: with a reference run, the ratio and CPU
+// targets say what the bare job reaches on this machine, next to the
+// limit the issue set; the verdict stays the gateway's own.
+func TestTargetsNameTheReference(t *testing.T) {
+	res := &report.Results{Headline: report.Headline{CeilingRPS: 60000}}
+	res.Mix = targetTextMixStr
+	res.Max = &report.Max{Ratio: 0.2}
+	res.Gateway = report.Phase{Loop: "closed", CPU: &report.CPU{Scope: "process", MicrosPerEvent: 90}}
+	res.Reference = &report.Phase{Loop: "closed", EventsPerSec: 15000, CPU: &report.CPU{Scope: "process", MicrosPerEvent: 50}}
+	byName := map[string]report.Target{}
+	for _, tg := range (&suite{}).targets(res) {
+		byName[tg.Name] = tg
+	}
+	if tg := byName["round trip ÷ ceiling at capacity (ratio)"]; tg.Pass == nil || *tg.Pass || tg.Note != "the reference pipeline reaches 0.250 here" {
+		t.Errorf("ratio: %+v", tg)
+	}
+	if tg := byName["gateway CPU per event"]; tg.Pass == nil || *tg.Pass || tg.Note != "the reference pipeline spends 50.0 µs here" {
+		t.Errorf("cpu: %+v", tg)
+	}
+}

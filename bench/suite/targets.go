@@ -35,6 +35,9 @@ func (s *suite) targets(res *report.Results) []report.Target {
 	} else {
 		ratio.Note = "capacity not measured: run closed loop (-concurrency N) or sweep a percentage (-sweep 50%)"
 	}
+	if r := res.Reference; r != nil && r.Loop == "closed" && res.Max != nil {
+		ratio.Note = join(ratio.Note, fmt.Sprintf("the reference pipeline reaches %.3f here", report.Ratio(r.EventsPerSec, res.CeilingRPS)))
+	}
 	add(ratio)
 
 	cpu := report.Target{Name: "gateway CPU per event", Limit: targetCPUPerMsg, Op: "<=", Unit: "µs"}
@@ -47,6 +50,9 @@ func (s *suite) targets(res *report.Results) []report.Target {
 		cpu.Value = report.F(g.CPU.MicrosPerEvent)
 		if res.Mix != targetTextMixStr {
 			cpu.Note = "the target is for the text round trip (-mix text); this mix is heavier"
+		}
+		if r := res.Reference; r != nil && r.CPU != nil && r.CPU.Scope == "process" {
+			cpu.Note = join(cpu.Note, fmt.Sprintf("the reference pipeline spends %.1f µs here", r.CPU.MicrosPerEvent))
 		}
 	}
 	add(cpu)
@@ -79,6 +85,14 @@ func (s *suite) targets(res *report.Results) []report.Target {
 	}
 	add(lost)
 	return out
+}
+
+// join appends note to notes with "; ".
+func join(notes, note string) string {
+	if notes == "" {
+		return note
+	}
+	return notes + "; " + note
 }
 
 // latency judges a latency target on phase p's answer p99, unless the
