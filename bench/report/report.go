@@ -229,6 +229,10 @@ type Target struct {
 	Op    string   `json:"op"` // "<=", ">=", "<", "=="
 	Pass  *bool    `json:"pass"`
 	Note  string   `json:"note,omitempty"`
+	// Reference is the same figure measured on the reference pipeline in
+	// the same run (the ratio and CPU targets, when it ran): what the
+	// bare job reaches on this machine, beside the issue's limit.
+	Reference *float64 `json:"reference,omitempty"`
 }
 
 // Check sets Pass from Value; without a Value it leaves Pass as it is:

@@ -206,10 +206,13 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		a.Elapsed += r.Elapsed
 	}
 	for i, t := range first.Targets {
-		var vs []float64
+		var vs, refs []float64
 		var failed *Target // a run where the target's phase failed
 		for _, r := range runs {
 			if i < len(r.Targets) && r.Targets[i].Name == t.Name {
+				if ref := r.Targets[i].Reference; ref != nil {
+					refs = append(refs, *ref)
+				}
 				switch rt := &r.Targets[i]; {
 				case rt.Value != nil:
 					vs = append(vs, *rt.Value)
@@ -223,7 +226,10 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 			a.Targets = append(a.Targets, t)
 			continue
 		}
-		t.Value, t.Pass = nil, nil
+		t.Value, t.Pass, t.Reference = nil, nil, nil
+		if len(refs) == len(runs) {
+			t.Reference = F(Median(refs))
+		}
 		if len(vs) == len(runs) {
 			v := Median(vs)
 			if t.Op == "==" {

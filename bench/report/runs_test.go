@@ -39,6 +39,7 @@ func runsSample() []*Results {
 		r.LatencyMS.P99 = 0.9 / k
 		r.Sweep[0].Gateway.LatencyMS.P99 = 4 / k
 		r.Targets[1].Value = F(0.9 / k)
+		r.Targets[1].Reference = F(0.5 / k)
 		r.Targets[1].Check()
 		if i == 2 {
 			lost := int64(1)
@@ -81,6 +82,10 @@ func TestAggregate(t *testing.T) {
 	}
 	if p99 := a.Targets[1]; p99.Value == nil || *p99.Value != 0.9 || p99.Pass == nil || !*p99.Pass {
 		t.Fatalf("p99 target %+v", p99)
+	}
+	// The reference pipeline's figure is a median too, not one run's.
+	if ref := a.Targets[1].Reference; ref == nil || *ref != 0.5 {
+		t.Fatalf("reference of the p99 target %v, want the median 0.5", ref)
 	}
 	// A run whose phase failed fails the target, whatever the others say.
 	runs[1].Targets[1].Fail("12 errors in that phase")

@@ -163,16 +163,19 @@ func orDash(v float64) string {
 
 func writeTargets(w io.Writer, targets []Target) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\t")
+	fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\treference pipeline\t")
 	for _, t := range targets {
-		v, verdict := "n/a", "n/a"
+		v, verdict, ref := "n/a", "n/a", ""
 		if t.Value != nil {
 			v = num(*t.Value) + " " + t.Unit
 		}
 		if t.Pass != nil {
 			verdict = map[bool]string{true: "PASS", false: "FAIL"}[*t.Pass]
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %s %s\t%s\n", verdict, t.Name, v, t.Op, num(t.Limit), t.Unit, t.Note)
+		if t.Reference != nil {
+			ref = num(*t.Reference) + " " + t.Unit
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %s %s\t%s\t%s\n", verdict, t.Name, v, t.Op, num(t.Limit), t.Unit, ref, t.Note)
 	}
 	tw.Flush()
 }

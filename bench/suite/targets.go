@@ -36,7 +36,7 @@ func (s *suite) targets(res *report.Results) []report.Target {
 		ratio.Note = "capacity not measured: run closed loop (-concurrency N) or sweep a percentage (-sweep 50%)"
 	}
 	if r := res.Reference; r != nil && r.Loop == "closed" && res.Max != nil {
-		ratio.Note = join(ratio.Note, fmt.Sprintf("the reference pipeline reaches %.3f here", report.Ratio(r.EventsPerSec, res.CeilingRPS)))
+		ratio.Reference = report.F(report.Ratio(r.EventsPerSec, res.CeilingRPS))
 	}
 	add(ratio)
 
@@ -52,7 +52,7 @@ func (s *suite) targets(res *report.Results) []report.Target {
 			cpu.Note = "the target is for the text round trip (-mix text); this mix is heavier"
 		}
 		if r := res.Reference; r != nil && r.CPU != nil && r.CPU.Scope == "process" {
-			cpu.Note = join(cpu.Note, fmt.Sprintf("the reference pipeline spends %.1f µs here", r.CPU.MicrosPerEvent))
+			cpu.Reference = report.F(r.CPU.MicrosPerEvent)
 		}
 	}
 	add(cpu)
@@ -85,14 +85,6 @@ func (s *suite) targets(res *report.Results) []report.Target {
 	}
 	add(lost)
 	return out
-}
-
-// join appends note to notes with "; ".
-func join(notes, note string) string {
-	if notes == "" {
-		return note
-	}
-	return notes + "; " + note
 }
 
 // latency judges a latency target on phase p's answer p99, unless the
