@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,14 @@ func TestAggregate(t *testing.T) {
 	}
 	if p99 := a.Targets[1]; p99.Value == nil || *p99.Value != 0.9 || p99.Pass == nil || !*p99.Pass {
 		t.Fatalf("p99 target %+v", p99)
+	}
+	// A note that differs by run (the rate of each run's 50% point) is
+	// each run's, not the first one's.
+	for i, r := range runs {
+		r.Targets[1].Note = fmt.Sprintf("%d webhooks/s", 5000+i)
+	}
+	if n := Aggregate(runs, nil).Targets[1].Note; n != "5000 webhooks/s / 5001 webhooks/s / 5002 webhooks/s" {
+		t.Fatalf("note over runs %q", n)
 	}
 	// The reference pipeline's figure is a median too, not one run's.
 	if ref := a.Targets[1].Reference; ref == nil || *ref != 0.5 {
