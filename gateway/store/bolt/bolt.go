@@ -620,17 +620,20 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 	case opSpool:
 		return s.spool(tx, r, now)
 	case opAck:
-		sp := tx.Bucket(bucketSpool)
-		k := seqKey(r.seq)
-		if sp.Get(k) != nil {
-			if err := sp.Delete(k); err != nil {
+		// One seek: the cursor that finds the entry deletes it (a Get
+		// and a Delete would each walk the tree).
+		c := tx.Bucket(bucketSpool).Cursor()
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], r.seq)
+		if got, _ := c.Seek(k[:]); bytes.Equal(got, k[:]) {
+			if err := c.Delete(); err != nil {
 				return fmt.Errorf("bolt: acking %d: %w", r.seq, err)
 			}
 			r.delta--
 		}
 		return s.spool(tx, r, now)
 	case opPut, opPutIfAbsent:
-		b, err := tx.Bucket(bucketKV).CreateBucketIfNotExists([]byte(r.bucket))
+		b, err := kvBucket(tx.Bucket(bucketKV), r.bucket)
 		if err != nil {
 			return fmt.Errorf("bolt: bucket %q: %w", r.bucket, err)
 		}
@@ -670,6 +673,16 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 	return fmt.Errorf("bolt: unknown op %d", r.op)
 }
 
+// kvBucket is the store bucket name under kv, created the first time.
+// An open bucket is cached by its transaction, and Bucket finds it there
+// without the copy of the name CreateBucketIfNotExists makes first.
+func kvBucket(kv *bbolt.Bucket, name string) (*bbolt.Bucket, error) {
+	if b := kv.Bucket([]byte(name)); b != nil {
+		return b, nil
+	}
+	return kv.CreateBucketIfNotExists([]byte(name))
+}
+
 // spool appends r.items, skipping duplicates, and writes the Sets of the
 // new ones.
 func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
@@ -706,7 +719,7 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 		}
 		for j := range it.Sets {
 			set := &it.Sets[j]
-			b, err := kv.CreateBucketIfNotExists([]byte(set.Bucket))
+			b, err := kvBucket(kv, set.Bucket)
 			if err != nil {
 				return fmt.Errorf("bolt: item %d: bucket %q: %w", i, set.Bucket, err)
 			}
