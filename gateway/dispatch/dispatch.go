@@ -130,6 +130,7 @@ func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.
 func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
 	items := make([]store.Item, 0, len(msgs))
 	refs := make([]*spoolRef, 0, len(msgs))
+	lane := store.ConversationKey(connection, responsePath)
 	for _, m := range msgs {
 		data, err := marshalSpooled(&spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
 		if err != nil {
@@ -142,9 +143,9 @@ func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []nor
 			continue
 		}
 		j.eventID, j.ref = eventID, new(spoolRef)
-		items = append(items, store.Item{Kind: store.KindOutbound, Lane: store.ConversationKey(connection, responsePath), Data: data})
+		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane, Data: data})
 		refs = append(refs, j.ref)
-		d.queue.Push(store.ConversationKey(connection, responsePath), j)
+		d.queue.Push(lane, j)
 	}
 	return items, func(seqs []uint64, err error) {
 		for i, ref := range refs {
