@@ -19,7 +19,6 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -102,16 +101,7 @@ func (s *Server) Start(addr string) (string, error) {
 // Serve serves on ln in the background.
 func (s *Server) Serve(ln net.Listener) {
 	s.setup()
-	// The same server settings as the gateway's (gateway/server).
-	s.srv = &fasthttp.Server{
-		Handler:               s.Handle,
-		Name:                  "ceiling",
-		MaxRequestBodySize:    1 << 20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		NoDefaultServerHeader: true,
-	}
+	s.srv = serve.LikeGateway("ceiling", s.Handle)
 	s.addr = ln.Addr().String()
 	go s.srv.Serve(ln) //nolint:errcheck // nil on Shutdown
 }

@@ -94,16 +94,7 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reference: %w", err)
 	}
-	// The gateway's server settings (gateway/server), like the ceiling's.
-	s.srv = &fasthttp.Server{
-		Handler:               s.Handle,
-		Name:                  "reference",
-		MaxRequestBodySize:    1 << 20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		NoDefaultServerHeader: true,
-	}
+	s.srv = serve.LikeGateway("reference", s.Handle)
 	s.addr = ln.Addr().String()
 	go s.srv.Serve(ln) //nolint:errcheck // nil on Shutdown
 	return "http://" + s.addr, nil

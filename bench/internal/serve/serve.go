@@ -1,7 +1,9 @@
 // Package serve holds the lifecycle the bench suite's fasthttp servers
-// share (the ceiling, the mock backend, the channel mock): listen on an
-// address, a free loopback port by default, and shut down with a bounded
-// wait. Each server keeps its own fasthttp.Server settings and handler.
+// share (the ceiling, the reference pipeline, the mock backend, the
+// channel mock): listen on an address, a free loopback port by default,
+// and shut down with a bounded wait; and the gateway's server settings,
+// which the yardsticks use (LikeGateway). The mocks keep settings of their
+// own.
 package serve
 
 import (
@@ -10,10 +12,28 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-gw/switchboard/config"
 )
 
 // DefaultAddr is what Listen uses for "": a free port on loopback.
 const DefaultAddr = "127.0.0.1:0"
+
+// LikeGateway is a fasthttp server for handler h with the gateway's own
+// settings (gateway/server: the default limits.max_body_bytes, its read,
+// write and idle timeouts), so a yardstick (the ceiling, the reference
+// pipeline) answers under the limits of the server it is compared with.
+func LikeGateway(name string, h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
+		Name:                  name,
+		MaxRequestBodySize:    config.DefaultMaxBodyBytes,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+	}
+}
 
 // ShutdownWait bounds how long Shutdown waits for requests in flight.
 const ShutdownWait = 5 * time.Second
