@@ -126,30 +126,24 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		return r.Gateway.Store.SendRequestsPerReply, true
 	})
 	if first.Reference != nil {
-		fig("reference round trips/s", func(r *Results) (float64, bool) {
-			if r.Reference == nil {
+		// withRef reads a figure of runs that had a reference phase.
+		withRef := func(get func(r *Results, ref *Phase) (float64, bool)) func(*Results) (float64, bool) {
+			return func(r *Results) (float64, bool) {
+				if r.Reference == nil {
+					return 0, false
+				}
+				return get(r, r.Reference)
+			}
+		}
+		fig("reference round trips/s", withRef(func(_ *Results, ref *Phase) (float64, bool) { return ref.EventsPerSec, true }))
+		fig("reference ratio", withRef(func(r *Results, ref *Phase) (float64, bool) { return Ratio(ref.EventsPerSec, r.CeilingRPS), true }))
+		fig("reference CPU µs/event", withRef(func(_ *Results, ref *Phase) (float64, bool) {
+			if ref.CPU == nil {
 				return 0, false
 			}
-			return r.Reference.EventsPerSec, true
-		})
-		fig("reference ratio", func(r *Results) (float64, bool) {
-			if r.Reference == nil {
-				return 0, false
-			}
-			return Ratio(r.Reference.EventsPerSec, r.CeilingRPS), true
-		})
-		fig("reference CPU µs/event", func(r *Results) (float64, bool) {
-			if r.Reference == nil || r.Reference.CPU == nil {
-				return 0, false
-			}
-			return r.Reference.CPU.MicrosPerEvent, true
-		})
-		fig("gateway / reference round trips", func(r *Results) (float64, bool) {
-			if r.Reference == nil {
-				return 0, false
-			}
-			return Ratio(r.EventsPerSec, r.Reference.EventsPerSec), true
-		})
+			return ref.CPU.MicrosPerEvent, true
+		}))
+		fig("gateway / reference round trips", withRef(func(r *Results, ref *Phase) (float64, bool) { return Ratio(r.EventsPerSec, ref.EventsPerSec), true }))
 	}
 	a.LatencyMS = medianSummary(runs, func(r *Results) *latency.Summary { return &r.LatencyMS })
 	fig("answer p50 ms", always(func(r *Results) float64 { return r.LatencyMS.P50 }))
