@@ -195,32 +195,28 @@ func read(buf, page []byte, item *fastjson.Value) (event, bool) {
 		return ev, false
 	}
 	id := append(buf, "messenger:"...)
+	m, pb := item.Get("message"), item.Get("postback")
 	switch {
-	case item.Exists("message"):
-		m := item.Get("message")
+	case m != nil:
 		ev.typ, ev.mid, ev.text = "message", m.GetStringBytes("mid"), m.GetStringBytes("text")
 		ev.payload = m.GetStringBytes("quick_reply", "payload")
-	case item.Exists("postback"):
-		pb := item.Get("postback")
+	case pb != nil:
 		ev.typ, ev.mid, ev.text, ev.payload = "postback", pb.GetStringBytes("mid"), pb.GetStringBytes("title"), pb.GetStringBytes("payload")
-	case item.Exists("read"), item.Exists("delivery"):
+	default: // a receipt, or an item the pipeline does not handle
 		kind := "read"
-		if !item.Exists("read") {
+		if !item.Exists(kind) {
 			kind = "delivery"
 		}
-		ev.typ = kind
 		wm := item.Get(kind, "watermark")
 		if wm == nil || wm.Type() != fastjson.TypeNumber {
 			return ev, false
 		}
+		ev.typ = kind
 		id = append(id, kind...)
 		id = append(append(id, ':'), page...)
 		id = append(append(id, ':'), ev.psid...)
-		id = wm.MarshalTo(append(id, ':'))
-		ev.id = id
+		ev.id = wm.MarshalTo(append(id, ':'))
 		return ev, true
-	default:
-		return ev, false
 	}
 	if len(ev.mid) == 0 {
 		return ev, false
