@@ -34,6 +34,7 @@ func (a *App) registerMetrics() {
 		s.NewGauge("switchboard_store_commits_total", func() float64 { return float64(b.Stats().Commits) })
 		s.NewGauge("switchboard_store_writes_total", func() float64 { return float64(b.Stats().Requests) })
 		s.NewGauge("switchboard_store_pages_written_total", func() float64 { return float64(b.Stats().Pages) })
+		s.NewGauge("switchboard_store_settled_total", func() float64 { return float64(b.Stats().Settled) })
 	}
 	vm.RegisterSet(s)
 	a.metrics = s

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -454,19 +455,52 @@ func TestPacePerRecipient(t *testing.T) {
 	}
 }
 
-// TestAcceptAcksAfterLateCommit sends accepted replies before their spool
-// entries are committed and checks each is acked once its seq is known,
+// TestAcceptSkipsSettledReplies checks that replies finished before the
+// transaction that spools them is written (one sent, one refused for good)
+// are never written: seq 0, nothing spooled, nothing left to ack.
+func TestAcceptSkipsSettledReplies(t *testing.T) {
+	ch := &fakeChannel{}
+	d, st := newDispatcher(t, windowed{ch})
+	openWindow(t, st, "u1", time.Now()) // u2 has none: its reply is refused
+	sent, ackSent := d.Accept("fb", path("u1"), "ev1", []normalize.Reply{{Text: "a"}})
+	refused, ackRefused := d.Accept("fb", path("u2"), "ev2", []normalize.Reply{{Text: "b"}})
+	waitUntil(t, "both finished", func() bool { s, f := d.Counters(); return s == 1 && f == 1 })
+	seqs, err := st.Spool(append(sent, refused...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seqs, []uint64{0, 0}) {
+		t.Fatalf("seqs %v, want [0 0]: finished replies need no spool entry", seqs)
+	}
+	ackSent(seqs[:1], nil)
+	ackRefused(seqs[1:], nil)
+	if n := spooledCount(t, st); n != 0 {
+		t.Fatalf("%d entries spooled, want 0", n)
+	}
+	if got := st.(*bolt.Store).Stats().Settled; got != 2 {
+		t.Fatalf("Stats().Settled = %d, want 2", got)
+	}
+}
+
+// TestAcceptAcksAfterLateCommit holds the channel while accepted replies
+// are spooled, so they finish after their entries are written but before
+// their seqs are known, and checks each is acked once its seq is known,
 // and that replies replayed from the spool go out and are acked too.
 func TestAcceptAcksAfterLateCommit(t *testing.T) {
 	ch := &fakeChannel{}
 	d, st := newDispatcher(t, windowed{ch})
 	openWindow(t, st, "u1", time.Now())
+	ch.mu.Lock() // sends wait until the entries are written
 	items, committed := d.Accept("fb", path("u1"), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}})
-	waitUntil(t, "sent from memory", func() bool { s, _ := d.Counters(); return s == 2 })
 	seqs, err := st.Spool(items)
+	ch.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if slices.Contains(seqs, 0) {
+		t.Fatalf("seqs %v: a reply still in flight was not spooled", seqs)
+	}
+	waitUntil(t, "sent from memory", func() bool { s, _ := d.Counters(); return s == 2 })
 	if n := spooledCount(t, st); n != 2 {
 		t.Fatalf("%d spooled before the seqs are known, want 2", n)
 	}
@@ -474,8 +508,10 @@ func TestAcceptAcksAfterLateCommit(t *testing.T) {
 	waitUntil(t, "acked after the commit", func() bool { return spooledCount(t, st) == 0 })
 
 	// Replay: entries spooled by an earlier process go out and are acked.
+	ch.mu.Lock()
 	items, _ = d.Accept("fb", path("u1"), "ev2", []normalize.Reply{{Text: "c"}})
 	seqs, err = st.Spool(items)
+	ch.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}

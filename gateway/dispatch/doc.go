@@ -17,7 +17,10 @@
 //
 // Replies the backend returned synchronously are spooled (the same durable
 // spool as inbound events) and leave it only once sent or failed for good;
-// while a breaker is open they wait there. Replies posted to /v1/messages
+// while a breaker is open they wait there. They are queued for sending
+// before that transaction commits, and one already finished when the store
+// writes it is not written at all (store.Item.Settled): its event's ack
+// then carries nothing more. Replies posted to /v1/messages
 // are answered to their caller instead, and refused at once with
 // breaker_open while the breaker is open.
 package dispatch

@@ -64,6 +64,21 @@ type Item struct {
 	// Sets are written in the same transaction when the item is new
 	// (a duplicate's are not written, nor its claims checked).
 	Sets []KV
+	// Settled, when set, is asked as the store writes the item: true
+	// means the work the item would make durable is already done (a
+	// reply sent while the transaction that spools it waited for its
+	// commit), so the item is skipped like a duplicate (seq 0, nothing of
+	// it written, Sets included). An answer of false may turn true at any
+	// moment after: the caller then removes the entry itself once it has
+	// the seq.
+	Settled Settler
+}
+
+// Settler reports whether the work an Item stands for is done. Stores call
+// it from their committer, inside a transaction: it must be quick and must
+// not call the store.
+type Settler interface {
+	Settled() bool
 }
 
 // KV is one keyed value in a bucket.
@@ -91,8 +106,9 @@ type Entry struct {
 // concurrent writes into one commit (group commit) to stay fast.
 type Store interface {
 	// Spool durably appends items in order and returns each one's Seq, or
-	// 0 for an item dropped as a duplicate. Items and their Sets are
-	// written atomically together.
+	// 0 for an item dropped as a duplicate or already settled
+	// (Item.Settled). Items and their Sets are written atomically
+	// together.
 	Spool(items []Item) ([]uint64, error)
 	// Ack removes the entry seq (delivered or given up) and spools next in
 	// the same transaction: a reply replaces the event it answers without

@@ -81,6 +81,7 @@ type Store struct {
 	pages      atomic.Uint64
 	requests   atomic.Uint64
 	duplicates atomic.Uint64
+	settled    atomic.Uint64
 }
 
 // Stats are counters for metrics. Requests/Commits is the group-commit
@@ -91,6 +92,7 @@ type Stats struct {
 	Pages      uint64 // pages those commits wrote (meta pages included)
 	Requests   uint64 // write calls committed since Open
 	Duplicates uint64 // items dropped by dedup since Open
+	Settled    uint64 // items not written because already settled (store.Item.Settled)
 }
 
 // Open opens (creating if needed) the store in directory dir. It fails
@@ -170,6 +172,7 @@ func (s *Store) Stats() Stats {
 		Pages:      s.pages.Load(),
 		Requests:   s.requests.Load(),
 		Duplicates: s.duplicates.Load(),
+		Settled:    s.settled.Load(),
 	}
 }
 
@@ -427,7 +430,9 @@ type request struct {
 	n     int   // opSweep: keys deleted
 	delta int64 // change in spooled entries
 	dups  int
-	err   error
+	// settled counts items skipped by store.Item.Settled.
+	settled int
+	err     error
 
 	done chan struct{}
 	// isAsync requests have no waiting caller; async, when set, is told
@@ -561,13 +566,15 @@ func (s *Store) commit(batch []*request) {
 				break
 			}
 			var delta int64
-			var dups int
+			var dups, settled int
 			for _, r := range live {
 				delta += r.delta
 				dups += r.dups
+				settled += r.settled
 			}
 			s.spooled.Add(delta)
 			s.duplicates.Add(uint64(dups))
+			s.settled.Add(uint64(settled))
 			s.requests.Add(uint64(len(live)))
 			s.commits.Add(1)
 			break
@@ -615,7 +622,7 @@ func (s *Store) tryCommit(live []*request) (int, error) {
 }
 
 func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
-	r.seqs, r.val, r.n, r.delta, r.dups = r.seqs[:0], nil, 0, 0, 0
+	r.seqs, r.val, r.n, r.delta, r.dups, r.settled = r.seqs[:0], nil, 0, 0, 0, 0
 	switch r.op {
 	case opSpool:
 		return s.spool(tx, r, now)
@@ -683,8 +690,8 @@ func kvBucket(kv *bbolt.Bucket, name string) (*bbolt.Bucket, error) {
 	return kv.CreateBucketIfNotExists([]byte(name))
 }
 
-// spool appends r.items, skipping duplicates, and writes the Sets of the
-// new ones.
+// spool appends r.items, skipping duplicates and settled items, and
+// writes the Sets of the new ones.
 func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 	sp := tx.Bucket(bucketSpool)
 	// Seqs only grow, so every insert appends: full pages, not the half
@@ -693,6 +700,13 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 	kv := tx.Bucket(bucketKV)
 	for i := range r.items {
 		it := &r.items[i]
+		// Asked here, as late as the commit allows: the later, the more
+		// replies are found already sent and never written.
+		if it.Settled != nil && it.Settled.Settled() {
+			r.seqs = append(r.seqs, 0)
+			r.settled++
+			continue
+		}
 		if it.DedupKey != "" {
 			var dup bool
 			var err error

@@ -403,7 +403,7 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	it := store.Item{Kind: store.KindInbound, DedupKey: "k"}
-	seqs, err := s.Spool([]store.Item{it, it, {Kind: store.KindInbound}, {Kind: store.KindInbound}})
+	seqs, err := s.Spool([]store.Item{it, it, {Kind: store.KindInbound}, {Kind: store.KindInbound}, {Kind: store.KindOutbound, Settled: settled{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +413,7 @@ func TestStats(t *testing.T) {
 	if _, err := s.Ack(seqs[0], nil); err != nil { // unknown now: no change
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Spooled != 2 || st.Duplicates != 1 || st.Commits != 3 || st.Requests != 3 {
+	if st := s.Stats(); st.Spooled != 2 || st.Duplicates != 1 || st.Settled != 1 || st.Commits != 3 || st.Requests != 3 {
 		t.Fatalf("stats %+v", st)
 	}
 	if err := s.Close(); err != nil {
@@ -424,6 +424,11 @@ func TestStats(t *testing.T) {
 		t.Fatalf("Spooled after reopen = %d, want 2", st.Spooled)
 	}
 }
+
+// settled is a store.Settler whose work is always done.
+type settled struct{}
+
+func (settled) Settled() bool { return true }
 
 func TestReplayCorruptEntry(t *testing.T) {
 	s := openT(t, t.TempDir(), store.Options{})

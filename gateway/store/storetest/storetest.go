@@ -45,6 +45,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DedupAt", testDedupAt},
 		{"DedupAtMixed", testDedupAtMixed},
 		{"SetsOnlyForNewItems", testSetsOnlyForNew},
+		{"Settled", testSettled},
 		{"InvalidItemWritesNothing", testInvalidItem},
 		{"Claims", testClaims},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -430,6 +431,44 @@ func testSetsOnlyForNew(t *testing.T, h *harness) {
 	}
 	wantValue(t, s, store.BucketIdentity, "u1", []byte("v2"))
 	wantValue(t, s, store.BucketOTN, "c1/u1", []byte("tok"))
+}
+
+// settledFlag is a store.Settler answering what the test set.
+type settledFlag struct{ atomic.Bool }
+
+func (f *settledFlag) Settled() bool { return f.Load() }
+
+// testSettled checks that an item settled when the store writes it is
+// skipped like a duplicate, in Spool and in Ack's next: seq 0, not
+// replayed, neither its Sets nor its dedup key recorded; an unsettled one
+// is written as usual.
+func testSettled(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	done, pending := new(settledFlag), new(settledFlag)
+	done.Store(true)
+	a := item(store.KindInbound, "l", "a")
+	b := store.Item{Kind: store.KindOutbound, Lane: "l", Data: []byte("b"), DedupKey: "k", Settled: done,
+		Sets: []store.KV{{Bucket: store.BucketWindow, Key: "c1/u1", Value: []byte("t")}}}
+	c := item(store.KindOutbound, "l", "c")
+	c.Settled = pending
+	seqs := spool(t, s, a, b, c)
+	if seqs[0] == 0 || seqs[1] != 0 || seqs[2] == 0 {
+		t.Fatalf("seqs = %v, want the settled item's 0 and the others'", seqs)
+	}
+	wantValue(t, s, store.BucketWindow, "c1/u1", nil)
+	d := item(store.KindInbound, "l", "d")
+	d.DedupKey = "k" // not seen: the settled item did not record it
+	dSeq := spool(t, s, d)[0]
+	if dSeq == 0 {
+		t.Fatal("the dedup key of a settled item was recorded")
+	}
+	e, f := item(store.KindOutbound, "l", "e"), item(store.KindOutbound, "l", "f")
+	e.Settled = done
+	next := ack(t, s, seqs[0], e, f)
+	if next[0] != 0 || next[1] == 0 {
+		t.Fatalf("Ack's next seqs = %v, want [0 n]", next)
+	}
+	wantReplay(t, s, []store.Entry{entry(seqs[2], c), entry(dSeq, d), entry(next[1], f)})
 }
 
 func testInvalidItem(t *testing.T, h *harness) {
