@@ -175,6 +175,9 @@ type Store struct {
 	Commits uint64 `json:"commits"`
 	Writes  uint64 `json:"writes"`
 	Pages   uint64 `json:"pages"` // written, meta pages included
+	// Settled: replies sent before the commit that would have spooled
+	// them, so never written (nor acked).
+	Settled uint64 `json:"settled"`
 	// CommitsPerEvent: commits per round-tripped event.
 	CommitsPerEvent float64 `json:"commits_per_event"`
 	// WritesPerCommit: how many calls one fsync served (group commit).
@@ -185,6 +188,8 @@ type Store struct {
 	// BackendPOSTsPerEvent: POSTs the mock backend received per
 	// round-tripped event (1 without backend batching).
 	BackendPOSTsPerEvent float64 `json:"backend_posts_per_event"`
+	// SettledPerReply: Settled per reply the channel mock received.
+	SettledPerReply float64 `json:"settled_per_reply"`
 	// SendRequestsPerReply: HTTP requests the channel mock received per
 	// reply sent (1 without send batching).
 	SendRequestsPerReply float64 `json:"send_requests_per_reply"`

@@ -59,6 +59,9 @@ func (r *Results) Table(w io.Writer) {
 	if st := g.Store; st != nil {
 		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
 		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
+		if st.SettledPerReply > 0 {
+			row("replies sent before spooling", fmt.Sprintf("%.0f%%", 100*st.SettledPerReply), "", "")
+		}
 		if st.BackendPOSTsPerEvent > 0 || st.SendRequestsPerReply > 0 {
 			row("backend POSTs/event, Send requests/reply", orDash(st.BackendPOSTsPerEvent)+", "+orDash(st.SendRequestsPerReply), "", "")
 		}

@@ -469,7 +469,12 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 // windowCounts are counters read at a gateway window's edges: the store's
 // (from the gateway's /metrics) and the HTTP requests the mocks received
 // (backend POSTs, channel API requests) with the replies those carried.
-type windowCounts struct{ commits, writes, pages, backendPOSTs, channelRequests, replies uint64 }
+type windowCounts struct {
+	commits, writes, pages, backendPOSTs, channelRequests, replies uint64
+	// settled: replies the store never wrote (sent before their commit);
+	// builds before the counter existed do not report it.
+	settled uint64
+}
 
 // gatewayCounts reads the store counters from the gateway's /metrics and
 // the mocks' counts; not with -target (not ours, and its store may be
@@ -500,6 +505,9 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 			dst = &c.writes
 		case "switchboard_store_pages_written_total":
 			dst = &c.pages
+		case "switchboard_store_settled_total":
+			dst = &c.settled
+			seen-- // optional
 		default:
 			continue
 		}

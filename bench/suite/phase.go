@@ -356,13 +356,14 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM)}
 	}
 	if a, b := smp.store0, smp.store1; a != nil && b != nil {
-		st := &report.Store{Commits: b.commits - a.commits, Writes: b.writes - a.writes, Pages: b.pages - a.pages}
+		st := &report.Store{Commits: b.commits - a.commits, Writes: b.writes - a.writes, Pages: b.pages - a.pages, Settled: b.settled - a.settled}
 		st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
 		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
 		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
 		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(events, 1)
 		if r := b.replies - a.replies; r > 0 { // none: the mix's replies go elsewhere (web)
 			st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / float64(r)
+			st.SettledPerReply = float64(st.Settled) / float64(r)
 		}
 		p.Store = st
 	}

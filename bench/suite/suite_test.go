@@ -175,6 +175,10 @@ func TestQuickRun(t *testing.T) {
 		st.SendRequestsPerReply < 0.8 || st.SendRequestsPerReply > 1.2 {
 		t.Fatalf("exchanges per event without batching: %+v", st)
 	}
+	// Replies the store skipped because they were sent first: a share.
+	if st := res.Gateway.Store; st.SettledPerReply < 0 || st.SettledPerReply > 1.01 || float64(st.Settled) > float64(res.Gateway.Accounting.Replied)*1.01+1 {
+		t.Fatalf("settled replies: %+v", st)
+	}
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
