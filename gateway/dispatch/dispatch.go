@@ -161,9 +161,9 @@ func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []nor
 // spoolRef ties a reply sent from memory to its spool entry, whose seq is
 // known only once the entry is committed: whichever of "sent" and
 // "committed" happens second acks it. A reply finished before the store
-// writes its entry is not written at all (store.Item.Settled): at 300
-// webhooks/s that is nearly every reply, whose spool write and ack then
-// cost nothing.
+// writes its entry is not written at all (store.Item.Settled): in the
+// bench suite's text mix, every reply at 300 webhooks/s, 81-95% at half
+// capacity and 40-47% at capacity, each saving a spool write and an ack.
 type spoolRef struct {
 	mu       sync.Mutex
 	seq      uint64
