@@ -299,8 +299,10 @@ func (d *Dispatcher) openFor(b *breaker) time.Duration {
 	return max(left, time.Second)
 }
 
-// handle sends the head reply of a lane; the lanes handler.
-func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) lanes.Result {
+// handle sends the head reply of a lane; the lanes handler. Every job is
+// queued under store.ConversationKey(j.conn.Name, j.path), so lane is that
+// key: the window, OTN and pacing state of the conversation.
+func (d *Dispatcher) handle(ctx context.Context, lane string, j *job, attempt int) lanes.Result {
 	if j.caller != nil && j.caller.Err() != nil {
 		return d.finish(j, adapters.Sent{}, &adapters.APIError{Class: adapters.ClassTransient, Code: "timeout", Message: "gave up before sending: the API caller's deadline passed"})
 	}
@@ -308,12 +310,12 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 	if until := b.pausedUntil.Load(); until > d.Now().UnixNano() {
 		return d.retry(j, time.Duration(until-d.Now().UnixNano()), &adapters.APIError{Class: adapters.ClassRateLimited, Code: "rate_limited", Message: "the bot is rate limited by the channel"})
 	}
-	to, err := d.policy(j)
+	to, err := d.policy(j, lane)
 	if err != nil {
 		return d.finish(j, adapters.Sent{}, err)
 	}
 	if p, ok := j.conn.Outbound.(adapters.Paced); ok {
-		if wait := d.pacer.wait(store.ConversationKey(j.conn.Name, j.path), p, to, d.Now()); wait > 0 {
+		if wait := d.pacer.wait(lane, p, to, d.Now()); wait > 0 {
 			return d.retry(j, wait, &adapters.APIError{Class: adapters.ClassRateLimited, Code: "paced", Message: "keeping the channel's per-recipient pace"})
 		}
 	}
@@ -324,7 +326,7 @@ func (d *Dispatcher) handle(ctx context.Context, _ string, j *job, attempt int) 
 	})
 	if err == nil {
 		if j.otnToken != "" {
-			if derr := d.Store.Delete(store.BucketOTN, store.ConversationKey(j.conn.Name, j.path)); derr != nil {
+			if derr := d.Store.Delete(store.BucketOTN, lane); derr != nil {
 				d.Log.Error("dispatch: used one-time-notification token not forgotten", "connection", j.conn.Name, "err", derr)
 			}
 		}
@@ -373,10 +375,10 @@ const apiAttempts = 3
 // as a response (Meta's RESPONSE messaging type) rather than an update.
 const responseWindow = 24 * time.Hour
 
-// policy builds the recipient after the messaging-window and OTN checks.
-func (d *Dispatcher) policy(j *job) (adapters.Recipient, error) {
+// policy builds the recipient after the messaging-window and OTN checks;
+// key is the conversation's (store.ConversationKey).
+func (d *Dispatcher) policy(j *job, key string) (adapters.Recipient, error) {
 	to := adapters.Recipient{BotID: j.botID, ChannelID: j.userID}
-	key := store.ConversationKey(j.conn.Name, j.path)
 	if j.reply.OTN && j.otnToken == "" {
 		tok, err := d.Store.Get(store.BucketOTN, key)
 		if err != nil {

@@ -179,6 +179,7 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 		ev := &events[i]
 		var sets []store.KV
 		key := ""
+		ln := lane(connection, ev)
 		if ev.ChannelID != "" {
 			key = identity.ChannelUserKey(ev.Channel, ev.ResponsePath)
 			vid, isNew, err := p.Identity.Resolve(key)
@@ -203,7 +204,11 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 					ev.Attributes = prof.Attributes
 				}
 			}
-			sets = p.appendPolicySets(sets, connection, ev, now)
+			conv := ln // the conversation's key, as lane builds it
+			if ev.ResponsePath == "" {
+				conv = store.ConversationKey(connection, "")
+			}
+			sets = p.appendPolicySets(sets, conv, ev, now)
 		}
 		if i == 0 {
 			sets = append(sets, with...)
@@ -212,7 +217,7 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 			Kind:     store.KindInbound,
 			DedupKey: ev.ID,
 			DedupAt:  ev.Timestamp,
-			Lane:     lane(connection, ev),
+			Lane:     ln,
 			Data:     encodeInbound(ev),
 			Sets:     sets,
 		})
@@ -286,14 +291,13 @@ func opensWindow(ev *normalize.Event) bool {
 const windowGranularity = time.Minute
 
 // appendPolicySets records the state outbound policy needs, in the same
-// transaction as the event: the last inbound time of the conversation
-// (at most once per windowGranularity), and a one-time-notification
-// token from an opt-in.
-func (p *Pipeline) appendPolicySets(sets []store.KV, connection string, ev *normalize.Event, now time.Time) []store.KV {
+// transaction as the event: the last inbound time of the conversation pk
+// (store.ConversationKey; at most once per windowGranularity), and a
+// one-time-notification token from an opt-in.
+func (p *Pipeline) appendPolicySets(sets []store.KV, pk string, ev *normalize.Event, now time.Time) []store.KV {
 	if !opensWindow(ev) {
 		return sets
 	}
-	pk := store.ConversationKey(connection, ev.ResponsePath)
 	at := ev.Timestamp
 	if at.IsZero() || at.After(now) {
 		at = now
