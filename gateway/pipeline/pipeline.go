@@ -204,11 +204,10 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 					ev.Attributes = prof.Attributes
 				}
 			}
-			conv := ln // the conversation's key, as lane builds it
-			if ev.ResponsePath == "" {
-				conv = store.ConversationKey(connection, "")
-			}
-			sets = p.appendPolicySets(sets, conv, ev, now)
+			// An event with a channel id has its response path (every
+			// adapter's conformance test checks it), so its lane is its
+			// conversation's key.
+			sets = p.appendPolicySets(sets, ln, ev, now)
 		}
 		if i == 0 {
 			sets = append(sets, with...)
