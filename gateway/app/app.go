@@ -52,7 +52,10 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Conns = conns
-	st, err := bolt.Open(cfg.Store.Path, store.Options{DedupTTL: cfg.Store.DedupTTL, CommitInterval: commitInterval(cfg.Store)})
+	a.metrics = vm.NewSet() // registered by registerMetrics once New succeeds
+	commits := a.metrics.NewHistogram("switchboard_store_commit_duration_seconds")
+	st, err := bolt.Open(cfg.Store.Path, store.Options{DedupTTL: cfg.Store.DedupTTL, CommitInterval: commitInterval(cfg.Store),
+		ObserveCommit: func(d time.Duration) { commits.Update(d.Seconds()) }})
 	if err != nil {
 		return nil, err
 	}

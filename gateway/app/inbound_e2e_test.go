@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +303,18 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("/metrics lacks the delivered event:\n%s", b)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	// The latency histograms: the webhook's handling and the store's
+	// commits (its event's spool write made at least one).
+	_, b := httpGet(t, g.base+"/metrics")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^switchboard_webhook_duration_seconds_count\{connection="fb"\} [1-9]`),
+		regexp.MustCompile(`(?m)^switchboard_webhook_duration_seconds_bucket\{connection="fb",vmrange="[^"]+"\} [1-9]`),
+		regexp.MustCompile(`(?m)^switchboard_store_commit_duration_seconds_count [1-9]`),
+		regexp.MustCompile(`(?m)^switchboard_store_commit_duration_seconds_bucket\{vmrange="[^"]+"\} [1-9]`),
+	} {
+		if !want.MatchString(b) {
+			t.Errorf("/metrics lacks %s:\n%s", want, b)
+		}
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store/bolt"
 )
 
-// registerMetrics exposes the running parts' state on /metrics as a
-// metrics set of this App, unregistered at shutdown so a restarted or
-// second App (tests) never reports a dead one's numbers.
+// registerMetrics exposes the running parts' state on /metrics as
+// a.metrics, the metrics set of this App (New made it, with the store's
+// commit histogram), unregistered at shutdown so a restarted or second App
+// (tests) never reports a dead one's numbers.
 func (a *App) registerMetrics() {
-	s := vm.NewSet()
+	s := a.metrics
 	s.NewGauge("switchboard_backend_pending", func() float64 { return float64(a.Pipeline.Pending()) })
 	s.NewGauge("switchboard_outbound_pending", func() float64 { return float64(a.Dispatch.Pending()) })
 	s.NewGauge(`switchboard_events_total{stage="delivered"}`, func() float64 {
@@ -37,7 +38,6 @@ func (a *App) registerMetrics() {
 		s.NewGauge("switchboard_store_settled_total", func() float64 { return float64(b.Stats().Settled) })
 	}
 	vm.RegisterSet(s)
-	a.metrics = s
 }
 
 func (a *App) unregisterMetrics() {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
@@ -12,6 +13,8 @@ import (
 type metrics struct {
 	mu       sync.RWMutex
 	counters map[seriesKey]*vm.Counter
+	// durations are the webhook handling histograms, by connection.
+	durations map[string]*vm.Histogram
 }
 
 type seriesKey struct{ family, connection, outcome string }
@@ -42,6 +45,27 @@ func (m *metrics) counter(k seriesKey) *vm.Counter {
 // webhook counts one webhook request by connection and outcome.
 func (m *metrics) webhook(connection, outcome string) {
 	m.counter(seriesKey{"switchboard_webhooks_total", connection, outcome}).Inc()
+}
+
+// took records how long a webhook of connection took to handle, from the
+// handler's start (the body already read) to its answer (not yet written):
+// verify, parse, the spool's commit.
+func (m *metrics) took(connection string, start time.Time) {
+	m.mu.RLock()
+	h := m.durations[connection]
+	m.mu.RUnlock()
+	if h == nil {
+		m.mu.Lock()
+		if h = m.durations[connection]; h == nil {
+			if m.durations == nil {
+				m.durations = make(map[string]*vm.Histogram)
+			}
+			h = vm.GetOrCreateHistogram(`switchboard_webhook_duration_seconds{connection="` + connection + `"}`)
+			m.durations[connection] = h
+		}
+		m.mu.Unlock()
+	}
+	h.UpdateDuration(start)
 }
 
 // events counts accepted and duplicate events of one webhook.

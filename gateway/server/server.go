@@ -176,10 +176,12 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
 
 // webhook takes a provider's POST: verify, parse, spool, then 200.
 func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
 	conn := s.connection(ctx)
 	if conn == nil {
 		return
 	}
+	defer s.metrics.took(conn.Name, start)
 	if conn.Inbound == nil {
 		httpjson.Error(ctx, 405, "no_inbound", "this connection takes no webhooks")
 		return

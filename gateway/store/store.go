@@ -155,4 +155,9 @@ type Options struct {
 	CommitInterval time.Duration
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
+	// ObserveCommit, when set, is told how long each committed write
+	// transaction took, from its start to the end of its fsync: the floor
+	// under every durable write's latency. Stores call it from their
+	// committer, so it must be quick.
+	ObserveCommit func(time.Duration)
 }

@@ -68,6 +68,7 @@ type Store struct {
 	// interval is Options.CommitInterval.
 	interval time.Duration
 	now      func() time.Time
+	observe  func(time.Duration) // store.Options.ObserveCommit
 
 	closed atomic.Bool
 	reqs   *queue // the committer's inbox
@@ -123,6 +124,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 		interval:      max(opts.CommitInterval, 0),
 		ttl:           int64(opts.DedupTTL),
 		now:           opts.Now,
+		observe:       opts.ObserveCommit,
 		reqs:          newQueue(),
 		committerDone: make(chan struct{}),
 		stopSweep:     make(chan struct{}),
@@ -602,6 +604,7 @@ func (s *Store) commit(batch []*request) {
 // tryCommit returns the index of the request that failed, or -1 and the
 // error of the transaction itself.
 func (s *Store) tryCommit(live []*request) (int, error) {
+	start := time.Now()
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return -1, fmt.Errorf("bolt: beginning transaction: %w", err)
@@ -615,6 +618,9 @@ func (s *Store) tryCommit(live []*request) (int, error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return -1, fmt.Errorf("bolt: committing: %w", err)
+	}
+	if s.observe != nil {
+		s.observe(time.Since(start))
 	}
 	st := tx.Stats()
 	s.pages.Add(uint64(st.GetWrite()))

@@ -425,6 +425,37 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// TestObserveCommit checks ObserveCommit hears of every committed
+// transaction, with its duration, and of nothing else.
+func TestObserveCommit(t *testing.T) {
+	var mu sync.Mutex
+	var seen []time.Duration
+	s := openT(t, t.TempDir(), store.Options{ObserveCommit: func(d time.Duration) {
+		mu.Lock()
+		seen = append(seen, d)
+		mu.Unlock()
+	}})
+	if _, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("b", "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("b", "k"); err != nil { // a read commits nothing
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got, want := uint64(len(seen)), s.Stats().Commits; got != want || got < 2 {
+		t.Fatalf("observed %d commits, Stats says %d (want at least 2)", got, want)
+	}
+	for _, d := range seen {
+		if d <= 0 {
+			t.Fatalf("commit durations %v, want each > 0", seen)
+		}
+	}
+}
+
 // settled is a store.Settler whose work is always done.
 type settled struct{}
 
