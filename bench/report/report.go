@@ -188,6 +188,11 @@ type Store struct {
 	// BackendPOSTsPerEvent: POSTs the mock backend received per
 	// round-tripped event (1 without backend batching).
 	BackendPOSTsPerEvent float64 `json:"backend_posts_per_event"`
+	// CommitP50MS and CommitP99MS: the store's commit durations over the
+	// window (start to fsync'd), from the gateway's histogram (buckets
+	// ~14% wide, interpolated); 0 from builds without it.
+	CommitP50MS float64 `json:"commit_p50_ms,omitempty"`
+	CommitP99MS float64 `json:"commit_p99_ms,omitempty"`
 	// SettledPerReply: Settled per reply the channel mock received.
 	SettledPerReply float64 `json:"settled_per_reply"`
 	// SendRequestsPerReply: HTTP requests the channel mock received per

@@ -113,6 +113,12 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		}
 		return r.Gateway.Store.PagesPerCommit, true
 	})
+	fig("store commit p99 ms", func(r *Results) (float64, bool) {
+		if r.Gateway.Store == nil || r.Gateway.Store.CommitP99MS == 0 {
+			return 0, false
+		}
+		return r.Gateway.Store.CommitP99MS, true
+	})
 	fig("backend POSTs/event", func(r *Results) (float64, bool) {
 		if r.Gateway.Store == nil || r.Gateway.Store.BackendPOSTsPerEvent == 0 {
 			return 0, false
@@ -188,6 +194,13 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 				return 0, false
 			}
 			return q.Gateway.LatencyMS.P99, true
+		})
+		fig("store commit p99 ms at "+p.Spec, func(r *Results) (float64, bool) {
+			q, ok := at(r)
+			if !ok || q.Gateway.Store == nil || q.Gateway.Store.CommitP99MS == 0 {
+				return 0, false
+			}
+			return q.Gateway.Store.CommitP99MS, true
 		})
 	}
 	for _, r := range runs {

@@ -59,6 +59,9 @@ func (r *Results) Table(w io.Writer) {
 	if st := g.Store; st != nil {
 		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
 		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
+		if st.CommitP99MS > 0 {
+			row("store commit p50 / p99 ms", ms(st.CommitP50MS)+" / "+ms(st.CommitP99MS), "", "")
+		}
 		if st.SettledPerReply > 0 {
 			row("replies sent before spooling", fmt.Sprintf("%.0f%%", 100*st.SettledPerReply), "", "")
 		}
@@ -102,9 +105,9 @@ func (r *Results) Table(w io.Writer) {
 	if len(r.Sweep) > 0 {
 		fmt.Fprintln(w, "\nlatency against load (open loop; ms):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\t")
 		for _, p := range r.Sweep {
-			rt, ceil, lost, commits, pages := "", "", "", "", ""
+			rt, ceil, lost, commits, pages, commitP99 := "", "", "", "", "", ""
 			if p.Gateway.RoundTripMS != nil {
 				rt = ms(p.Gateway.RoundTripMS.P99)
 			}
@@ -117,10 +120,13 @@ func (r *Results) Table(w io.Writer) {
 			if st := p.Gateway.Store; st != nil {
 				commits = fmt.Sprintf("%.2f", st.CommitsPerEvent)
 				pages = fmt.Sprintf("%.1f", st.PagesPerCommit)
+				if st.CommitP99MS > 0 {
+					commitP99 = ms(st.CommitP99MS)
+				}
 			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {

@@ -3,6 +3,7 @@ package suite
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -474,6 +476,9 @@ type windowCounts struct {
 	// settled: replies the store never wrote (sent before their commit);
 	// builds before the counter existed do not report it.
 	settled uint64
+	// commitBuckets: the store's commit duration histogram, count by
+	// vmrange (nil from builds without it).
+	commitBuckets map[string]uint64
 }
 
 // gatewayCounts reads the store counters from the gateway's /metrics and
@@ -495,6 +500,17 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 	for line := range bytes.Lines(resp.Body()) {
 		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
 		if !ok {
+			continue
+		}
+		if r, isBucket := bytes.CutPrefix(name, []byte(commitBucketPrefix)); isBucket {
+			n, err := strconv.ParseUint(string(value), 10, 64)
+			if err != nil {
+				return windowCounts{}, false
+			}
+			if c.commitBuckets == nil {
+				c.commitBuckets = make(map[string]uint64)
+			}
+			c.commitBuckets[string(bytes.TrimSuffix(r, []byte(`"}`)))] = n
 			continue
 		}
 		var dst *uint64
@@ -523,6 +539,50 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()
 	}
 	return c, seen == 3
+}
+
+// commitBucketPrefix starts each bucket line of the gateway's store commit
+// histogram; the vmrange value and `"}` follow.
+const commitBucketPrefix = `switchboard_store_commit_duration_seconds_bucket{vmrange="`
+
+// rangeQuantile is the q-quantile (0 < q ≤ 1) of the values counted
+// between two readings of a VictoriaMetrics histogram (count by vmrange,
+// "1.000e-04...1.136e-04"), interpolated linearly inside its bucket as
+// Prometheus' histogram_quantile does; false when nothing was counted.
+func rangeQuantile(before, after map[string]uint64, q float64) (float64, bool) {
+	type bucket struct {
+		lo, hi float64
+		n      uint64
+	}
+	var bs []bucket
+	var total uint64
+	for r, n := range after {
+		n -= min(before[r], n)
+		lo, hi, ok := strings.Cut(r, "...")
+		if !ok || n == 0 {
+			continue
+		}
+		l, err1 := strconv.ParseFloat(lo, 64)
+		h, err2 := strconv.ParseFloat(hi, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		bs = append(bs, bucket{l, h, n})
+		total += n
+	}
+	if total == 0 {
+		return 0, false
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.lo, b.lo) })
+	rank := q * float64(total)
+	var seen float64
+	for _, b := range bs {
+		if seen+float64(b.n) >= rank {
+			return b.lo + (b.hi-b.lo)*(rank-seen)/float64(b.n), true
+		}
+		seen += float64(b.n)
+	}
+	return bs[len(bs)-1].hi, true
 }
 
 // maxRemoteProfile is the longest CPU profile the gateway serves: its

@@ -365,6 +365,10 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / float64(r)
 			st.SettledPerReply = float64(st.Settled) / float64(r)
 		}
+		if p50, ok := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.5); ok {
+			p99, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.99)
+			st.CommitP50MS, st.CommitP99MS = 1e3*p50, 1e3*p99
+		}
 		p.Store = st
 	}
 	smp.mu.Unlock()

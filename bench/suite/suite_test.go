@@ -175,6 +175,10 @@ func TestQuickRun(t *testing.T) {
 		st.SendRequestsPerReply < 0.8 || st.SendRequestsPerReply > 1.2 {
 		t.Fatalf("exchanges per event without batching: %+v", st)
 	}
+	// The store's commit durations from the gateway's histogram.
+	if st := res.Gateway.Store; st.CommitP50MS <= 0 || st.CommitP99MS < st.CommitP50MS {
+		t.Fatalf("store commit p50 / p99: %+v", st)
+	}
 	// Replies the store skipped because they were sent first: a share.
 	if st := res.Gateway.Store; st.SettledPerReply < 0 || st.SettledPerReply > 1.01 || float64(st.Settled) > float64(res.Gateway.Accounting.Replied)*1.01+1 {
 		t.Fatalf("settled replies: %+v", st)
@@ -246,6 +250,9 @@ func TestRepeat(t *testing.T) {
 	}
 	if !names["reference round trips/s"] || !names["reference CPU µs/event"] {
 		t.Fatalf("no reference figures among %v", names)
+	}
+	if !names["store commit p99 ms"] {
+		t.Fatalf("no store commit figure among %v", names)
 	}
 	for _, p := range []string{"results.json", "summary.txt", "run1/results.json", "run2/results.json", "run2/latency.png"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
