@@ -22,7 +22,7 @@ func sample() *Results {
 		Accounting: &ledger.Accounting{Sent: 3300, Acked: 3300, AtBackend: 3300, Replied: 3300},
 		CPU:        &CPU{Seconds: 0.1, Cores: 0.01, MicrosPerEvent: 30, MicrosPerRequest: 33, Scope: "process", Source: "schedstat"},
 		Memory:     &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41},
-		Store:      &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
+		Store: &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
 			CommitP50MS: 0.41, CommitP99MS: 0.83}}
 	ceil := Phase{Name: "main", Server: "ceiling", Loop: "open", Rate: 300, Connections: 64, WindowS: 10,
 		ThroughputRPS: 300, EventsInPerSec: 330, EventsPerSec: 330, LatencyMS: latency.Summary{Count: 1000, P50: 0.1, P99: 0.3}}
