@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
+	benchlat "github.com/switchboard-gw/switchboard/bench/latency"
 	"github.com/switchboard-gw/switchboard/bench/report"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -474,5 +475,25 @@ func TestTargetsNameTheReference(t *testing.T) {
 	}
 	if tg := byName["gateway CPU per event"]; tg.Pass == nil || *tg.Pass || tg.Reference == nil || *tg.Reference != 50 {
 		t.Errorf("cpu: %+v", tg)
+	}
+}
+
+// TestLatencyTargetsNameTheCommit: a latency target's note gives the
+// store's commit p99 in the phase it judges, after what it said before.
+func TestLatencyTargetsNameTheCommit(t *testing.T) {
+	res := &report.Results{}
+	res.Gateway = report.Phase{Loop: "open", Rate: 300, ThroughputRPS: 300, LatencyMS: benchlat.Summary{P99: 1.3},
+		Store: &report.Store{CommitP99MS: 0.8431}}
+	res.Sweep = []report.Point{{Spec: "50%", Rate: 6000, Gateway: report.Phase{ThroughputRPS: 6000,
+		LatencyMS: benchlat.Summary{P99: 7.7}, Store: &report.Store{CommitP99MS: 2.51}}}}
+	byName := map[string]report.Target{}
+	for _, tg := range (&suite{}).targets(res) {
+		byName[tg.Name] = tg
+	}
+	if tg := byName["answer p99 at 300 webhooks/s"]; tg.Note != "store commit p99 0.843 ms" || tg.Value == nil || *tg.Value != 1.3 {
+		t.Errorf("at 300/s: %+v", tg)
+	}
+	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms" {
+		t.Errorf("at half: %+v", tg)
 	}
 }
