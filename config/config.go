@@ -82,8 +82,10 @@ type Backend struct {
 type Store struct {
 	Driver string `yaml:"driver"` // embedded
 	Path   string `yaml:"path"`
-	// DedupTTL is how long an event id is remembered for deduplication;
-	// Meta retries for 36 h and WhatsApp for 7 days.
+	// DedupTTL is how long an event id is remembered for deduplication.
+	// Unset, it is the longest redelivery window of the configured
+	// channels (dedupTTL): 36 h for Messenger and Instagram, 7 days with
+	// WhatsApp or the web widget.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// CacheItems bounds the ristretto cache in front of the store.
 	CacheItems int64 `yaml:"cache_items"`

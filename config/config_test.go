@@ -910,3 +910,33 @@ func TestSendBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupTTLDefault: unset, store.dedup_ttl is the longest redelivery
+// window of the configured channels; set, it is kept.
+func TestDedupTTLDefault(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		conns []Connection
+		want  time.Duration
+	}{
+		{"none", nil, 7 * 24 * time.Hour},
+		{"messenger", []Connection{{Messenger: &Messenger{}}}, 36 * time.Hour},
+		{"messenger and instagram", []Connection{{Messenger: &Messenger{}}, {Instagram: &Instagram{}}}, 36 * time.Hour},
+		{"telegram", []Connection{{Telegram: &Telegram{}}}, 24 * time.Hour},
+		{"viber", []Connection{{Viber: &Viber{}}}, time.Hour},
+		{"viber and telegram", []Connection{{Viber: &Viber{}}, {Telegram: &Telegram{}}}, 24 * time.Hour},
+		{"messenger and whatsapp", []Connection{{Messenger: &Messenger{}}, {WhatsApp: &WhatsApp{}}}, 7 * 24 * time.Hour},
+		{"web", []Connection{{Telegram: &Telegram{}}, {Web: &Web{}}}, 7 * 24 * time.Hour},
+	} {
+		cfg := Config{Connections: c.conns}
+		cfg.SetDefaults()
+		if cfg.Store.DedupTTL != c.want {
+			t.Errorf("%s: dedup_ttl %s, want %s", c.name, cfg.Store.DedupTTL, c.want)
+		}
+	}
+	cfg := Config{Store: Store{DedupTTL: 5 * time.Hour}, Connections: []Connection{{WhatsApp: &WhatsApp{}}}}
+	cfg.SetDefaults()
+	if cfg.Store.DedupTTL != 5*time.Hour {
+		t.Errorf("a set dedup_ttl became %s", cfg.Store.DedupTTL)
+	}
+}

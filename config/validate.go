@@ -32,7 +32,7 @@ func (c *Config) SetDefaults() {
 	s := &c.Store
 	setDefault(&s.Driver, "embedded")
 	setDefault(&s.Path, "./data")
-	setDefault(&s.DedupTTL, 7*24*time.Hour)
+	setDefault(&s.DedupTTL, dedupTTL(c.Connections))
 	setDefault(&s.CacheItems, 1_000_000)
 	if s.CommitInterval == nil {
 		d := DefaultCommitInterval
@@ -68,6 +68,41 @@ func (c *Config) SetDefaults() {
 			setDefault(&cn.Viber.APIBase, DefaultViberAPIBase)
 		}
 	}
+}
+
+// Redelivery windows: how long each provider may send the same event again
+// (channels/meta.md §11, telegram-viber.md §1.3, §2.4). The dedup index
+// must remember an event id that long, and costs disk and memory for every
+// hour it remembers.
+const (
+	RedeliveryWhatsApp = 7 * 24 * time.Hour // "decreasing frequency for up to 7 days"
+	RedeliveryGraph    = 36 * time.Hour     // Messenger, Instagram: Graph webhooks
+	RedeliveryTelegram = 24 * time.Hour     // unclaimed updates are kept 24 h
+	RedeliveryViber    = time.Hour          // "several times for about an hour"
+)
+
+// dedupTTL is store.dedup_ttl's default: the longest redelivery window
+// among the connections' channels, and 7 days with a web connection (our
+// own widget has no documented window) or none at all.
+func dedupTTL(conns []Connection) time.Duration {
+	var ttl time.Duration
+	for i := range conns {
+		cn := &conns[i]
+		w := RedeliveryWhatsApp
+		switch {
+		case cn.Messenger != nil, cn.Instagram != nil:
+			w = RedeliveryGraph
+		case cn.Telegram != nil:
+			w = RedeliveryTelegram
+		case cn.Viber != nil:
+			w = RedeliveryViber
+		}
+		ttl = max(ttl, w)
+	}
+	if ttl == 0 {
+		return RedeliveryWhatsApp
+	}
+	return ttl
 }
 
 func setDefault[T comparable](p *T, v T) {
