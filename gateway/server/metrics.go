@@ -22,24 +22,34 @@ type seriesKey struct{ family, connection, outcome string }
 // counter returns the series, creating it once; lookups of an existing
 // series allocate nothing, which keeps the webhook path allocation-free.
 func (m *metrics) counter(k seriesKey) *vm.Counter {
-	m.mu.RLock()
-	c := m.counters[k]
-	m.mu.RUnlock()
-	if c != nil {
-		return c
+	return series(&m.mu, &m.counters, k, func() *vm.Counter {
+		name := k.family + `{connection="` + k.connection + `"`
+		if k.outcome != "" {
+			name += `,outcome="` + k.outcome + `"`
+		}
+		return vm.GetOrCreateCounter(name + "}")
+	})
+}
+
+// series returns (*byKey)[k], made by create the first time; mu guards the
+// map, and a lookup that finds the series only takes its read lock.
+func series[K comparable, V any](mu *sync.RWMutex, byKey *map[K]*V, k K, create func() *V) *V {
+	mu.RLock()
+	v := (*byKey)[k]
+	mu.RUnlock()
+	if v != nil {
+		return v
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.counters == nil {
-		m.counters = make(map[seriesKey]*vm.Counter)
+	mu.Lock()
+	defer mu.Unlock()
+	if v = (*byKey)[k]; v == nil {
+		if *byKey == nil {
+			*byKey = make(map[K]*V)
+		}
+		v = create()
+		(*byKey)[k] = v
 	}
-	name := k.family + `{connection="` + k.connection + `"`
-	if k.outcome != "" {
-		name += `,outcome="` + k.outcome + `"`
-	}
-	c = vm.GetOrCreateCounter(name + "}")
-	m.counters[k] = c
-	return c
+	return v
 }
 
 // webhook counts one webhook request by connection and outcome.
@@ -51,21 +61,9 @@ func (m *metrics) webhook(connection, outcome string) {
 // handler's start (the body already read) to its answer (not yet written):
 // verify, parse, the spool's commit.
 func (m *metrics) took(connection string, start time.Time) {
-	m.mu.RLock()
-	h := m.durations[connection]
-	m.mu.RUnlock()
-	if h == nil {
-		m.mu.Lock()
-		if h = m.durations[connection]; h == nil {
-			if m.durations == nil {
-				m.durations = make(map[string]*vm.Histogram)
-			}
-			h = vm.GetOrCreateHistogram(`switchboard_webhook_duration_seconds{connection="` + connection + `"}`)
-			m.durations[connection] = h
-		}
-		m.mu.Unlock()
-	}
-	h.UpdateDuration(start)
+	series(&m.mu, &m.durations, connection, func() *vm.Histogram {
+		return vm.GetOrCreateHistogram(`switchboard_webhook_duration_seconds{connection="` + connection + `"}`)
+	}).UpdateDuration(start)
 }
 
 // events counts accepted and duplicate events of one webhook.
