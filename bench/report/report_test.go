@@ -143,6 +143,24 @@ func TestTable(t *testing.T) {
 	(&Results{}).Table(&b) // nothing measured: no panic
 }
 
+// A -target run has the ceiling's CPU but not the gateway's, nor round
+// trips: the gateway's CPU says "-", not a measured zero, and its capacity
+// is in events accepted.
+func TestTableUnmeasuredCPU(t *testing.T) {
+	r := sample()
+	r.Gateway.CPU = nil
+	r.Ceiling.CPU = &CPU{Cores: 1.36, MicrosPerRequest: 23.7}
+	r.Gateway.RoundTripMS = nil
+	var b bytes.Buffer
+	r.Table(&b)
+	for _, re := range []string{`CPU µs/event \(ceiling: /request\) +- +23\.7 *\n`, `CPU cores +- +1\.36 *\n`,
+		`gateway [0-9]+ webhooks/s, [0-9]+ events accepted/s; ceiling`} {
+		if !regexp.MustCompile(re).MatchString(b.String()) {
+			t.Errorf("table lacks %s:\n%s", re, b.String())
+		}
+	}
+}
+
 func TestChart(t *testing.T) {
 	dir := t.TempDir()
 	for _, ext := range []string{"png", "svg"} {

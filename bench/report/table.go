@@ -43,15 +43,19 @@ func (r *Results) Table(w io.Writer) {
 		row("duplicates (backend / replies)", fmt.Sprintf("%d / %d", a.BackendDuplicates, a.ReplyDuplicates), "", "")
 	}
 	if g.CPU != nil || c.CPU != nil {
-		var gu, cu, gc, cc float64
+		// A side not measured (a -target gateway's) shows "-", not 0.
+		gu, gc, cu, cc, r := "-", "-", "-", "-", ""
 		if g.CPU != nil {
-			gu, gc = g.CPU.MicrosPerEvent, g.CPU.Cores
+			gu, gc = num(g.CPU.MicrosPerEvent), fmt.Sprintf("%.2f", g.CPU.Cores)
 		}
 		if c.CPU != nil {
-			cu, cc = c.CPU.MicrosPerRequest, c.CPU.Cores
+			cu, cc = num(c.CPU.MicrosPerRequest), fmt.Sprintf("%.2f", c.CPU.Cores)
 		}
-		row("CPU µs/event (ceiling: /request)", num(gu), num(cu), ratio(gu, cu))
-		row("CPU cores", fmt.Sprintf("%.2f", gc), fmt.Sprintf("%.2f", cc), "")
+		if g.CPU != nil && c.CPU != nil {
+			r = ratio(g.CPU.MicrosPerEvent, c.CPU.MicrosPerRequest)
+		}
+		row("CPU µs/event (ceiling: /request)", gu, cu, r)
+		row("CPU cores", gc, cc, "")
 		if g.BenchCPU > 0 || c.BenchCPU > 0 {
 			row("bench process CPU cores", fmt.Sprintf("%.2f", g.BenchCPU), fmt.Sprintf("%.2f", c.BenchCPU), "")
 		}
@@ -98,8 +102,12 @@ func (r *Results) Table(w io.Writer) {
 	}
 
 	if m := r.Max; m != nil {
-		fmt.Fprintf(w, "\ncapacity (closed loop, concurrency %d): gateway %s webhooks/s, %s round trips/s; ceiling %s webhooks/s; ratio %.3f\n",
-			m.Concurrency, num(m.GatewayRPS), num(m.GatewayEventsPerSec), num(m.CeilingRPS), m.Ratio)
+		unit := "round trips/s"
+		if g.RoundTripMS == nil {
+			unit = "events accepted/s"
+		}
+		fmt.Fprintf(w, "\ncapacity (closed loop, concurrency %d): gateway %s webhooks/s, %s %s; ceiling %s webhooks/s; ratio %.3f\n",
+			m.Concurrency, num(m.GatewayRPS), num(m.GatewayEventsPerSec), unit, num(m.CeilingRPS), m.Ratio)
 	}
 
 	if len(r.Sweep) > 0 {

@@ -92,7 +92,10 @@ type Options struct {
 	Mode string
 	// Target is the base URL of an already running gateway to load
 	// instead of starting one; it must serve Connection with AppSecret
-	// and Pages. Loss accounting and round trips need the suite's mocks
+	// and Pages, which default to the embedded default configuration's
+	// Messenger connection (what `go run ./gateway` serves). One signed
+	// webhook per channel of the mix is sent first, and a refusal ends
+	// the run. Loss accounting and round trips need the suite's mocks
 	// and are skipped.
 	Target     string
 	Connection string
@@ -220,6 +223,11 @@ func (o *Options) normalize() error {
 	}
 	if o.Connections == 0 && o.Rate > 0 {
 		o.Connections = 64
+	}
+	if o.Target != "" {
+		if err := o.targetDefaults(); err != nil {
+			return err
+		}
 	}
 	if o.Connection == "" {
 		o.Connection = DefaultConnection
@@ -353,7 +361,8 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	s.gwIG = traffic.NewInstagram(InstagramConnection, []byte(o.AppSecret), []string{InstagramAccount}, o.Users, o.Seed)
 	s.gwVb = traffic.NewViber(ViberConnection, ViberToken, o.Users, o.Seed)
 	gwWeb := traffic.NewWeb(WebConnection) // sessions once the gateway runs
-	if s.gwGen, err = traffic.NewGenerator(mix, s.gwMsg, gwTg, s.gwWA, s.gwIG, s.gwVb, gwWeb); err != nil {
+	gwChannels := []traffic.Channel{s.gwMsg, gwTg, s.gwWA, s.gwIG, s.gwVb, gwWeb}
+	if s.gwGen, err = traffic.NewGenerator(mix, gwChannels...); err != nil {
 		return nil, err
 	}
 	webSessions := min(o.Users, WebSessions)
@@ -386,6 +395,11 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		return nil, err
 	}
 	defer s.env.close()
+	if o.Target != "" {
+		if err := s.preflight(ctx, gwChannels); err != nil {
+			return nil, err
+		}
+	}
 	if o.web {
 		if err := s.env.startWeb(ctx, webSessions, gwWeb); err != nil {
 			return nil, err

@@ -387,7 +387,8 @@ func TestTargetMode(t *testing.T) {
 	}
 	defer srv.Close()
 	var progress strings.Builder
-	res, err := Run(context.Background(), Options{Target: base, Rate: 200, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond,
+	res, err := Run(context.Background(), Options{Target: base, Connection: DefaultConnection, AppSecret: DefaultAppSecret,
+		Rate: 200, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond,
 		Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
 	if err != nil {
 		t.Fatal(err)
