@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,4 +320,123 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%s", want, b)
 		}
 	}
+}
+
+// TestRefusalLogsAreSampled: a flood of refused webhooks is answered and
+// counted in full, but logs only a bounded number of lines per
+// connection, unknown connections included (with their reason), as does
+// a body over the limit; a line after dropped ones says how many it
+// stands for.
+func TestRefusalLogsAreSampled(t *testing.T) {
+	rec := newRecorder(t)
+	var logs syncBuffer
+	cfg := testConfig(t, rec.url, "")
+	cfg.Limits.MaxBodyBytes = 4096
+	g := startGatewayLog(t, cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	body := []byte(textWebhook(testPage, "u1", "m1", "hi", 1))
+	badSig := map[string]string{"X-Hub-Signature-256": mustSign("wrong", string(body))}
+	const flood, workers = 300, 8
+	refusedBefore := metricValue(t, g, `switchboard_webhooks_total{connection="fb",outcome="bad_signature"}`)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	statuses := make(chan int, flood+workers*10)
+	send := func(url string) int { // off the test goroutine: no t.Fatal
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", badSig["X-Hub-Signature-256"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < flood; i += workers {
+				statuses <- send(g.base + "/webhooks/messenger/fb")
+			}
+			for range 10 {
+				statuses <- send(g.base + "/webhooks/messenger/nope")
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(statuses)
+	got := map[int]int{}
+	for st := range statuses {
+		got[st]++
+	}
+	if got[401] != flood || got[404] != workers*10 {
+		t.Fatalf("answers %v, want %d × 401 and %d × 404", got, flood, workers*10)
+	}
+	if n := metricValue(t, g, `switchboard_webhooks_total{connection="fb",outcome="bad_signature"}`) - refusedBefore; n != flood {
+		t.Errorf("metrics counted %v refusals, want all %d", n, flood)
+	}
+
+	lines := func(conn string) []map[string]any {
+		var out []map[string]any
+		for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "server: webhook refused" && m["connection"] == conn {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	// The burst, plus one a second while the flood lasted.
+	most := 10 + int(elapsed.Seconds()) + 1
+	if n := len(lines("fb")); n < 10 || n > most {
+		t.Errorf("%d lines for %d refused webhooks in %v, want 10 to %d", n, flood, elapsed, most)
+	}
+	unknown := lines("nope")
+	if n := len(unknown); n < 10 || n > most {
+		t.Errorf("%d lines for %d webhooks to an unknown connection, want 10 to %d", n, workers*10, most)
+	} else if unknown[0]["reason"] != "no messenger connection named nope" || unknown[0]["status"] != float64(404) {
+		t.Errorf("unknown connection logged as %v", unknown[0])
+	}
+
+	// A body over the limit, refused before any handler, is logged too.
+	if st, _ := post(t, g.base+"/webhooks/messenger/fb", bytes.Repeat([]byte("x"), 5000), nil); st != 413 {
+		t.Fatalf("oversized body: %d, want 413", st)
+	}
+	if !strings.Contains(logs.String(), `"msg":"server: request refused","path":"/webhooks/messenger/fb","status":413`) {
+		t.Errorf("the oversized body is not in the log:\n%s", logs.String())
+	}
+
+	// Once the budget refills, the next refusal is logged with the count
+	// of those dropped before it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		post(t, g.base+"/webhooks/messenger/fb", body, badSig)
+		ls := lines("fb")
+		if n, ok := ls[len(ls)-1]["suppressed"].(float64); ok {
+			if n < 1 {
+				t.Fatalf("suppressed=%v", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line says how many were suppressed:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricValue reads one series from /metrics (0 when absent).
+func metricValue(t *testing.T, g *gateway, series string) float64 {
+	t.Helper()
+	_, b := httpGet(t, g.base+"/metrics")
+	for l := range strings.SplitSeq(b, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", l, err)
+			}
+			return f
+		}
+	}
+	return 0
 }

@@ -46,6 +46,9 @@ type Server struct {
 	draining atomic.Bool
 	evPool   sync.Pool // *[]normalize.Event
 	metrics  metrics
+	// refusals samples the logs of refused webhooks and handshakes by
+	// connection; malformed those of requests fasthttp refused itself.
+	refusals, malformed logSampler
 }
 
 // Mounter adds a part's routes to the router.
@@ -104,9 +107,13 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:        2 * time.Minute,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				s.refused(&s.malformed, "", "server: request refused", slog.String("path", string(ctx.Path())),
+					slog.Int("status", 413), slog.String("reason", "request body exceeds limits.max_body_bytes"))
 				httpjson.Error(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
 				return
 			}
+			s.refused(&s.malformed, "", "server: request refused", slog.String("path", string(ctx.Path())),
+				slog.Int("status", 400), slog.String("reason", "malformed HTTP request")) // err quotes the request: no secrets in logs
 			httpjson.Error(ctx, 400, "bad_request", "malformed HTTP request")
 		},
 		Logger:                        fasthttpLogger{s.Log},
@@ -152,7 +159,7 @@ func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
 	}
 	challenge, err := conn.Handshaker.Handshake(ctx.QueryArgs())
 	if err != nil {
-		s.Log.Warn("server: webhook handshake refused", "connection", conn.Name, "err", err)
+		s.refused(&s.refusals, conn.Name, "server: webhook handshake refused", slog.String("connection", conn.Name), slog.String("err", err.Error()))
 		httpjson.Error(ctx, 403, "handshake_refused", err.Error())
 		return
 	}
@@ -167,11 +174,26 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
 	ch, _ := ctx.UserValue("channel").(string)
 	conn := s.Conns.Get(name)
 	if conn == nil || conn.Channel != ch {
-		httpjson.Error(ctx, 404, "unknown_connection", "no "+ch+" connection named "+name)
+		msg := "no " + ch + " connection named " + name
+		s.refused(&s.refusals, "", "server: webhook refused", slog.String("connection", name), slog.Int("status", 404), slog.String("reason", msg))
+		httpjson.Error(ctx, 404, "unknown_connection", msg)
 		s.metrics.webhook("", "unknown_connection")
 		return nil
 	}
 	return conn
+}
+
+// refused logs why a request was refused, at warn level, sampled per key
+// by l (see logSampler); a line after dropped ones carries suppressed=N.
+func (s *Server) refused(l *logSampler, key, msg string, attrs ...slog.Attr) {
+	ok, dropped := l.allow(key)
+	if !ok {
+		return
+	}
+	if dropped > 0 {
+		attrs = append(attrs, slog.Int64("suppressed", dropped))
+	}
+	s.Log.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
 }
 
 // webhook takes a provider's POST: verify, parse, spool, then 200.
@@ -201,7 +223,7 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
 	*evp = events
 	if err != nil {
 		status, code := pipeline.Status(err)
-		s.Log.LogAttrs(context.Background(), slog.LevelWarn, "server: webhook refused",
+		s.refused(&s.refusals, conn.Name, "server: webhook refused",
 			slog.String("connection", conn.Name), slog.Int("status", status), slog.String("reason", err.Error()))
 		s.metrics.webhook(conn.Name, code)
 		httpjson.Error(ctx, status, code, err.Error())
