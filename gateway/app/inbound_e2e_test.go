@@ -324,9 +324,9 @@ func TestHealthAndMetrics(t *testing.T) {
 
 // TestRefusalLogsAreSampled: a flood of refused webhooks is answered and
 // counted in full, but logs only a bounded number of lines per
-// connection, unknown connections included (with their reason), as does
-// a body over the limit; a line after dropped ones says how many it
-// stands for.
+// connection, unknown connections included (with their reason), as do a
+// body over the limit and an API call with a wrong token; a line after
+// dropped ones says how many it stands for.
 func TestRefusalLogsAreSampled(t *testing.T) {
 	rec := newRecorder(t)
 	var logs syncBuffer
@@ -404,6 +404,14 @@ func TestRefusalLogsAreSampled(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"server: request refused","path":"/webhooks/messenger/fb","status":413`) {
 		t.Errorf("the oversized body is not in the log:\n%s", logs.String())
+	}
+
+	// So is an API call with a wrong token (the token itself never).
+	if st, _ := post(t, g.base+"/v1/messages", []byte(`{}`), map[string]string{"Authorization": "Bearer wrong-token"}); st != 403 {
+		t.Fatalf("wrong API token: %d, want 403", st)
+	}
+	if l := logs.String(); !strings.Contains(l, `"msg":"server: API request refused","path":"/v1/messages","status":403`) || strings.Contains(l, "wrong-token") {
+		t.Errorf("the refused API call is not in the log, or its token is:\n%s", l)
 	}
 
 	// Once the budget refills, the next refusal is logged with the count

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -30,6 +31,8 @@ func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
 		if !ok || len(tok) == 0 {
+			s.refused(refusalKey{refusedAPI, ""}, "server: API request refused", slog.String("path", string(ctx.Path())),
+				slog.Int("status", 401), slog.String("reason", "no API token"))
 			httpjson.Error(ctx, 401, "missing_token", "Authorization: Bearer <api token> required")
 			return
 		}
@@ -38,6 +41,8 @@ func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 			match |= subtle.ConstantTimeCompare(tok, []byte(t))
 		}
 		if match != 1 {
+			s.refused(refusalKey{refusedAPI, ""}, "server: API request refused", slog.String("path", string(ctx.Path())),
+				slog.Int("status", 403), slog.String("reason", "the API token is not valid"))
 			httpjson.Error(ctx, 403, "bad_token", "the API token is not valid")
 			return
 		}

@@ -46,9 +46,7 @@ type Server struct {
 	draining atomic.Bool
 	evPool   sync.Pool // *[]normalize.Event
 	metrics  metrics
-	// refusals samples the logs of refused webhooks and handshakes by
-	// connection; malformed those of requests fasthttp refused itself.
-	refusals, malformed logSampler
+	refusals logSampler // the logs of refused requests
 }
 
 // Mounter adds a part's routes to the router.
@@ -107,12 +105,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:        2 * time.Minute,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				s.refused(&s.malformed, "", "server: request refused", slog.String("path", string(ctx.Path())),
+				s.refused(refusalKey{refusedHTTP, ""}, "server: request refused", slog.String("path", string(ctx.Path())),
 					slog.Int("status", 413), slog.String("reason", "request body exceeds limits.max_body_bytes"))
 				httpjson.Error(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
 				return
 			}
-			s.refused(&s.malformed, "", "server: request refused", slog.String("path", string(ctx.Path())),
+			s.refused(refusalKey{refusedHTTP, ""}, "server: request refused", slog.String("path", string(ctx.Path())),
 				slog.Int("status", 400), slog.String("reason", "malformed HTTP request")) // err quotes the request: no secrets in logs
 			httpjson.Error(ctx, 400, "bad_request", "malformed HTTP request")
 		},
@@ -159,7 +157,7 @@ func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
 	}
 	challenge, err := conn.Handshaker.Handshake(ctx.QueryArgs())
 	if err != nil {
-		s.refused(&s.refusals, conn.Name, "server: webhook handshake refused", slog.String("connection", conn.Name), slog.String("err", err.Error()))
+		s.refused(refusalKey{refusedWebhook, conn.Name}, "server: webhook handshake refused", slog.String("connection", conn.Name), slog.String("err", err.Error()))
 		httpjson.Error(ctx, 403, "handshake_refused", err.Error())
 		return
 	}
@@ -175,7 +173,7 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
 	conn := s.Conns.Get(name)
 	if conn == nil || conn.Channel != ch {
 		msg := "no " + ch + " connection named " + name
-		s.refused(&s.refusals, "", "server: webhook refused", slog.String("connection", name), slog.Int("status", 404), slog.String("reason", msg))
+		s.refused(refusalKey{refusedWebhook, ""}, "server: webhook refused", slog.String("connection", name), slog.Int("status", 404), slog.String("reason", msg))
 		httpjson.Error(ctx, 404, "unknown_connection", msg)
 		s.metrics.webhook("", "unknown_connection")
 		return nil
@@ -184,9 +182,9 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
 }
 
 // refused logs why a request was refused, at warn level, sampled per key
-// by l (see logSampler); a line after dropped ones carries suppressed=N.
-func (s *Server) refused(l *logSampler, key, msg string, attrs ...slog.Attr) {
-	ok, dropped := l.allow(key)
+// (see logSampler); a line after dropped ones carries suppressed=N.
+func (s *Server) refused(key refusalKey, msg string, attrs ...slog.Attr) {
+	ok, dropped := s.refusals.allow(key)
 	if !ok {
 		return
 	}
@@ -223,7 +221,7 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
 	*evp = events
 	if err != nil {
 		status, code := pipeline.Status(err)
-		s.refused(&s.refusals, conn.Name, "server: webhook refused",
+		s.refused(refusalKey{refusedWebhook, conn.Name}, "server: webhook refused",
 			slog.String("connection", conn.Name), slog.Int("status", status), slog.String("reason", err.Error()))
 		s.metrics.webhook(conn.Name, code)
 		httpjson.Error(ctx, status, code, err.Error())
