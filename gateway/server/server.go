@@ -60,8 +60,18 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		s.Log = slog.Default()
 	}
 	r := router.New()
-	r.GET("/webhooks/{channel}/{connection}", s.handshake)
-	r.POST("/webhooks/{channel}/{connection}", s.webhook)
+	// Each connection's webhook routes are static and bound to it: no
+	// path parameters to copy (six allocations a request) and no lookup.
+	// The parameterized routes only answer names no connection has.
+	if s.Conns != nil {
+		for _, c := range s.Conns.All() {
+			path := "/webhooks/" + c.Channel + "/" + c.Name
+			r.GET(path, func(ctx *fasthttp.RequestCtx) { s.handshake(ctx, c) })
+			r.POST(path, func(ctx *fasthttp.RequestCtx) { s.webhook(ctx, c) })
+		}
+	}
+	r.GET("/webhooks/{channel}/{connection}", s.unknownConnection)
+	r.POST("/webhooks/{channel}/{connection}", s.unknownConnection)
 	r.POST("/v1/messages", s.auth(s.messages))
 	r.POST("/v1/handover", s.auth(s.handover))
 	r.GET("/v1/identities", s.auth(s.identities))
@@ -145,12 +155,8 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ctx.SetBodyString(`{"status":"ready"}`)
 }
 
-// handshake answers a provider's GET verification of the webhook URL.
-func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
-	conn := s.connection(ctx)
-	if conn == nil {
-		return
-	}
+// handshake answers a provider's GET verification of conn's webhook URL.
+func (s *Server) handshake(ctx *fasthttp.RequestCtx, conn *connections.Conn) {
 	if conn.Handshaker == nil {
 		httpjson.Error(ctx, 405, "no_handshake", "this channel has no GET handshake")
 		return
@@ -165,20 +171,16 @@ func (s *Server) handshake(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(challenge)
 }
 
-// connection finds the connection named in the route and checks the
-// route's channel matches it; it answers 404 itself when not.
-func (s *Server) connection(ctx *fasthttp.RequestCtx) *connections.Conn {
+// unknownConnection answers a webhook route naming no connection of its
+// channel (each connection's own routes are static, so a known one never
+// reaches here).
+func (s *Server) unknownConnection(ctx *fasthttp.RequestCtx) {
 	name, _ := ctx.UserValue("connection").(string)
 	ch, _ := ctx.UserValue("channel").(string)
-	conn := s.Conns.Get(name)
-	if conn == nil || conn.Channel != ch {
-		msg := "no " + ch + " connection named " + name
-		s.refused(refusalKey{refusedWebhook, ""}, "server: webhook refused", slog.String("connection", name), slog.Int("status", 404), slog.String("reason", msg))
-		httpjson.Error(ctx, 404, "unknown_connection", msg)
-		s.metrics.webhook("", "unknown_connection")
-		return nil
-	}
-	return conn
+	msg := "no " + ch + " connection named " + name
+	s.refused(refusalKey{refusedWebhook, ""}, "server: webhook refused", slog.String("connection", name), slog.Int("status", 404), slog.String("reason", msg))
+	httpjson.Error(ctx, 404, "unknown_connection", msg)
+	s.metrics.webhook("", "unknown_connection")
 }
 
 // refused logs why a request was refused, at warn level, sampled per key
@@ -194,13 +196,9 @@ func (s *Server) refused(key refusalKey, msg string, attrs ...slog.Attr) {
 	s.Log.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
 }
 
-// webhook takes a provider's POST: verify, parse, spool, then 200.
-func (s *Server) webhook(ctx *fasthttp.RequestCtx) {
+// webhook takes a provider's POST to conn: verify, parse, spool, then 200.
+func (s *Server) webhook(ctx *fasthttp.RequestCtx, conn *connections.Conn) {
 	start := time.Now()
-	conn := s.connection(ctx)
-	if conn == nil {
-		return
-	}
 	defer s.metrics.took(conn.Name, start)
 	if conn.Inbound == nil {
 		httpjson.Error(ctx, 405, "no_inbound", "this connection takes no webhooks")
