@@ -38,8 +38,10 @@ func sample() *Results {
 	p2 := gw
 	p2.ThroughputRPS, p2.Rate = 4500, 4500
 	p2.LatencyMS.P99 = 4
+	p2.CPU = &CPU{Seconds: 4.2, Cores: 0.42, MicrosPerEvent: 93.5, MicrosPerRequest: 100, Scope: "process", Source: "schedstat"}
 	c2 := ceil
 	c2.ThroughputRPS = 4500
+	c2.CPU = &CPU{Seconds: 0.5, Cores: 0.05, MicrosPerRequest: 11.2, Scope: "process", Source: "schedstat"}
 	r.Sweep = []Point{{Rate: 4500, Spec: "50%", Gateway: p2, Ceiling: &c2}}
 	r.Targets = []Target{{Name: "lost", Value: F(0), Limit: 0, Op: "=="}, {Name: "p99", Limit: 1, Op: "<", Unit: "ms"}}
 	for i := range r.Targets {
@@ -136,6 +138,11 @@ func TestTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	// The sweep's CPU columns: the gateway's per round trip, the ceiling's
+	// per request.
+	if !regexp.MustCompile(`50%=4500 .* 0\.830 +93\.5 +11\.2 *\n`).MatchString(out) {
+		t.Errorf("the sweep lacks its CPU columns:\n%s", out)
 	}
 	if !regexp.MustCompile(`replies sent before spooling +97%`).MatchString(out) {
 		t.Errorf("table lacks the settled replies' share:\n%s", out)

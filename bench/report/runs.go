@@ -202,6 +202,13 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 			}
 			return q.Gateway.Store.CommitP99MS, true
 		})
+		fig("CPU µs/event at "+p.Spec, func(r *Results) (float64, bool) {
+			q, ok := at(r)
+			if !ok || q.Gateway.CPU == nil || q.Gateway.CPU.MicrosPerEvent == 0 {
+				return 0, false
+			}
+			return q.Gateway.CPU.MicrosPerEvent, true
+		})
 	}
 	for _, r := range runs {
 		a.Errors += r.Errors

@@ -105,7 +105,7 @@ func TestAggregate(t *testing.T) {
 
 	var b bytes.Buffer
 	a.Table(&b)
-	for _, want := range []string{"3 runs", "median", "run 3", "round trips/s", "answer p99 ms at 50%", "lost, all runs", "FAIL", "PASS", "gateway CPU cores", "store pages/commit"} {
+	for _, want := range []string{"3 runs", "median", "run 3", "round trips/s", "answer p99 ms at 50%", "CPU µs/event at 50%", "lost, all runs", "FAIL", "PASS", "gateway CPU cores", "store pages/commit"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

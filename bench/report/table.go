@@ -111,11 +111,17 @@ func (r *Results) Table(w io.Writer) {
 	}
 
 	if len(r.Sweep) > 0 {
-		fmt.Fprintln(w, "\nlatency against load (open loop; ms):")
+		fmt.Fprintln(w, "\nlatency against load (open loop; ms; CPU: the gateway's µs per round trip, the ceiling's per request):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tCPU µs\tceiling CPU µs\t")
 		for _, p := range r.Sweep {
-			rt, ceil, lost, commits, pages, commitP99 := "", "", "", "", "", ""
+			rt, ceil, lost, commits, pages, commitP99, cpu, ceilCPU := "", "", "", "", "", "", "", ""
+			if c := p.Gateway.CPU; c != nil && c.MicrosPerEvent > 0 {
+				cpu = num(c.MicrosPerEvent)
+			}
+			if p.Ceiling != nil && p.Ceiling.CPU != nil {
+				ceilCPU = num(p.Ceiling.CPU.MicrosPerRequest)
+			}
 			if p.Gateway.RoundTripMS != nil {
 				rt = ms(p.Gateway.RoundTripMS.P99)
 			}
@@ -133,8 +139,8 @@ func (r *Results) Table(w io.Writer) {
 				}
 			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, cpu, ceilCPU)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {
