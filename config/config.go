@@ -83,10 +83,15 @@ type Store struct {
 	Driver string `yaml:"driver"` // embedded
 	Path   string `yaml:"path"`
 	// DedupTTL is how long an event id is remembered for deduplication.
-	// Unset, it is the longest redelivery window of the configured
-	// channels (dedupTTL): 36 h for Messenger and Instagram, 7 days with
-	// WhatsApp or the web widget.
+	// Unset, each event is remembered for its channel's redelivery window
+	// (Config.DedupTTLFor: 36 h for Messenger and Instagram, 24 h
+	// Telegram, 1 h Viber, 7 days WhatsApp and the web widget), and
+	// DedupTTL becomes the longest of the configured channels' (dedupTTL),
+	// the store's limit.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// perChannelTTL: DedupTTL was unset, so each connection's events are
+	// remembered for their own channel's window (Config.DedupTTLFor).
+	perChannelTTL bool
 	// CacheItems bounds the ristretto cache in front of the store.
 	CacheItems int64 `yaml:"cache_items"`
 	// CommitInterval, under load, is the least time between two commits

@@ -103,7 +103,7 @@ func TestDefault(t *testing.T) {
 
 	// The printed text is what Default parses.
 	again := mustParse(t, string(DefaultYAML()))
-	if diff := cmp.Diff(c, again); diff != "" {
+	if diff := cmp.Diff(c, again, cmp.AllowUnexported(Store{})); diff != "" {
 		t.Errorf("DefaultYAML parses differently from Default (-Default +DefaultYAML):\n%s", diff)
 	}
 }
@@ -256,7 +256,7 @@ connections:
 			Pages:        []Account{{ID: "1", AccessToken: "t1"}, {ID: "2", AccessToken: "t2"}},
 		}}},
 	}
-	if diff := cmp.Diff(&want, c); diff != "" {
+	if diff := cmp.Diff(&want, c, cmp.AllowUnexported(Store{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -267,13 +267,14 @@ func TestMinimalConfigDefaults(t *testing.T) {
 	want := Config{
 		Listen:  DefaultListen,
 		Backend: Backend{URL: BuiltinEcho, Timeout: 5 * time.Second, Concurrency: 64, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, BatchWait: time.Millisecond},
-		Store:   Store{Driver: "embedded", Path: "./data", DedupTTL: 7 * 24 * time.Hour, CacheItems: 1_000_000, CommitInterval: ptr(DefaultCommitInterval)},
-		Limits:  Limits{MaxBodyBytes: DefaultMaxBodyBytes},
+		Store: Store{Driver: "embedded", Path: "./data", DedupTTL: 7 * 24 * time.Hour, perChannelTTL: true, CacheItems: 1_000_000,
+			CommitInterval: ptr(DefaultCommitInterval)},
+		Limits: Limits{MaxBodyBytes: DefaultMaxBodyBytes},
 		Outbound: Outbound{Concurrency: 64, EnforceWindow: &yes, Timeout: 10 * time.Second,
 			Breaker: Breaker{Failures: 5, OpenFor: 30 * time.Second, Interval: time.Minute}},
 		Log: Log{Level: "info", Format: "text"},
 	}
-	if diff := cmp.Diff(&want, c); diff != "" {
+	if diff := cmp.Diff(&want, c, cmp.AllowUnexported(Store{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -934,9 +935,30 @@ func TestDedupTTLDefault(t *testing.T) {
 			t.Errorf("%s: dedup_ttl %s, want %s", c.name, cfg.Store.DedupTTL, c.want)
 		}
 	}
-	cfg := Config{Store: Store{DedupTTL: 5 * time.Hour}, Connections: []Connection{{WhatsApp: &WhatsApp{}}}}
+	cfg := Config{Store: Store{DedupTTL: 5 * time.Hour}, Connections: []Connection{{WhatsApp: &WhatsApp{}}, {Viber: &Viber{}}}}
 	cfg.SetDefaults()
 	if cfg.Store.DedupTTL != 5*time.Hour {
 		t.Errorf("a set dedup_ttl became %s", cfg.Store.DedupTTL)
+	}
+	for i := range cfg.Connections {
+		if got := cfg.DedupTTLFor(&cfg.Connections[i]); got != 5*time.Hour {
+			t.Errorf("a set dedup_ttl: connection %d's events kept %s, want it", i, got)
+		}
+	}
+}
+
+// TestDedupTTLFor: with dedup_ttl unset, each connection's events are
+// remembered for their own channel's redelivery window; SetDefaults run
+// twice keeps it so.
+func TestDedupTTLFor(t *testing.T) {
+	cfg := Config{Connections: []Connection{{Messenger: &Messenger{}}, {Instagram: &Instagram{}}, {WhatsApp: &WhatsApp{}},
+		{Telegram: &Telegram{}}, {Viber: &Viber{}}, {Web: &Web{}}}}
+	cfg.SetDefaults()
+	cfg.SetDefaults()
+	want := []time.Duration{36 * time.Hour, 36 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour, time.Hour, 7 * 24 * time.Hour}
+	for i, w := range want {
+		if got := cfg.DedupTTLFor(&cfg.Connections[i]); got != w {
+			t.Errorf("connection %d: %s, want %s", i, got, w)
+		}
 	}
 }

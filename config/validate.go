@@ -32,7 +32,10 @@ func (c *Config) SetDefaults() {
 	s := &c.Store
 	setDefault(&s.Driver, "embedded")
 	setDefault(&s.Path, "./data")
-	setDefault(&s.DedupTTL, dedupTTL(c.Connections))
+	if s.DedupTTL == 0 {
+		s.perChannelTTL = true
+		s.DedupTTL = dedupTTL(c.Connections)
+	}
 	setDefault(&s.CacheItems, 1_000_000)
 	if s.CommitInterval == nil {
 		d := DefaultCommitInterval
@@ -82,27 +85,41 @@ const (
 )
 
 // dedupTTL is store.dedup_ttl's default: the longest redelivery window
-// among the connections' channels, and 7 days with a web connection (our
-// own widget has no documented window) or none at all.
+// among the connections' channels, and 7 days with none at all.
 func dedupTTL(conns []Connection) time.Duration {
 	var ttl time.Duration
 	for i := range conns {
-		cn := &conns[i]
-		w := RedeliveryWhatsApp
-		switch {
-		case cn.Messenger != nil, cn.Instagram != nil:
-			w = RedeliveryGraph
-		case cn.Telegram != nil:
-			w = RedeliveryTelegram
-		case cn.Viber != nil:
-			w = RedeliveryViber
-		}
-		ttl = max(ttl, w)
+		ttl = max(ttl, redeliveryWindow(&conns[i]))
 	}
 	if ttl == 0 {
 		return RedeliveryWhatsApp
 	}
 	return ttl
+}
+
+// redeliveryWindow is how long cn's provider may redeliver an event; 7
+// days for the web widget, our own, which has no documented window.
+func redeliveryWindow(cn *Connection) time.Duration {
+	switch {
+	case cn.Messenger != nil, cn.Instagram != nil:
+		return RedeliveryGraph
+	case cn.Telegram != nil:
+		return RedeliveryTelegram
+	case cn.Viber != nil:
+		return RedeliveryViber
+	}
+	return RedeliveryWhatsApp
+}
+
+// DedupTTLFor is how long the events of cn are remembered for
+// deduplication: store.dedup_ttl when it was set, else cn's channel's
+// redelivery window (at most Store.DedupTTL, the longest of them). Call
+// it after SetDefaults.
+func (c *Config) DedupTTLFor(cn *Connection) time.Duration {
+	if !c.Store.perChannelTTL {
+		return c.Store.DedupTTL
+	}
+	return min(redeliveryWindow(cn), c.Store.DedupTTL)
 }
 
 func setDefault[T comparable](p *T, v T) {

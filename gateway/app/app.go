@@ -101,6 +101,11 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		Workers:  cfg.Backend.Concurrency,
 		RetryMin: cfg.Backend.RetryMin,
 		RetryMax: cfg.Backend.RetryMax,
+		DedupTTL: make(map[string]time.Duration, len(cfg.Connections)),
+	}
+	for i := range cfg.Connections {
+		cn := &cfg.Connections[i]
+		a.Pipeline.DedupTTL[cn.Name] = cfg.DedupTTLFor(cn)
 	}
 	// The window check of a reply reads what the pipeline just wrote from
 	// its memory, not from the store (a read transaction per reply).

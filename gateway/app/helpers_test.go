@@ -177,6 +177,11 @@ func (r *recorder) count() int {
 // testConfig is a validated configuration with one Messenger connection
 // "fb" serving two pages, a store under a temp dir, and the recorder.
 func testConfig(t testing.TB, backendURL, graphBase string) *config.Config {
+	return testConfigWith(t, backendURL, graphBase, nil)
+}
+
+// testConfigWith is testConfig with edit applied before the defaults.
+func testConfigWith(t testing.TB, backendURL, graphBase string, edit func(*config.Config)) *config.Config {
 	if graphBase == "" {
 		graphBase = "http://127.0.0.1:9/v25.0" // discard port: nothing listens
 	}
@@ -195,6 +200,9 @@ func testConfig(t testing.TB, backendURL, graphBase string) *config.Config {
 		}},
 	}
 	c.Outbound.Breaker = config.Breaker{Failures: 3, OpenFor: 200 * time.Millisecond, Interval: time.Minute}
+	if edit != nil {
+		edit(c)
+	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

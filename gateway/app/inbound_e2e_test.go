@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -447,4 +448,19 @@ func metricValue(t *testing.T, g *gateway, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestDedupTTLByConnection: with store.dedup_ttl unset, the pipeline
+// remembers each connection's events for its channel's redelivery window;
+// set, for that.
+func TestDedupTTLByConnection(t *testing.T) {
+	rec := newRecorder(t)
+	cfg := testConfig(t, rec.url, "") // Messenger; dedup_ttl unset
+	if g := startGateway(t, cfg); g.Pipeline.DedupTTL["fb"] != config.RedeliveryGraph {
+		t.Errorf("fb's events kept %s, want Meta's redelivery window %s", g.Pipeline.DedupTTL["fb"], config.RedeliveryGraph)
+	}
+	cfg = testConfigWith(t, rec.url, "", func(c *config.Config) { c.Store.DedupTTL = 100 * time.Hour })
+	if g := startGateway(t, cfg); g.Pipeline.DedupTTL["fb"] != 100*time.Hour {
+		t.Errorf("with dedup_ttl set, fb's events kept %s, want 100h", g.Pipeline.DedupTTL["fb"])
+	}
 }

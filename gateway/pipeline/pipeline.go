@@ -43,6 +43,10 @@ type Pipeline struct {
 	RetryMin, RetryMax time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DedupTTL is how long each connection's event ids are remembered
+	// (store.Item.DedupTTL: its channel's redelivery window); a
+	// connection without one gets the store's.
+	DedupTTL map[string]time.Duration
 
 	queue *lanes.Queue[job]
 	pool  sync.Pool // *ingestBuf
@@ -175,6 +179,7 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 		p.pool.Put(b)
 	}()
 	now := p.Now()
+	ttl := p.DedupTTL[connection]
 	for i := range events {
 		ev := &events[i]
 		var sets []store.KV
@@ -216,6 +221,7 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 			Kind:     store.KindInbound,
 			DedupKey: ev.ID,
 			DedupAt:  ev.Timestamp,
+			DedupTTL: ttl,
 			Lane:     ln,
 			Data:     encodeInbound(ev),
 			Sets:     sets,

@@ -24,7 +24,14 @@ func (*stuckBackend) Deliver(ctx context.Context, _ string, _ []byte) ([]byte, e
 
 func newPipeline(t *testing.T, now *time.Time) (*Pipeline, store.Store) {
 	t.Helper()
-	st, err := bolt.Open(t.TempDir(), store.Options{})
+	return newPipelineWith(t, now, store.Options{}, nil)
+}
+
+// newPipelineWith is newPipeline on a store opened with opts, its
+// events remembered for dedupTTL by connection.
+func newPipelineWith(t *testing.T, now *time.Time, opts store.Options, dedupTTL map[string]time.Duration) (*Pipeline, store.Store) {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +43,8 @@ func newPipeline(t *testing.T, now *time.Time) (*Pipeline, store.Store) {
 		Store: st, Identity: id, Backend: &stuckBackend{},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Workers: 1, RetryMin: time.Hour, RetryMax: time.Hour,
-		Now: func() time.Time { return *now },
+		Now:      func() time.Time { return *now },
+		DedupTTL: dedupTTL,
 	}
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -61,6 +69,25 @@ func windowAt(t *testing.T, st store.Store, user string) time.Time {
 		t.Fatalf("window of %s: %x %v", user, b, err)
 	}
 	return time.UnixMilli(int64(binary.BigEndian.Uint64(b)))
+}
+
+// TestIngestDedupTTL: each connection's events are remembered for its own
+// TTL (its channel's redelivery window), the others for the store's.
+func TestIngestDedupTTL(t *testing.T) {
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	p, _ := newPipelineWith(t, &now, store.Options{DedupTTL: time.Hour, Now: clock}, map[string]time.Duration{"vb": 10 * time.Minute})
+	for _, conn := range []string{"vb", "fb"} {
+		if acc, _, err := p.Ingest(conn, []normalize.Event{text(conn+".e1", "u1", now)}); err != nil || acc != 1 {
+			t.Fatalf("%s: accepted %d, %v", conn, acc, err)
+		}
+	}
+	now = now.Add(20 * time.Minute)
+	for conn, wantDup := range map[string]int{"vb": 0, "fb": 1} {
+		if _, dup, err := p.Ingest(conn, []normalize.Event{text(conn+".e1", "u1", now.Add(-20*time.Minute))}); err != nil || dup != wantDup {
+			t.Errorf("%s, redelivered 20 minutes later: %d duplicates (%v), want %d", conn, dup, err, wantDup)
+		}
+	}
 }
 
 // TestIngest checks visitor ids, dedup, the window record (at most once a

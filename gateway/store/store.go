@@ -57,6 +57,15 @@ type Item struct {
 	// order: the embedded store then writes one index page per commit
 	// instead of one random page per item.
 	DedupAt time.Time
+	// DedupTTL, when positive, is how long DedupKey counts as seen (after
+	// DedupAt, or after its first sighting without one) instead of the
+	// store's Options.DedupTTL, which is also its most: a longer one is
+	// cut to it. The gateway gives each event its channel's redelivery
+	// window, so a provider that retries for an hour does not cost the
+	// index a week. A key counts as seen as long as any of the TTLs it
+	// was recorded under covers it, so a redelivery is caught even when
+	// its TTL changed in between (a connection added, dedup_ttl set).
+	DedupTTL time.Duration
 	// Lane orders delivery: entries of one lane are delivered in spool
 	// order. The gateway uses the connection and response path.
 	Lane string
@@ -144,7 +153,8 @@ type Store interface {
 
 // Options tune a store backend.
 type Options struct {
-	// DedupTTL is how long a DedupKey is remembered; 0 means 7 days.
+	// DedupTTL is how long a DedupKey is remembered, and the most an
+	// Item.DedupTTL may ask; 0 means 7 days.
 	DedupTTL time.Duration
 	// CommitInterval, under load, is the least time between the starts of
 	// two commits: a write waits for the rest of it, so each commit (and

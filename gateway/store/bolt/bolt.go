@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ var (
 	bucketDedup     = []byte("dedup")      // key → insert time(8)
 	bucketDedupTime = []byte("dedup_time") // insert time(8) key → empty, for the sweeper
 	bucketDedupAt   = []byte("dedup_at")   // DedupAt(8) key → seenMark
+	bucketDedupTTL  = []byte("dedup_ttl")  // TTL(8) → a dedup_at of its own, for items with a shorter TTL
 	bucketKV        = []byte("kv")         // one nested bucket per store bucket
 	keyVersion      = []byte("version")
 )
@@ -65,6 +67,11 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	db  *bbolt.DB
 	ttl int64 // dedup TTL in nanoseconds
+	// ttls are the TTLs (ns) of the indexes under dedup_ttl, as far as
+	// the committer knows: loaded by init, then read and grown only by
+	// the committer goroutine (a TTL whose bucket a rolled-back
+	// transaction created is harmless: its bucket is then missing).
+	ttls []int64
 	// interval is Options.CommitInterval.
 	interval time.Duration
 	now      func() time.Time
@@ -148,7 +155,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 // init creates the buckets, checks the format version and counts the spool.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketSpool, bucketDedup, bucketDedupTime, bucketDedupAt, bucketKV} {
+		for _, name := range [][]byte{bucketMeta, bucketSpool, bucketDedup, bucketDedupTime, bucketDedupAt, bucketDedupTTL, bucketKV} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
@@ -162,7 +169,12 @@ func (s *Store) init() error {
 			return fmt.Errorf("unsupported format version %x (want %d)", v, formatVersion)
 		}
 		s.spooled.Store(int64(tx.Bucket(bucketSpool).Stats().KeyN))
-		return nil
+		return tx.Bucket(bucketDedupTTL).ForEachBucket(func(k []byte) error {
+			if len(k) == timeLen {
+				s.ttls = append(s.ttls, int64(binary.BigEndian.Uint64(k)))
+			}
+			return nil
+		})
 	})
 }
 
@@ -716,10 +728,14 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 		if it.DedupKey != "" {
 			var dup bool
 			var err error
+			ttl := int64(it.DedupTTL)
+			if ttl <= 0 || ttl > s.ttl {
+				ttl = s.ttl
+			}
 			if it.DedupAt.IsZero() {
-				dup, err = s.remember(tx, it.DedupKey, now)
+				dup, err = s.remember(tx, it.DedupKey, now, ttl)
 			} else {
-				dup, err = s.rememberAt(tx, it.DedupKey, it.DedupAt.UnixNano(), now)
+				dup, err = s.rememberAt(tx, it.DedupKey, it.DedupAt.UnixNano(), now, ttl)
 			}
 			if err != nil {
 				return err
@@ -760,16 +776,17 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 	return nil
 }
 
-// remember reports whether key was recorded within the TTL; if not, it
+// remember reports whether key was recorded within ttl; if not, it
 // records key at now. A duplicate does not extend the window: it closes
-// TTL after the first sighting.
-func (s *Store) remember(tx *bbolt.Tx, key string, now int64) (dup bool, err error) {
+// ttl after the first sighting. The sweeper keeps these records for the
+// store's TTL, the longest.
+func (s *Store) remember(tx *bbolt.Tx, key string, now, ttl int64) (dup bool, err error) {
 	dd := tx.Bucket(bucketDedup)
 	idx := tx.Bucket(bucketDedupTime)
 	k := []byte(key)
 	if v := dd.Get(k); len(v) == timeLen {
 		t := decodeTime(v)
-		if now-t < s.ttl {
+		if now-t < ttl {
 			return true, nil
 		}
 		if err := idx.Delete(timeKey(t, key)); err != nil {
@@ -792,18 +809,35 @@ var seenMark = []byte{1}
 
 // rememberAt is remember for a key with a provider time at: the record is
 // keyed by at first, so fresh keys land next to each other at the end of
-// the index, and the key is a duplicate while now is within the TTL of at.
-// A key whose at is already past the TTL (a replayed fixture, a provider
-// clock far off) is remembered by first sighting instead, so it still
-// deduplicates.
-func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, err error) {
-	if now-at >= s.ttl {
-		return s.remember(tx, key, now)
+// an index, and the key is a duplicate while now is within ttl of at. An
+// item with the store's TTL is recorded in dedup_at, one with a shorter
+// TTL in that TTL's own index under dedup_ttl, so each index's front is
+// its oldest record and the sweeper deletes from there. A key is looked
+// up in every index whose TTL still covers at, so a redelivery is caught
+// even when its TTL changed since its first sighting. A key whose at is
+// already past ttl (a replayed fixture, a provider clock far off) is
+// remembered by first sighting instead, so it still deduplicates.
+func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now, ttl int64) (dup bool, err error) {
+	if now-at >= ttl {
+		return s.remember(tx, key, now, ttl)
+	}
+	k := timeKey(at, key)
+	if now-at < s.ttl && tx.Bucket(bucketDedupAt).Get(k) != nil {
+		return true, nil
+	}
+	for _, t := range s.ttls {
+		if now-at >= t {
+			continue
+		}
+		if b := ttlIndex(tx, t); b != nil && b.Get(k) != nil {
+			return true, nil
+		}
 	}
 	b := tx.Bucket(bucketDedupAt)
-	k := timeKey(at, key)
-	if b.Get(k) != nil {
-		return true, nil
+	if ttl != s.ttl {
+		if b, err = s.createTTLIndex(tx, ttl); err != nil {
+			return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
+		}
 	}
 	if err := b.Put(k, seenMark); err != nil {
 		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
@@ -811,23 +845,58 @@ func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now int64) (dup bool, e
 	return false, nil
 }
 
+// ttlIndex is the dedup_at index of items with TTL ttl (ns), or nil.
+func ttlIndex(tx *bbolt.Tx, ttl int64) *bbolt.Bucket {
+	var name [timeLen]byte
+	binary.BigEndian.PutUint64(name[:], uint64(ttl))
+	return tx.Bucket(bucketDedupTTL).Bucket(name[:])
+}
+
+// createTTLIndex is ttlIndex, created (and known to s.ttls) if need be.
+func (s *Store) createTTLIndex(tx *bbolt.Tx, ttl int64) (*bbolt.Bucket, error) {
+	if b := ttlIndex(tx, ttl); b != nil {
+		return b, nil
+	}
+	b, err := tx.Bucket(bucketDedupTTL).CreateBucket(binary.BigEndian.AppendUint64(nil, uint64(ttl)))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(s.ttls, ttl) {
+		s.ttls = append(s.ttls, ttl)
+	}
+	return b, nil
+}
+
 // sweep deletes up to sweepChunk expired dedup keys of each index, oldest
 // first; r.n counts both, so a chunk short of 2×sweepChunk may still leave
 // work, and Sweep stops only when a call deletes fewer than sweepChunk.
 func (s *Store) sweep(tx *bbolt.Tx, r *request, now int64) error {
-	at := tx.Bucket(bucketDedupAt)
-	expired := s.expiredFront(at, now)
-	for _, k := range expired {
-		if err := at.Delete(k); err != nil {
-			return fmt.Errorf("bolt: sweeping: %w", err)
+	r.n = 0
+	sweepIndex := func(b *bbolt.Bucket, ttl int64) error {
+		expired := expiredFront(b, now, ttl)
+		for _, k := range expired {
+			if err := b.Delete(k); err != nil {
+				return fmt.Errorf("bolt: sweeping: %w", err)
+			}
+		}
+		r.n += len(expired)
+		return nil
+	}
+	if err := sweepIndex(tx.Bucket(bucketDedupAt), s.ttl); err != nil {
+		return err
+	}
+	for _, t := range s.ttls {
+		if b := ttlIndex(tx, t); b != nil {
+			if err := sweepIndex(b, t); err != nil {
+				return err
+			}
 		}
 	}
-	r.n = len(expired)
 
 	// Keys remembered by first sighting: the index entry, then the key's
 	// record if it still names that time.
 	dd, idx := tx.Bucket(bucketDedup), tx.Bucket(bucketDedupTime)
-	expired = s.expiredFront(idx, now)
+	expired := expiredFront(idx, now, s.ttl)
 	for _, k := range expired {
 		if err := idx.Delete(k); err != nil {
 			return fmt.Errorf("bolt: sweeping: %w", err)
@@ -846,14 +915,14 @@ func (s *Store) sweep(tx *bbolt.Tx, r *request, now int64) error {
 }
 
 // expiredFront returns copies of the first keys of b, a bucket keyed by
-// time(8) + key, that are past the TTL or malformed: at most sweepChunk.
-// The caller deletes them after the walk, as deleting under a bbolt
-// cursor can skip keys.
-func (s *Store) expiredFront(b *bbolt.Bucket, now int64) [][]byte {
+// time(8) + key, that are past ttl or malformed: at most sweepChunk. The
+// caller deletes them after the walk, as deleting under a bbolt cursor
+// can skip keys.
+func expiredFront(b *bbolt.Bucket, now, ttl int64) [][]byte {
 	var expired [][]byte
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil && len(expired) < sweepChunk; k, _ = c.Next() {
-		if len(k) > timeLen && now-decodeTime(k) < s.ttl {
+		if len(k) > timeLen && now-decodeTime(k) < ttl {
 			break
 		}
 		expired = append(expired, bytes.Clone(k))

@@ -27,7 +27,8 @@
 //	meta        version → 8-byte format version (1)
 //	spool       seq (8 bytes big-endian, from NextSequence) → kind (1 byte),
 //	            uvarint lane length, lane, data
-//	dedup_at    DedupAt (8 bytes) + DedupKey → 0x01
+//	dedup_at    DedupAt (8 bytes) + DedupKey → 0x01       (items with the store's TTL)
+//	dedup_ttl   TTL (8 bytes, ns) → a bucket like dedup_at (items with a shorter Item.DedupTTL)
 //	dedup       DedupKey → first-seen time (8 bytes)      (items without DedupAt)
 //	dedup_time  first-seen time (8 bytes) + DedupKey → empty
 //	kv          one nested bucket per store bucket (identity, window, otn, ...)
@@ -39,14 +40,19 @@
 // page or two instead of one random page each: with 64 writers and 200,000
 // keys indexed, a commit wrote 21 pages instead of 54 (each a pwrite and
 // part of the fsync) and a message's spool, ack and reply ack took 32 µs
-// instead of 66 (BenchmarkSpoolAck). Its key counts as seen until DedupTTL
-// after DedupAt; an item whose DedupAt is already past the TTL when it
+// instead of 66 (BenchmarkSpoolAck). Its key counts as seen until its TTL
+// (Item.DedupTTL, at most Options.DedupTTL) after DedupAt; items with a
+// shorter TTL than the store's are indexed apart, one index per TTL, so
+// each index's front is its oldest record, and a key is looked up in
+// every index whose TTL covers it (a redelivery under a changed TTL is
+// still caught); an item whose DedupAt is already past the TTL when it
 // arrives is remembered by first sighting, like an item without one (a
-// replayed fixture still deduplicates). Other keys count as seen for
-// DedupTTL after their first sighting; duplicates do not extend it. Spool
-// ignores expired keys whether or not they were swept; a sweeper goroutine
-// deletes them every minute from the front of dedup_at and through
-// dedup_time, in transactions of up to 1000 keys each (Sweep runs it on
+// replayed fixture still deduplicates). Other keys count as seen for their
+// TTL after their first sighting; duplicates do not extend it (these few
+// records are kept for the store's TTL, the longest). Spool ignores
+// expired keys whether or not they were swept; a sweeper goroutine deletes
+// them every minute from the front of dedup_at and of each dedup_ttl
+// index (by its own TTL) and through dedup_time, in transactions of up to 1000 keys each (Sweep runs it on
 // demand). The spool's seqs come from the bucket sequence and are never
 // reused, not even after the spool empties; its pages are filled whole, as
 // every insert appends.

@@ -44,6 +44,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DedupDefaultTTL", testDedupDefaultTTL},
 		{"DedupAt", testDedupAt},
 		{"DedupAtMixed", testDedupAtMixed},
+		{"DedupItemTTL", testDedupItemTTL},
+		{"DedupItemTTLChanged", testDedupItemTTLChanged},
 		{"SetsOnlyForNewItems", testSetsOnlyForNew},
 		{"Settled", testSettled},
 		{"InvalidItemWritesNothing", testInvalidItem},
@@ -378,6 +380,81 @@ func testDedupAtMixed(t *testing.T, h *harness) {
 	s = h.openStore(store.Options{})
 	if seqs := spool(t, s, timed, plain); seqs[0] != 0 || seqs[1] != 0 {
 		t.Fatalf("after reopen: seqs %v, want [0 0]", seqs)
+	}
+}
+
+// testDedupItemTTL: an item's own TTL shortens its window, with or
+// without a provider time, and never lengthens it beyond the store's;
+// Sweep forgets each record after its own TTL.
+func testDedupItemTTL(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{DedupTTL: time.Hour})
+	at := h.clock.Now()
+	item := func(key string, ttl time.Duration, at time.Time) store.Item {
+		return store.Item{Kind: store.KindInbound, DedupKey: key, DedupAt: at, DedupTTL: ttl, Lane: "l"}
+	}
+	short := item("mid.short", 10*time.Minute, at)
+	long := item("mid.long", 0, at)
+	tooLong := item("mid.too-long", 2*time.Hour, at)
+	plain := item("plain.short", 10*time.Minute, time.Time{})
+	check := func(step string, want ...bool) {
+		t.Helper()
+		seqs := spool(t, s, short, long, tooLong, plain)
+		for i, isNew := range want {
+			if (seqs[i] != 0) != isNew {
+				t.Fatalf("%s: seqs %v, want new %v", step, seqs, want)
+			}
+		}
+	}
+	check("first sighting", true, true, true, true)
+	h.clock.Advance(9 * time.Minute)
+	check("9 minutes later", false, false, false, false)
+	h.clock.Advance(2 * time.Minute)
+	check("11 minutes later: the 10-minute items are forgotten", true, false, false, true)
+	h.clock.Advance(time.Minute)
+	check("12 minutes later: the 10-minute items remembered again", false, false, false, false)
+	h.clock.Advance(50 * time.Minute)
+	check("62 minutes later: the 2-hour item was cut to the store's hour", true, true, true, true)
+
+	sw, ok := s.(sweeper)
+	if !ok {
+		return
+	}
+	h.clock.Advance(2 * time.Hour) // everything so far expired
+	if _, err := sw.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	now := h.clock.Now()
+	a, b := item("mid.a", 10*time.Minute, now), item("mid.b", 0, now)
+	spool(t, s, a, b)
+	h.clock.Advance(20 * time.Minute)
+	if n, err := sw.Sweep(); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 (mid.a, 10 minutes; mid.b has 40 left)", n, err)
+	}
+	if seqs := spool(t, s, b); seqs[0] != 0 {
+		t.Fatal("Sweep forgot a key within its TTL")
+	}
+}
+
+// testDedupItemTTLChanged: a key counts as seen while any TTL it was
+// recorded under covers it, so a redelivery whose TTL changed since its
+// first sighting (the store's TTL or the item's) is still caught, after a
+// reopen too.
+func testDedupItemTTLChanged(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{DedupTTL: time.Hour})
+	at := h.clock.Now()
+	x := store.Item{Kind: store.KindInbound, DedupKey: "mid.x", DedupAt: at, Lane: "l"}                             // the store's hour
+	y := store.Item{Kind: store.KindInbound, DedupKey: "mid.y", DedupAt: at, DedupTTL: 30 * time.Minute, Lane: "l"} // its own
+	if seqs := spool(t, s, x, y); seqs[0] == 0 || seqs[1] == 0 {
+		t.Fatalf("seqs %v, want both new", seqs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = h.openStore(store.Options{DedupTTL: 2 * time.Hour})
+	x.DedupTTL, y.DedupTTL = time.Hour, 0 // now x has a TTL of its own, y the store's
+	h.clock.Advance(20 * time.Minute)
+	if seqs := spool(t, s, x, y); seqs[0] != 0 || seqs[1] != 0 {
+		t.Fatalf("redeliveries under other TTLs: seqs %v, want [0 0]", seqs)
 	}
 }
 
