@@ -198,6 +198,9 @@ type Store struct {
 	// SendRequestsPerReply: HTTP requests the channel mock received per
 	// reply sent (1 without send batching).
 	SendRequestsPerReply float64 `json:"send_requests_per_reply"`
+	// FileMB is the store file's size after the window (bbolt's file
+	// never shrinks: it is the run's high-water mark so far).
+	FileMB float64 `json:"file_mb,omitempty"`
 }
 
 // Memory is a server's resident memory.

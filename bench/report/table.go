@@ -80,6 +80,9 @@ func (r *Results) Table(w io.Writer) {
 		}
 		row("RSS peak MB", fmt.Sprintf("%.0f", g.Memory.RSSPeakMB), cm, "")
 	}
+	if st := g.Store; st != nil && st.FileMB > 0 {
+		row("store file MB", fmt.Sprintf("%.1f", st.FileMB), "", "")
+	}
 	tw.Flush()
 	if g.Errors > 0 || c.Errors > 0 {
 		fmt.Fprintf(w, "errors by kind: gateway %s; ceiling %s\n", kinds(g.ErrorsBy), kinds(c.ErrorsBy))

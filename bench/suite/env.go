@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-gw/switchboard/bench/reference"
 	"github.com/switchboard-gw/switchboard/config"
 	"github.com/switchboard-gw/switchboard/gateway/app"
+	"github.com/switchboard-gw/switchboard/gateway/store/bolt"
 )
 
 // Fake credentials of the bench's own gateway: everything stays on
@@ -57,6 +58,8 @@ type env struct {
 	inproc     *app.App // inprocess mode
 	gatewayCmd *exec.Cmd
 	gatewayLog string
+	// storeFile is the gateway's bbolt file (binary and inprocess modes).
+	storeFile string
 
 	backend *mockbackend.Server
 	channel *channelmock.Server
@@ -139,7 +142,8 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *
 		}
 	}
 
-	yaml := gatewayYAML(o, backendURL, filepath.Join(e.tmp, "store"), e.channel.MessengerBase(), e.channel.TelegramBase(), e.channel.ViberBase(), pages)
+	e.storeFile = filepath.Join(e.tmp, "store", bolt.FileName)
+	yaml := gatewayYAML(o, backendURL, filepath.Dir(e.storeFile), e.channel.MessengerBase(), e.channel.TelegramBase(), e.channel.ViberBase(), pages)
 	cfgPath := filepath.Join(e.tmp, "switchboard.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
@@ -209,6 +213,19 @@ func gatewayYAML(o *Options, backendURL, store, apiBase, telegramBase, viberBase
 			q(WebConnection), q(WebBotID), q(webSecret), 60*WebSessions)
 	}
 	return b.String()
+}
+
+// storeFileMB is the size of the gateway's store file, 0 when unknown
+// (-target, or not created yet).
+func (e *env) storeFileMB() float64 {
+	if e.storeFile == "" {
+		return 0
+	}
+	fi, err := os.Stat(e.storeFile)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / (1 << 20)
 }
 
 // startInProcess runs the gateway inside this process through gateway/app,

@@ -275,6 +275,11 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			if cores, rss := smp.tick(); rss > 0 && ownCPU {
 				line += fmt.Sprintf("  cpu %.2f rss %.0fMB", cores, float64(rss)/(1<<20))
 			}
+			if srv == serverGateway {
+				if mb := s.env.storeFileMB(); mb > 0 {
+					line += fmt.Sprintf("  store %.0fMB", mb)
+				}
+			}
 			fmt.Fprintln(o.Progress, line)
 		},
 	}
@@ -369,6 +374,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			p99, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.99)
 			st.CommitP50MS, st.CommitP99MS = 1e3*p50, 1e3*p99
 		}
+		st.FileMB = s.env.storeFileMB()
 		p.Store = st
 	}
 	smp.mu.Unlock()

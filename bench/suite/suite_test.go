@@ -180,6 +180,10 @@ func TestQuickRun(t *testing.T) {
 	if st := res.Gateway.Store; st.CommitP50MS <= 0 || st.CommitP99MS < st.CommitP50MS {
 		t.Fatalf("store commit p50 / p99: %+v", st)
 	}
+	// The store file's size, read after the window.
+	if st := res.Gateway.Store; st.FileMB <= 0 {
+		t.Fatalf("store file size not read: %+v", st)
+	}
 	// Replies the store skipped because they were sent first: a share.
 	if st := res.Gateway.Store; st.SettledPerReply < 0 || st.SettledPerReply > 1.01 || float64(st.Settled) > float64(res.Gateway.Accounting.Replied)*1.01+1 {
 		t.Fatalf("settled replies: %+v", st)
