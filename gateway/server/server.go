@@ -42,7 +42,10 @@ type Server struct {
 	// Extra mounts additional routes (the demo Graph sink) before serving.
 	Extra func(r *router.Router)
 
+	// mu guards srv and ln, which Serve sets and Shutdown reads.
+	mu       sync.Mutex
 	srv      *fasthttp.Server
+	ln       net.Listener
 	draining atomic.Bool
 	evPool   sync.Pool // *[]normalize.Event
 	metrics  metrics
@@ -104,9 +107,10 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	return r.Handler
 }
 
-// Serve serves on ln until Shutdown.
+// Serve serves on ln until Shutdown, and then returns nil; called after
+// Shutdown, it closes ln and returns at once.
 func (s *Server) Serve(ln net.Listener) error {
-	s.srv = &fasthttp.Server{
+	srv := &fasthttp.Server{
 		Handler:            s.Handler(),
 		Name:               "switchboard",
 		MaxRequestBodySize: s.MaxBodyBytes,
@@ -129,16 +133,35 @@ func (s *Server) Serve(ln net.Listener) error {
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
 	}
-	return s.srv.Serve(ln)
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		return ln.Close()
+	}
+	s.srv, s.ln = srv, ln
+	s.mu.Unlock()
+	err := srv.Serve(ln)
+	if s.draining.Load() {
+		return nil // ln closed by Shutdown
+	}
+	return err
 }
 
-// Shutdown stops accepting requests and waits for those in flight.
+// Shutdown stops accepting requests and waits for those in flight. It may
+// run before or while Serve starts: the listener is closed either way.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	s.draining.Store(true)
-	if s.srv == nil {
+	srv, ln := s.srv, s.ln
+	s.mu.Unlock()
+	if srv == nil {
 		return nil
 	}
-	return s.srv.ShutdownWithContext(ctx)
+	err := srv.ShutdownWithContext(ctx)
+	// fasthttp closes only listeners its Serve has registered; one that
+	// Serve was about to register is closed here, so Serve returns.
+	_ = ln.Close()
+	return err
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
