@@ -280,8 +280,13 @@ func (d *Dispatcher) breakerFor(conn, bot string) *breaker {
 
 // excluded reports errors that say nothing about the channel's health: the
 // recipient's own state, a bad request, a rate limit (honoured separately),
-// a refusal before any call, or our own cancellation.
+// a refusal before any call, or our own cancellation. gobreaker asks it
+// of every call, successes (nil) included, which it answers without the
+// allocations of errors.As.
 func excluded(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ae *adapters.APIError
 	if errors.As(err, &ae) {
 		return ae.Class != adapters.ClassTransient && ae.Class != adapters.ClassConfig
