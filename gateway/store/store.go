@@ -62,9 +62,10 @@ type Item struct {
 	// store's Options.DedupTTL, which is also its most: a longer one is
 	// cut to it. The gateway gives each event its channel's redelivery
 	// window, so a provider that retries for an hour does not cost the
-	// index a week. A key counts as seen as long as any of the TTLs it
-	// was recorded under covers it, so a redelivery is caught even when
-	// its TTL changed in between (a connection added, dedup_ttl set).
+	// index a week. A key with a DedupAt counts as seen as long as any
+	// TTL it was recorded under still covers DedupAt, so a redelivery is
+	// caught even when its TTL changed in between (a connection added,
+	// dedup_ttl set).
 	DedupTTL time.Duration
 	// Lane orders delivery: entries of one lane are delivered in spool
 	// order. The gateway uses the connection and response path.

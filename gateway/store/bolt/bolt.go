@@ -815,12 +815,10 @@ var seenMark = []byte{1}
 // its oldest record and the sweeper deletes from there. A key is looked
 // up in every index whose TTL still covers at, so a redelivery is caught
 // even when its TTL changed since its first sighting. A key whose at is
-// already past ttl (a replayed fixture, a provider clock far off) is
-// remembered by first sighting instead, so it still deduplicates.
+// already past ttl (a replayed fixture, a provider clock far off) and in
+// no index is remembered by first sighting instead, so it still
+// deduplicates.
 func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now, ttl int64) (dup bool, err error) {
-	if now-at >= ttl {
-		return s.remember(tx, key, now, ttl)
-	}
 	k := timeKey(at, key)
 	if now-at < s.ttl && tx.Bucket(bucketDedupAt).Get(k) != nil {
 		return true, nil
@@ -832,6 +830,9 @@ func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now, ttl int64) (dup bo
 		if b := ttlIndex(tx, t); b != nil && b.Get(k) != nil {
 			return true, nil
 		}
+	}
+	if now-at >= ttl {
+		return s.remember(tx, key, now, ttl)
 	}
 	b := tx.Bucket(bucketDedupAt)
 	if ttl != s.ttl {

@@ -456,6 +456,13 @@ func testDedupItemTTLChanged(t *testing.T, h *harness) {
 	if seqs := spool(t, s, x, y); seqs[0] != 0 || seqs[1] != 0 {
 		t.Fatalf("redeliveries under other TTLs: seqs %v, want [0 0]", seqs)
 	}
+	// A TTL shorter now than the one x was first recorded under: x still
+	// counts as seen while that one (the store's hour then, swept by its
+	// two hours now) covers it.
+	x.DedupTTL = 10 * time.Minute
+	if seqs := spool(t, s, x); seqs[0] != 0 {
+		t.Fatalf("a redelivery under a shorter TTL than its first sighting's: seq %d, want 0", seqs[0])
+	}
 }
 
 func testDedupDefaultTTL(t *testing.T, h *harness) {
