@@ -148,6 +148,15 @@ type Store interface {
 	Take(bucket, key string) ([]byte, error)
 	// Delete removes key from bucket.
 	Delete(bucket, key string) error
+	// DeleteKeys removes keys from bucket in one transaction; absent keys
+	// are skipped. It is how a janitor deletes many at the cost of one
+	// commit.
+	DeleteKeys(bucket string, keys []string) error
+	// List returns up to limit keyed values of bucket in key order, those
+	// after the key after ("" from the first), as copies. Each call reads
+	// one snapshot; a caller walking a large bucket calls it again from
+	// the last key it got, so no read stays open for long.
+	List(bucket, after string, limit int) ([]KV, error)
 	// Close flushes and releases the store.
 	Close() error
 }

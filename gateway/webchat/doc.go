@@ -9,7 +9,8 @@
 //
 // A widget session is an opaque token (128+ random bits, "wst_…") held by
 // the browser in localStorage and by the store only as its SHA-256 (bucket
-// web_sessions), with a sliding expiry. The token authorises; the visitor
+// web_sessions), with a sliding expiry; expired records are deleted every
+// hour (SweepSessions). The token authorises; the visitor
 // id names. A session is anonymous (a server-minted visitor id "wv_…" that
 // is also its channel id) or identified (the provided id is the channel
 // id, the visitor id is identity's ProvidedVisitorID), so an identified

@@ -60,6 +60,8 @@ type Service struct {
 	stripes [256]sync.Mutex // appends to one conversation
 	merges  [64]sync.Mutex  // merges of one anonymous conversation
 	closed  atomic.Bool
+	// stopSweep ends sweepSessionsLoop, which closes swept.
+	stopSweep, swept chan struct{}
 }
 
 // conn is one web connection.
@@ -144,6 +146,8 @@ func (s *Service) start() error {
 	}
 	s.heads = heads
 	s.hub = newHub()
+	s.stopSweep, s.swept = make(chan struct{}), make(chan struct{})
+	go s.sweepSessionsLoop(s.stopSweep, s.swept)
 	return nil
 }
 
@@ -154,6 +158,8 @@ func (s *Service) Close() {
 		return
 	}
 	s.hub.close()
+	close(s.stopSweep)
+	<-s.swept
 	s.limiters.Close()
 	s.heads.Close()
 }

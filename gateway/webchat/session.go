@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-gw/switchboard/adapters/web"
@@ -97,6 +98,65 @@ func (s *Service) revoke(key string, reason string) error {
 	err := s.Store.Delete(BucketSessions, key)
 	s.hub.end(key, reason)
 	return err
+}
+
+// Expired sessions are deleted every sessionSweepEvery, sessionSweepPage
+// records read per store call.
+const (
+	sessionSweepEvery = time.Hour
+	sessionSweepPage  = 1000
+)
+
+// SweepSessions deletes every stored session past its expiry and returns
+// how many it deleted. An expired session is refused and can never be
+// renewed, so deleting it changes nothing a browser sees; without this the
+// store would keep one record per widget visitor forever. The gateway runs
+// it every hour; the conversations stay (the history of an identified
+// person is reachable from any of their sessions).
+func (s *Service) SweepSessions() (int, error) {
+	now := s.Now().UnixMilli()
+	total, after := 0, ""
+	for {
+		kvs, err := s.Store.List(BucketSessions, after, sessionSweepPage)
+		if err != nil {
+			return total, err
+		}
+		var dead []string
+		for _, kv := range kvs {
+			// A record that does not parse is refused by load too.
+			if fastjson.GetInt(kv.Value, "exp") <= int(now) {
+				dead = append(dead, kv.Key)
+			}
+		}
+		if err := s.Store.DeleteKeys(BucketSessions, dead); err != nil {
+			return total, err
+		}
+		total += len(dead)
+		if len(kvs) < sessionSweepPage {
+			return total, nil
+		}
+		after = kvs[len(kvs)-1].Key
+	}
+}
+
+// sweepSessionsLoop runs SweepSessions every sessionSweepEvery until stop
+// is closed.
+func (s *Service) sweepSessionsLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(sessionSweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if n, err := s.SweepSessions(); err != nil {
+				s.Log.Warn("webchat: sweeping expired sessions", "deleted", n, "err", err)
+			} else if n > 0 {
+				s.Log.Info("webchat: expired sessions deleted", "deleted", n)
+			}
+		}
+	}
 }
 
 // issue stores ss under a new token and returns the token.

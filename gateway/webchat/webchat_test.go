@@ -930,3 +930,57 @@ func TestHeadRemembered(t *testing.T) {
 		t.Fatalf("head %d, %v; want %d", got, err, n+3)
 	}
 }
+
+// TestExpiredSessionsAreSwept: SweepSessions deletes the records of
+// expired sessions, over as many store pages as it takes, and keeps live
+// ones, which still resume.
+func TestExpiredSessionsAreSwept(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	h := newHarness(t, config.Web{SessionTTL: time.Hour}, func(s *Service, _ *fasthttp.Server) {
+		s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a, b, c := h.session(nil), h.session(nil), h.session(nil)
+	advance(30 * time.Minute)
+	if r := h.session(map[string]string{"token": b.Token}); r.Token != b.Token {
+		t.Fatalf("resume: %+v", r)
+	}
+	advance(31 * time.Minute) // a and c expired; b, resumed, has 29 minutes left
+	// Records the sweep reads page by page: 1,300 expired, 1,200 live.
+	mu.Lock()
+	at := now
+	mu.Unlock()
+	for i := range 2500 {
+		exp := at.Add(-time.Minute)
+		if i%25 >= 13 {
+			exp = at.Add(time.Minute)
+		}
+		rec := fmt.Sprintf(`{"c":"site","v":"wv_x%d","ch":"wv_x%d","exp":%d}`, i, i, exp.UnixMilli())
+		if err := h.st.Put(BucketSessions, fmt.Sprintf("%064x", i), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := h.svc.SweepSessions()
+	if err != nil || n != 2+1300 {
+		t.Fatalf("SweepSessions = %d, %v; want %d", n, err, 2+1300)
+	}
+	for _, s := range []struct {
+		token string
+		kept  bool
+	}{{a.Token, false}, {b.Token, true}, {c.Token, false}} {
+		if v, _ := h.st.Get(BucketSessions, tokenKey(s.token)); (v != nil) != s.kept {
+			t.Errorf("session record kept %v, want %v", v != nil, s.kept)
+		}
+	}
+	if st, _ := h.do("GET", "history", b.Token, nil, nil, nil); st != 200 {
+		t.Errorf("a live session after the sweep: %d", st)
+	}
+	left, err := h.st.List(BucketSessions, "", 5000)
+	if err != nil || len(left) != 1+1200 {
+		t.Fatalf("%d records left (%v), want %d", len(left), err, 1+1200)
+	}
+	if n, err := h.svc.SweepSessions(); err != nil || n != 0 {
+		t.Fatalf("a second sweep deleted %d (%v)", n, err)
+	}
+}

@@ -336,6 +336,54 @@ func (s *Store) Delete(bucket, key string) error {
 	return err
 }
 
+// DeleteKeys implements store.Store.
+func (s *Store) DeleteKeys(bucket string, keys []string) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	for _, k := range keys {
+		if err := checkKey(bucket, k); err != nil {
+			return err
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	r := acquireRequest(opDeleteKeys)
+	defer releaseRequest(r)
+	r.bucket, r.keys = bucket, keys
+	return s.do(r)
+}
+
+// List implements store.Store.
+func (s *Store) List(bucket, after string, limit int) ([]store.KV, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if bucket == "" || len(bucket) > bbolt.MaxKeySize {
+		return nil, fmt.Errorf("%w: bucket name of %d bytes", ErrInvalidKey, len(bucket))
+	}
+	var out []store.KV
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketKV).Bucket([]byte(bucket))
+		if b == nil || limit <= 0 {
+			return nil
+		}
+		c := b.Cursor()
+		k, v := c.First()
+		if after != "" {
+			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			out = append(out, store.KV{Bucket: bucket, Key: string(k), Value: append(make([]byte, 0, len(v)), v...)})
+		}
+		return nil
+	})
+	return out, mapErr(err)
+}
+
 func (s *Store) kv(op opKind, bucket, key string, value []byte) ([]byte, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
@@ -425,6 +473,7 @@ const (
 	opPutIfAbsent
 	opTake
 	opDelete
+	opDeleteKeys
 	opSweep
 )
 
@@ -436,6 +485,7 @@ type request struct {
 	items  []store.Item // opSpool, opAck
 	bucket string
 	key    string
+	keys   []string // opDeleteKeys
 	value  []byte
 
 	// Results. apply resets them, as a batch may be applied more than once.
@@ -690,6 +740,17 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 		}
 		if err := b.Delete([]byte(r.key)); err != nil {
 			return fmt.Errorf("bolt: deleting %q/%q: %w", r.bucket, r.key, err)
+		}
+		return nil
+	case opDeleteKeys:
+		b := tx.Bucket(bucketKV).Bucket([]byte(r.bucket))
+		if b == nil {
+			return nil
+		}
+		for _, k := range r.keys {
+			if err := b.Delete([]byte(k)); err != nil {
+				return fmt.Errorf("bolt: deleting %q/%q: %w", r.bucket, k, err)
+			}
 		}
 		return nil
 	case opSweep:

@@ -4,7 +4,7 @@
 //
 // # Durability and group commit
 //
-// Every write call (Spool, Ack, Put, PutIfAbsent, Take, Delete) returns
+// Every write call (Spool, Ack, Put, PutIfAbsent, Take, Delete, DeleteKeys) returns
 // once its transaction is committed and fsynced. One committer goroutine
 // takes every request queued so far (at most 1000), applies them in one
 // read-write transaction and answers each caller, so N concurrent calls
@@ -19,7 +19,7 @@
 // request that fails inside a batch (bbolt rejecting a value, say, or a
 // claim, store.KV.IfAbsent, finding its key taken) is dropped and the
 // batch re-run without it; only a failed Begin or Commit
-// fails the whole batch. Reads (Get, Replay) use their own read
+// fails the whole batch. Reads (Get, Replay, List) use their own read
 // transactions and return copies: bbolt memory is only valid inside one.
 //
 // # Layout

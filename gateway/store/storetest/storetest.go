@@ -57,6 +57,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ReplayStopsOnError", testReplayError},
 		{"ReplayCopies", testReplayCopies},
 		{"KeyValue", testKeyValue},
+		{"ListAndDeleteKeys", testListAndDeleteKeys},
 		{"EmptyValue", testEmptyValue},
 		{"InvalidKey", testInvalidKey},
 		{"ConcurrentSpool", testConcurrentSpool},
@@ -821,6 +822,72 @@ func testReplayCopies(t *testing.T, h *harness) {
 	}
 }
 
+// testListAndDeleteKeys: List walks a bucket in key order from after a
+// key, in pages, with copies; DeleteKeys removes many keys in one call,
+// skipping absent ones; neither touches another bucket.
+func testListAndDeleteKeys(t *testing.T, h *harness) {
+	s := h.openStore(store.Options{})
+	if kvs, err := s.List("never", "", 10); err != nil || len(kvs) != 0 {
+		t.Fatalf("List of a bucket never written: %v, %v", kvs, err)
+	}
+	for _, k := range []string{"c", "a", "e", "b", "d"} {
+		if err := s.Put("b1", k, []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put("b2", "a", []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(kvs []store.KV) string {
+		var b strings.Builder
+		for _, kv := range kvs {
+			if kv.Bucket != "b1" || string(kv.Value) != "v"+kv.Key {
+				t.Fatalf("List gave %+v", kv)
+			}
+			b.WriteString(kv.Key)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		after string
+		limit int
+		want  string
+	}{{"", 10, "abcde"}, {"", 2, "ab"}, {"b", 2, "cd"}, {"bb", 10, "cde"}, {"e", 10, ""}, {"", 0, ""}} {
+		kvs, err := s.List("b1", c.after, c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := keys(kvs); got != c.want {
+			t.Errorf("List(after %q, limit %d) = %q, want %q", c.after, c.limit, got, c.want)
+		}
+	}
+	// The values are copies: changing one changes nothing stored.
+	kvs, _ := s.List("b1", "", 1)
+	kvs[0].Value[0] = 'X'
+	if v, _ := s.Get("b1", "a"); string(v) != "va" {
+		t.Fatalf("a listed value aliased the store: %q", v)
+	}
+
+	if err := s.DeleteKeys("b1", []string{"b", "d", "missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if kvs, _ := s.List("b1", "", 10); keys(kvs) != "ace" {
+		t.Fatalf("after DeleteKeys: %q, want ace", keys(kvs))
+	}
+	if err := s.DeleteKeys("never", []string{"x"}); err != nil {
+		t.Fatalf("DeleteKeys in a bucket never written: %v", err)
+	}
+	if err := s.DeleteKeys("b1", nil); err != nil {
+		t.Fatalf("DeleteKeys of nothing: %v", err)
+	}
+	if v, _ := s.Get("b2", "a"); string(v) != "other" {
+		t.Fatalf("another bucket changed: %q", v)
+	}
+	if err := s.DeleteKeys("b1", []string{""}); err == nil {
+		t.Fatal("DeleteKeys took an empty key")
+	}
+}
+
 func testKeyValue(t *testing.T, h *harness) {
 	s := h.openStore(store.Options{})
 	const b1, b2 = store.BucketIdentity, store.BucketOTN
@@ -1130,6 +1197,8 @@ func testClosed(t *testing.T, h *harness) {
 	_, calls["PutIfAbsent"] = s.PutIfAbsent(store.BucketIdentity, "k", []byte("v"))
 	_, calls["Take"] = s.Take(store.BucketIdentity, "k")
 	calls["Delete"] = s.Delete(store.BucketIdentity, "k")
+	calls["DeleteKeys"] = s.DeleteKeys(store.BucketIdentity, []string{"k"})
+	_, calls["List"] = s.List(store.BucketIdentity, "", 1)
 	if sw, ok := s.(sweeper); ok {
 		_, calls["Sweep"] = sw.Sweep()
 	}
