@@ -31,16 +31,24 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// exitInterrupted is the exit code of a run ended by SIGINT or SIGTERM,
+// as a shell reports one killed by SIGINT.
+const exitInterrupted = 130
+
+// run is the command; ctx ends it (main cancels it on SIGINT or SIGTERM).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "ceiling":
-			return serveCeiling(args[1:], stdout, stderr)
+			return serveCeiling(ctx, args[1:], stdout, stderr)
 		case "reference":
-			return serveReference(args[1:], stdout, stderr)
+			return serveReference(ctx, args[1:], stdout, stderr)
 		}
 	}
 	var o suite.Options
@@ -101,8 +109,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Stdout, o.Progress = stdout, stderr
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -113,6 +119,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.CPUProfile = f
 	}
 	targets, err := runSuite(ctx, o, runs, versus)
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stderr, "bench: interrupted: the gateway and mocks it started are stopped and its temp dir removed (unless -keep); no results written")
+		return exitInterrupted
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -157,8 +167,8 @@ func runSuite(ctx context.Context, o suite.Options, runs int, versus string) ([]
 
 // serveCeiling runs the ceiling server until SIGINT or SIGTERM; the app
 // secret comes from the environment, never the command line.
-func serveCeiling(args []string, stdout, stderr io.Writer) int {
-	return serveYardstick("ceiling", args, stdout, stderr, func(listen string) (string, func() error, error) {
+func serveCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return serveYardstick(ctx, "ceiling", args, stdout, stderr, func(listen string) (string, func() error, error) {
 		secret := os.Getenv(suite.CeilingSecretEnv)
 		if secret == "" {
 			secret = suite.DefaultAppSecret
@@ -173,8 +183,8 @@ func serveCeiling(args []string, stdout, stderr io.Writer) int {
 
 // serveReference runs the reference pipeline until SIGINT or SIGTERM; its
 // configuration (secrets included) comes from the environment as JSON.
-func serveReference(args []string, stdout, stderr io.Writer) int {
-	return serveYardstick("reference", args, stdout, stderr, func(listen string) (string, func() error, error) {
+func serveReference(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return serveYardstick(ctx, "reference", args, stdout, stderr, func(listen string) (string, func() error, error) {
 		s := &reference.Server{}
 		if err := json.Unmarshal([]byte(os.Getenv(suite.ReferenceConfigEnv)), &s.Config); err != nil {
 			return "", nil, fmt.Errorf("bench reference: $%s: %w", suite.ReferenceConfigEnv, err)
@@ -188,8 +198,8 @@ func serveReference(args []string, stdout, stderr io.Writer) int {
 
 // serveYardstick is `bench <name> -listen ADDR`: it starts the server,
 // prints suite.Banner(name) and the address the suite waits for, and
-// serves until SIGINT or SIGTERM.
-func serveYardstick(name string, args []string, stdout, stderr io.Writer, start func(listen string) (addr string, stop func() error, err error)) int {
+// serves until ctx ends (SIGINT or SIGTERM).
+func serveYardstick(ctx context.Context, name string, args []string, stdout, stderr io.Writer, start func(listen string) (addr string, stop func() error, err error)) int {
 	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
@@ -202,8 +212,6 @@ func serveYardstick(name string, args []string, stdout, stderr io.Writer, start 
 		return 1
 	}
 	fmt.Fprintln(stdout, suite.Banner(name)+addr)
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer cancel()
 	<-ctx.Done()
 	if err := stop(); err != nil {
 		fmt.Fprintln(stderr, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -28,8 +29,19 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"ceiling", "-nope"}, 2, "flag provided but not defined"},
 	} {
 		var out, errb bytes.Buffer
-		if code := run(c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {
+		if code := run(context.Background(), c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errb.String(), c.code, c.want)
 		}
+	}
+}
+
+// TestInterrupted: a run whose context ends (SIGINT or SIGTERM in main)
+// says so and exits 130, not with the first error the cancellation caused.
+func TestInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"-quick", "-mode", "inprocess"}, &out, &errb); code != exitInterrupted || !strings.Contains(errb.String(), "bench: interrupted") {
+		t.Fatalf("exit %d, stderr %q; want %d and the interruption said", code, errb.String(), exitInterrupted)
 	}
 }
