@@ -29,25 +29,32 @@ const APITimeout = 30 * time.Second
 // compared in constant time.
 func (s *Server) auth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
+		status, code, msg := 0, "", ""
 		tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-		if !ok || len(tok) == 0 {
-			s.refused(refusalKey{refusedAPI, ""}, "server: API request refused", slog.String("path", string(ctx.Path())),
-				slog.Int("status", 401), slog.String("reason", "no API token"))
-			httpjson.Error(ctx, 401, "missing_token", "Authorization: Bearer <api token> required")
-			return
+		switch {
+		case !ok || len(tok) == 0:
+			status, code, msg = 401, "missing_token", "Authorization: Bearer <api token> required"
+		case !s.validToken(tok):
+			status, code, msg = 403, "bad_token", "the API token is not valid"
 		}
-		match := 0
-		for _, t := range s.APITokens {
-			match |= subtle.ConstantTimeCompare(tok, []byte(t))
-		}
-		if match != 1 {
+		if status != 0 {
 			s.refused(refusalKey{refusedAPI, ""}, "server: API request refused", slog.String("path", string(ctx.Path())),
-				slog.Int("status", 403), slog.String("reason", "the API token is not valid"))
-			httpjson.Error(ctx, 403, "bad_token", "the API token is not valid")
+				slog.Int("status", status), slog.String("reason", msg))
+			httpjson.Error(ctx, status, code, msg)
 			return
 		}
 		h(ctx)
 	}
+}
+
+// validToken reports whether tok is one of the API tokens, comparing with
+// each in constant time.
+func (s *Server) validToken(tok []byte) bool {
+	match := 0
+	for _, t := range s.APITokens {
+		match |= subtle.ConstantTimeCompare(tok, []byte(t))
+	}
+	return match == 1
 }
 
 // messagesBody is the body of POST /v1/messages: the canonical request

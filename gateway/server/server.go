@@ -118,15 +118,15 @@ func (s *Server) Serve(ln net.Listener) error {
 		WriteTimeout:       30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			status, code, msg := 400, "bad_request", "malformed HTTP request"
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				s.refused(refusalKey{refusedHTTP, ""}, "server: request refused", slog.String("path", string(ctx.Path())),
-					slog.Int("status", 413), slog.String("reason", "request body exceeds limits.max_body_bytes"))
-				httpjson.Error(ctx, 413, "body_too_large", "request body exceeds limits.max_body_bytes")
-				return
+				status, code, msg = 413, "body_too_large", "request body exceeds limits.max_body_bytes"
 			}
+			// err is not logged: fasthttp's errors quote the request,
+			// which may carry a secret.
 			s.refused(refusalKey{refusedHTTP, ""}, "server: request refused", slog.String("path", string(ctx.Path())),
-				slog.Int("status", 400), slog.String("reason", "malformed HTTP request")) // err quotes the request: no secrets in logs
-			httpjson.Error(ctx, 400, "bad_request", "malformed HTTP request")
+				slog.Int("status", status), slog.String("reason", msg))
+			httpjson.Error(ctx, status, code, msg)
 		},
 		Logger:                        fasthttpLogger{s.Log},
 		NoDefaultServerHeader:         true,
