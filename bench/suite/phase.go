@@ -72,13 +72,7 @@ type worker struct {
 
 func (w *worker) Fill(c *load.Call, req *fasthttp.Request) {
 	w.s.gen.Next(&w.w, w.rnd)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(w.w.Path)
-	req.Header.SetContentType("application/json")
-	for _, h := range w.w.Header {
-		req.Header.SetBytesV(h.Name, h.Value)
-	}
-	req.SetBodyRaw(w.w.Body) // w.w is not touched until the next Fill
+	fillRequest(req, &w.w) // w.w is not touched until the next Fill
 	c.Events = len(w.w.Events)
 	if w.s.ledger == nil {
 		return
@@ -91,6 +85,18 @@ func (w *worker) Fill(c *load.Call, req *fasthttp.Request) {
 			w.s.ledger.Expect(w.s.phase, ev.ID, ev.User, c.Intended, w.waiter)
 		}
 	}
+}
+
+// fillRequest writes wh into req as its signed JSON POST to wh.Path (the
+// host is the caller's to set); req's body is wh.Body itself, not a copy.
+func fillRequest(req *fasthttp.Request, wh *traffic.Webhook) {
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(wh.Path)
+	req.Header.SetContentType("application/json")
+	for _, h := range wh.Header {
+		req.Header.SetBytesV(h.Name, h.Value)
+	}
+	req.SetBodyRaw(wh.Body)
 }
 
 func (w *worker) Answered(c *load.Call, status int, body []byte, err error) {

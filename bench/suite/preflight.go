@@ -89,13 +89,8 @@ func (s *suite) post(client *fasthttp.Client, w *traffic.Webhook) (int, []byte, 
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(fasthttp.MethodPost)
+	fillRequest(req, w)
 	req.SetRequestURI(s.env.gatewayURL + w.Path)
-	req.Header.SetContentType("application/json")
-	for _, h := range w.Header {
-		req.Header.SetBytesV(h.Name, h.Value)
-	}
-	req.SetBodyRaw(w.Body)
 	if err := client.DoTimeout(req, resp, s.o.Timeout+time.Second); err != nil {
 		return 0, nil, err
 	}
