@@ -360,8 +360,8 @@ func (s *Store) List(bucket, after string, limit int) ([]store.KV, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	if bucket == "" || len(bucket) > bbolt.MaxKeySize {
-		return nil, fmt.Errorf("%w: bucket name of %d bytes", ErrInvalidKey, len(bucket))
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
 	}
 	var out []store.KV
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -1047,11 +1047,18 @@ func lookup(b *bbolt.Bucket, key string) ([]byte, bool) {
 // --- validation ---
 
 func checkKey(bucket, key string) error {
-	switch {
-	case bucket == "" || len(bucket) > bbolt.MaxKeySize:
-		return fmt.Errorf("%w: bucket name of %d bytes", ErrInvalidKey, len(bucket))
-	case key == "" || len(key) > bbolt.MaxKeySize:
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if key == "" || len(key) > bbolt.MaxKeySize {
 		return fmt.Errorf("%w: bucket %q: key of %d bytes", ErrInvalidKey, bucket, len(key))
+	}
+	return nil
+}
+
+func checkBucket(bucket string) error {
+	if bucket == "" || len(bucket) > bbolt.MaxKeySize {
+		return fmt.Errorf("%w: bucket name of %d bytes", ErrInvalidKey, len(bucket))
 	}
 	return nil
 }
