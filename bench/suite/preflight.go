@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"time"
 
@@ -77,7 +78,7 @@ func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error
 		}
 		if status < 200 || status > 299 {
 			return fmt.Errorf("bench: -target %s refused a signed %s webhook (POST %s): %d %s%s",
-				s.o.Target, sh.Channel, w.Path, status, body, s.hint(sh.Channel, status))
+				s.o.Target, sh.Channel, w.Path, status, body, s.hint(sh.Channel, path.Base(w.Path), status))
 		}
 		ch.Acked(&w)
 	}
@@ -97,34 +98,19 @@ func (s *suite) post(client *fasthttp.Client, w *traffic.Webhook) (int, []byte, 
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }
 
-// hint says which flag a refusal points at.
-func (s *suite) hint(channel string, status int) string {
+// hint says which flag a refusal points at; connection is the one the
+// webhook was addressed to (its route's last segment).
+func (s *suite) hint(channel, connection string, status int) string {
 	meta := channel == traffic.MessengerName || channel == traffic.InstagramName || channel == traffic.WhatsAppName
 	switch {
 	case status == fasthttp.StatusNotFound && channel == traffic.MessengerName:
-		return "\n  -connection must name one of its Messenger connections (now " + strconv.Quote(s.o.Connection) + ")"
+		return "\n  -connection must name one of its Messenger connections (now " + strconv.Quote(connection) + ")"
 	case status == fasthttp.StatusNotFound:
-		return "\n  the bench's " + channel + " traffic needs a connection named " + strconv.Quote(targetConnection(channel)) + " there"
+		return "\n  the bench's " + channel + " traffic needs a connection named " + strconv.Quote(connection) + " there"
 	case (status == fasthttp.StatusUnauthorized || status == fasthttp.StatusForbidden) && meta:
 		return "\n  -app-secret (or $SWITCHBOARD_BENCH_APP_SECRET) must be that connection's app secret"
 	case status == fasthttp.StatusUnauthorized || status == fasthttp.StatusForbidden:
 		return "\n  its " + channel + " connection must have the bench's secret (bench/README.md)"
 	}
 	return ""
-}
-
-// targetConnection is the connection name the bench's traffic of channel
-// is addressed to.
-func targetConnection(channel string) string {
-	switch channel {
-	case traffic.InstagramName:
-		return InstagramConnection
-	case traffic.WhatsAppName:
-		return WhatsAppConnection
-	case traffic.TelegramName:
-		return TelegramConnection
-	case traffic.ViberName:
-		return ViberConnection
-	}
-	return channel
 }
