@@ -148,6 +148,7 @@ type Phase struct {
 	CPU        *CPU               `json:"cpu,omitempty"`
 	Memory     *Memory            `json:"memory,omitempty"`
 	Store      *Store             `json:"store,omitempty"`
+	Runtime    *Runtime           `json:"runtime,omitempty"`
 	MaxQueueMS float64            `json:"max_queue_ms"`
 	// BenchCPU is the bench process's own CPU (generator and mocks), in
 	// cores, when the server ran as a separate process.
@@ -201,6 +202,18 @@ type Store struct {
 	// FileMB is the store file's size after the window (bbolt's file
 	// never shrinks: it is the run's high-water mark so far).
 	FileMB float64 `json:"file_mb,omitempty"`
+}
+
+// Runtime is the gateway's Go runtime over the window, from its /metrics
+// (binary mode only): what the heap allocated per round-tripped event,
+// and the share of the gateway's CPU the garbage collector took, which
+// is what those allocations cost beyond their own.
+type Runtime struct {
+	AllocKBPerEvent float64 `json:"alloc_kb_per_event"`
+	AllocsPerEvent  float64 `json:"allocs_per_event"`
+	// GCCPUShare: the collector's CPU seconds (go_gc_cpu_seconds_total,
+	// an estimate of the runtime's) over the gateway's CPU seconds.
+	GCCPUShare float64 `json:"gc_cpu_share"`
 }
 
 // Memory is a server's resident memory.

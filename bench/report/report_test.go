@@ -23,7 +23,8 @@ func sample() *Results {
 		CPU:        &CPU{Seconds: 0.1, Cores: 0.01, MicrosPerEvent: 30, MicrosPerRequest: 33, Scope: "process", Source: "schedstat"},
 		Memory:     &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41},
 		Store: &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
-			CommitP50MS: 0.41, CommitP99MS: 0.83, FileMB: 12.25}}
+			CommitP50MS: 0.41, CommitP99MS: 0.83, FileMB: 12.25},
+		Runtime: &Runtime{AllocKBPerEvent: 4.25, AllocsPerEvent: 31.5, GCCPUShare: 0.034}}
 	ceil := Phase{Name: "main", Server: "ceiling", Loop: "open", Rate: 300, Connections: 64, WindowS: 10,
 		ThroughputRPS: 300, EventsInPerSec: 330, EventsPerSec: 330, LatencyMS: latency.Summary{Count: 1000, P50: 0.1, P99: 0.3}}
 	r := &Results{
@@ -146,6 +147,9 @@ func TestTable(t *testing.T) {
 	}
 	if !regexp.MustCompile(`replies sent before spooling +97%`).MatchString(out) {
 		t.Errorf("table lacks the settled replies' share:\n%s", out)
+	}
+	if !regexp.MustCompile(`heap allocations/event: KB, objects +4\.25, 31\.5 *\n(.*\n)?.*GC share of the gateway's CPU +3\.4% *\n`).MatchString(out) {
+		t.Errorf("table lacks the gateway's allocations and GC share:\n%s", out)
 	}
 	(&Results{}).Table(&b) // nothing measured: no panic
 }

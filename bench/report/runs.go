@@ -131,6 +131,24 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		}
 		return r.Gateway.Store.SendRequestsPerReply, true
 	})
+	fig("heap KB/event", func(r *Results) (float64, bool) {
+		if r.Gateway.Runtime == nil {
+			return 0, false
+		}
+		return r.Gateway.Runtime.AllocKBPerEvent, true
+	})
+	fig("heap allocations/event", func(r *Results) (float64, bool) {
+		if r.Gateway.Runtime == nil {
+			return 0, false
+		}
+		return r.Gateway.Runtime.AllocsPerEvent, true
+	})
+	fig("GC share of gateway CPU", func(r *Results) (float64, bool) {
+		if r.Gateway.Runtime == nil {
+			return 0, false
+		}
+		return r.Gateway.Runtime.GCCPUShare, true
+	})
 	if first.Reference != nil {
 		// withRef reads a figure of runs that had a reference phase.
 		withRef := func(get func(r *Results, ref *Phase) (float64, bool)) func(*Results) (float64, bool) {

@@ -73,6 +73,10 @@ func (r *Results) Table(w io.Writer) {
 			row("backend POSTs/event, Send requests/reply", orDash(st.BackendPOSTsPerEvent)+", "+orDash(st.SendRequestsPerReply), "", "")
 		}
 	}
+	if rt := g.Runtime; rt != nil {
+		row("heap allocations/event: KB, objects", fmt.Sprintf("%.2f, %.1f", rt.AllocKBPerEvent, rt.AllocsPerEvent), "", "")
+		row("GC share of the gateway's CPU", fmt.Sprintf("%.1f%%", 100*rt.GCCPUShare), "", "")
+	}
 	if g.Memory != nil {
 		cm := ""
 		if c.Memory != nil {

@@ -496,6 +496,12 @@ type windowCounts struct {
 	// commitBuckets: the store's commit duration histogram, count by
 	// vmrange (nil from builds without it).
 	commitBuckets map[string]uint64
+	// The Go runtime's counters (binary mode only: in-process they would
+	// be the whole bench's): bytes and objects allocated, and the
+	// garbage collector's CPU seconds; hasRuntime when all were read.
+	allocBytes, mallocs uint64
+	gcCPU               float64
+	hasRuntime          bool
 }
 
 // gatewayCounts reads the store counters from the gateway's /metrics and
@@ -513,7 +519,7 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		return windowCounts{}, false
 	}
 	var c windowCounts
-	var seen int
+	var seen, runtime int
 	for line := range bytes.Lines(resp.Body()) {
 		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
 		if !ok {
@@ -541,6 +547,10 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		case "switchboard_store_settled_total":
 			dst = &c.settled
 			seen-- // optional
+		case "go_memstats_alloc_bytes_total", "go_memstats_mallocs_total", "go_gc_cpu_seconds_total":
+			if e.gatewayPID == 0 {
+				continue
+			}
 		default:
 			continue
 		}
@@ -548,9 +558,19 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		if err != nil {
 			return windowCounts{}, false
 		}
-		*dst = uint64(v)
-		seen++
+		switch string(name) {
+		case "go_memstats_alloc_bytes_total":
+			c.allocBytes, runtime = uint64(v), runtime+1
+		case "go_memstats_mallocs_total":
+			c.mallocs, runtime = uint64(v), runtime+1
+		case "go_gc_cpu_seconds_total":
+			c.gcCPU, runtime = v, runtime+1
+		default:
+			*dst = uint64(v)
+			seen++
+		}
 	}
+	c.hasRuntime = runtime == 3
 	if e.backend != nil && e.channel != nil {
 		c.backendPOSTs, c.channelRequests = e.backend.Requests.Load(), e.channel.Requests.Load()
 		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()

@@ -1,8 +1,14 @@
 package suite
 
 import (
+	"context"
+	"io"
 	"math"
+	"os"
 	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/bench/report"
 )
 
 func TestRangeQuantile(t *testing.T) {
@@ -25,5 +31,54 @@ func TestRangeQuantile(t *testing.T) {
 		if ok != c.ok || math.Abs(got-c.want) > 1e-7 {
 			t.Errorf("%s: %g, %v; want %g, %v", c.name, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// TestGatewayRuntimeCounts: the Go runtime's allocation and GC counters
+// are read from the gateway's /metrics in binary mode only (in-process
+// they would count the generator and mocks too). Here an in-process
+// gateway stands in for the subprocess by giving its pid.
+func TestGatewayRuntimeCounts(t *testing.T) {
+	o := Options{Mode: ModeInProcess}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e, err := startEnv(ctx, &o, o.pages(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	c, ok := e.gatewayCounts()
+	if !ok || c.hasRuntime || c.allocBytes != 0 {
+		t.Fatalf("in-process: runtime counters read (%v, %+v)", ok, c)
+	}
+	e.gatewayPID = os.Getpid()
+	a, okA := e.gatewayCounts()
+	sink = make([]byte, 1<<20)
+	b, okB := e.gatewayCounts()
+	if !okA || !okB || !a.hasRuntime || !b.hasRuntime {
+		t.Fatalf("binary mode: runtime counters not read: %+v, %+v", a, b)
+	}
+	if b.allocBytes < a.allocBytes+1<<20 || b.mallocs <= a.mallocs || b.gcCPU < a.gcCPU {
+		t.Fatalf("counters did not follow a 1 MiB allocation: %+v then %+v", a, b)
+	}
+}
+
+var sink []byte
+
+func TestRuntimeFigures(t *testing.T) {
+	a := &windowCounts{allocBytes: 1 << 20, mallocs: 1000, gcCPU: 0.5}
+	b := &windowCounts{allocBytes: 1<<20 + 4096*100, mallocs: 4000, gcCPU: 0.6}
+	rt := runtimeFigures(a, b, 100, &report.CPU{Seconds: 2})
+	if rt.AllocKBPerEvent != 4 || rt.AllocsPerEvent != 30 || math.Abs(rt.GCCPUShare-0.05) > 1e-9 {
+		t.Fatalf("figures %+v, want 4 KB, 30 objects, 5%%", rt)
+	}
+	// No CPU reading: no share; counters that went backwards (a restarted
+	// gateway) give zero, not a wrapped uint64.
+	rt = runtimeFigures(b, a, 100, nil)
+	if rt.AllocKBPerEvent != 0 || rt.AllocsPerEvent != 0 || rt.GCCPUShare != 0 {
+		t.Fatalf("figures %+v, want zeros", rt)
 	}
 }

@@ -382,6 +382,9 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		}
 		st.FileMB = s.env.storeFileMB()
 		p.Store = st
+		if a.hasRuntime && b.hasRuntime {
+			p.Runtime = runtimeFigures(a, b, events, p.CPU)
+		}
 	}
 	smp.mu.Unlock()
 	if srv == serverGateway && s.env.gatewayPID == 0 && s.env.inproc == nil {
@@ -393,6 +396,19 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// runtimeFigures are the gateway's allocations per round-tripped event
+// between two readings, and its collector's share of the CPU it used.
+func runtimeFigures(a, b *windowCounts, events float64, cpu *report.CPU) *report.Runtime {
+	rt := &report.Runtime{
+		AllocKBPerEvent: float64(b.allocBytes-min(a.allocBytes, b.allocBytes)) / 1024 / max(events, 1),
+		AllocsPerEvent:  float64(b.mallocs-min(a.mallocs, b.mallocs)) / max(events, 1),
+	}
+	if cpu != nil && cpu.Seconds > 0 {
+		rt.GCCPUShare = max(b.gcCPU-a.gcCPU, 0) / cpu.Seconds
+	}
+	return rt
+}
 
 func fmtMS(v float64) string {
 	if v == 0 {

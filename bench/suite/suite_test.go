@@ -191,6 +191,10 @@ func TestQuickRun(t *testing.T) {
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
+	// In-process, the runtime's counters are the whole bench's: not shown.
+	if res.Gateway.Runtime != nil {
+		t.Fatalf("in-process run reports the gateway's allocations: %+v", res.Gateway.Runtime)
+	}
 	// The default mix is Messenger only, so the reference pipeline ran
 	// under the same load and accounted for every event like the gateway.
 	ref := res.Reference
