@@ -178,9 +178,17 @@ func (b *Batcher) post(batch []*call, body []byte) []byte {
 	return body
 }
 
-// splitResults returns a copy of each result object of a batch answer.
+// resultParsers parse batch answers; a pooled parser keeps its value
+// tree between answers, so a warm parse allocates nothing.
+var resultParsers fastjson.ParserPool
+
+// splitResults returns a copy of each result object of a batch answer,
+// all in one buffer: a batch's answers cost two allocations however many
+// events it held.
 func splitResults(body []byte, n int) ([][]byte, error) {
-	v, err := fastjson.ParseBytes(body)
+	p := resultParsers.Get()
+	defer resultParsers.Put(p)
+	v, err := p.ParseBytes(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBatchAnswer, err)
 	}
@@ -189,9 +197,15 @@ func splitResults(body []byte, n int) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: %d results for %d events", errBatchAnswer, len(rs), n)
 	}
 	out := make([][]byte, n)
+	// Re-encoded results are about as long as they were in the body: the
+	// buffer rarely grows, and if it does, the results already cut keep
+	// the old one.
+	buf := make([]byte, 0, len(body))
 	for i, r := range rs {
 		if r.Type() == fastjson.TypeObject && r.Get("messages") != nil {
-			out[i] = r.MarshalTo(nil)
+			start := len(buf)
+			buf = r.MarshalTo(buf)
+			out[i] = buf[start:len(buf):len(buf)]
 		}
 	}
 	return out, nil
