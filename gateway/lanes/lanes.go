@@ -38,10 +38,14 @@ type Queue[T any] struct {
 	handle  Handler[T]
 	workers int
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	lanes   map[string]*lane[T]
-	ready   []*lane[T] // lanes with work, not running, not waiting
+	mu    sync.Mutex
+	cond  *sync.Cond
+	lanes map[string]*lane[T]
+	// ready holds the lanes with work, not running, not waiting, from
+	// ready[head] on: a FIFO over one array (see popReady).
+	ready   []*lane[T]
+	head    int
+	free    []*lane[T] // emptied lanes, for reuse (at most maxFree)
 	pending int        // items queued, running included
 	closed  bool
 
@@ -84,7 +88,7 @@ func (q *Queue[T]) Push(key string, item T) bool {
 	}
 	l := q.lanes[key]
 	if l == nil {
-		l = &lane[T]{key: key}
+		l = q.newLane(key)
 		q.lanes[key] = l
 	}
 	l.items = append(l.items, item)
@@ -107,16 +111,14 @@ func (q *Queue[T]) work() {
 	defer q.wg.Done()
 	for {
 		q.mu.Lock()
-		for len(q.ready) == 0 && !q.closed {
+		for q.head == len(q.ready) && !q.closed {
 			q.cond.Wait()
 		}
 		if q.closed {
 			q.mu.Unlock()
 			return
 		}
-		l := q.ready[0]
-		q.ready[0] = nil
-		q.ready = q.ready[1:]
+		l := q.popReady()
 		l.running = true
 		l.attempt++
 		item, attempt := l.items[0], l.attempt
@@ -134,11 +136,16 @@ func (q *Queue[T]) work() {
 		default:
 			var zero T
 			l.items[0] = zero
-			l.items = l.items[1:]
+			if len(l.items) == 1 {
+				l.items = l.items[:0] // the array stays for the lane's next item
+			} else {
+				l.items = l.items[1:]
+			}
 			l.attempt = 0
 			q.pending--
 			if len(l.items) == 0 {
 				delete(q.lanes, l.key)
+				q.freeLane(l)
 			} else {
 				q.ready = append(q.ready, l)
 				q.cond.Signal()
@@ -146,6 +153,55 @@ func (q *Queue[T]) work() {
 		}
 		q.mu.Unlock()
 	}
+}
+
+// maxFree bounds the emptied lanes kept for reuse: a conversation's lane
+// lives from its first message to its last reply, so most lanes are made
+// and emptied again and again; the ones kept spare their allocations.
+const maxFree = 1024
+
+// newLane is a lane for key, reused when one is free. Called with mu held.
+func (q *Queue[T]) newLane(key string) *lane[T] {
+	n := len(q.free)
+	if n == 0 {
+		return &lane[T]{key: key}
+	}
+	l := q.free[n-1]
+	q.free[n-1] = nil
+	q.free = q.free[:n-1]
+	l.key = key
+	return l
+}
+
+// freeLane keeps an emptied lane, not running nor waiting and out of the
+// map, for reuse: nothing else refers to it any more. Its items array is
+// kept from where its last item was, so a lane that held one item at a
+// time reuses it (see the pop in work). Called with mu held.
+func (q *Queue[T]) freeLane(l *lane[T]) {
+	if len(q.free) >= maxFree {
+		return
+	}
+	*l = lane[T]{items: l.items[:0]}
+	q.free = append(q.free, l)
+}
+
+// popReady takes the first ready lane. The taken front of the array is
+// reclaimed when the FIFO empties, or moved over once it is more than
+// half of it, so a steady flow reuses one array where a ready[1:] slice
+// would keep reallocating it. Called with mu held, ready not empty.
+func (q *Queue[T]) popReady() *lane[T] {
+	l := q.ready[q.head]
+	q.ready[q.head] = nil
+	q.head++
+	switch {
+	case q.head == len(q.ready):
+		q.ready, q.head = q.ready[:0], 0
+	case q.head > len(q.ready)/2 && q.head >= 64:
+		n := copy(q.ready, q.ready[q.head:])
+		clear(q.ready[n:])
+		q.ready, q.head = q.ready[:n], 0
+	}
+	return l
 }
 
 // park makes l wait d before its head item runs again. Called with mu held.

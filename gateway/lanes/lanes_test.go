@@ -184,3 +184,79 @@ func TestCloseDeadlineCancelsHandlers(t *testing.T) {
 		t.Fatal("Close met its deadline although the handler was stuck")
 	}
 }
+
+// TestReadyIsFIFO: with one worker, lanes take turns in the order they
+// became ready, a lane with more items going to the back after each; 300
+// lanes make the ready FIFO reclaim its front many times over, and lanes
+// emptied and made again (reused) keep their order too.
+func TestReadyIsFIFO(t *testing.T) {
+	const lanesN, perLane = 300, 3
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	done := make(chan struct{})
+	q := New(1, func(_ context.Context, key string, item int, _ int) Result {
+		if key == "lane0" && item == 0 {
+			<-gate // hold the only worker while everything is pushed
+		}
+		mu.Lock()
+		got = append(got, fmt.Sprint(key, "/", item))
+		if len(got) == lanesN*perLane+lanesN {
+			close(done)
+		}
+		mu.Unlock()
+		return Done
+	})
+	defer q.Close(context.Background())
+	for i := range perLane {
+		for l := range lanesN {
+			q.Push(fmt.Sprint("lane", l), i)
+		}
+	}
+	close(gate)
+	// The model: a FIFO of lanes; each turn handles a lane's head item
+	// and sends the lane to the back while it has more.
+	var want []string
+	fifo := []int{}
+	for l := range lanesN {
+		fifo = append(fifo, l)
+	}
+	next := make([]int, lanesN)
+	for len(fifo) > 0 {
+		l := fifo[0]
+		fifo = fifo[1:]
+		want = append(want, fmt.Sprint("lane", l, "/", next[l]))
+		if next[l]++; next[l] < perLane {
+			fifo = append(fifo, l)
+		}
+	}
+	// Then every lane again, emptied by now: each is made anew (from the
+	// free lanes) and runs in push order.
+	waitFor(t, func() bool { return q.Pending() == 0 })
+	for l := range lanesN {
+		q.Push(fmt.Sprint("lane", l), perLane)
+		want = append(want, fmt.Sprint("lane", l, "/", perLane))
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every item was handled")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("turn %d handled %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		runtime.Gosched()
+	}
+}
