@@ -77,6 +77,12 @@ type Store struct {
 	now      func() time.Time
 	observe  func(time.Duration) // store.Options.ObserveCommit
 
+	// cursors serve the committer's lookups (see cursors), and buf holds
+	// what its transaction writes (see txBuf); only the committer
+	// goroutine uses them.
+	cursors cursors
+	buf     txBuf
+
 	closed atomic.Bool
 	reqs   *queue // the committer's inbox
 
@@ -133,6 +139,7 @@ func Open(dir string, opts store.Options) (*Store, error) {
 		now:           opts.Now,
 		observe:       opts.ObserveCommit,
 		reqs:          newQueue(),
+		cursors:       make(cursors),
 		committerDone: make(chan struct{}),
 		stopSweep:     make(chan struct{}),
 		sweeperDone:   make(chan struct{}),
@@ -671,6 +678,8 @@ func (s *Store) tryCommit(live []*request) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("bolt: beginning transaction: %w", err)
 	}
+	defer clear(s.cursors) // a cursor is valid only in its transaction
+	s.buf.reset()
 	now := s.now().UnixNano()
 	for i, r := range live {
 		if err := s.apply(tx, r, now); err != nil {
@@ -697,7 +706,7 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 	case opAck:
 		// One seek: the cursor that finds the entry deletes it (a Get
 		// and a Delete would each walk the tree).
-		c := tx.Bucket(bucketSpool).Cursor()
+		c := s.cursors.of(tx.Bucket(bucketSpool))
 		var k [8]byte
 		binary.BigEndian.PutUint64(k[:], r.seq)
 		if got, _ := c.Seek(k[:]); bytes.Equal(got, k[:]) {
@@ -811,7 +820,7 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 		if err != nil {
 			return fmt.Errorf("bolt: next seq: %w", err)
 		}
-		if err := sp.Put(seqKey(seq), encodeEntry(it)); err != nil {
+		if err := sp.Put(s.buf.seqKey(seq), s.buf.entry(it)); err != nil {
 			return fmt.Errorf("bolt: spooling item %d: %w", i, err)
 		}
 		for j := range it.Sets {
@@ -827,7 +836,7 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 					return fmt.Errorf("bolt: item %d: %w: %q/%q", i, store.ErrTaken, set.Bucket, set.Key)
 				}
 			}
-			if err := b.Put([]byte(set.Key), set.Value); err != nil {
+			if err := b.Put(s.buf.bytes(set.Key), set.Value); err != nil {
 				return fmt.Errorf("bolt: item %d: putting %q/%q: %w", i, set.Bucket, set.Key, err)
 			}
 		}
@@ -844,17 +853,17 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 func (s *Store) remember(tx *bbolt.Tx, key string, now, ttl int64) (dup bool, err error) {
 	dd := tx.Bucket(bucketDedup)
 	idx := tx.Bucket(bucketDedupTime)
-	k := []byte(key)
-	if v := dd.Get(k); len(v) == timeLen {
+	k := s.buf.bytes(key)
+	if v := s.cursors.get(dd, k); len(v) == timeLen {
 		t := decodeTime(v)
 		if now-t < ttl {
 			return true, nil
 		}
-		if err := idx.Delete(timeKey(t, key)); err != nil {
+		if err := idx.Delete(s.buf.timeKey(t, key)); err != nil {
 			return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
 		}
 	}
-	tk := timeKey(now, key)
+	tk := s.buf.timeKey(now, key)
 	if err := dd.Put(k, tk[:timeLen]); err != nil {
 		return false, fmt.Errorf("bolt: dedup %q: %w", key, err)
 	}
@@ -880,15 +889,15 @@ var seenMark = []byte{1}
 // no index is remembered by first sighting instead, so it still
 // deduplicates.
 func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now, ttl int64) (dup bool, err error) {
-	k := timeKey(at, key)
-	if now-at < s.ttl && tx.Bucket(bucketDedupAt).Get(k) != nil {
+	k := s.buf.timeKey(at, key)
+	if now-at < s.ttl && s.cursors.get(tx.Bucket(bucketDedupAt), k) != nil {
 		return true, nil
 	}
 	for _, t := range s.ttls {
 		if now-at >= t {
 			continue
 		}
-		if b := ttlIndex(tx, t); b != nil && b.Get(k) != nil {
+		if b := ttlIndex(tx, t); b != nil && s.cursors.get(b, k) != nil {
 			return true, nil
 		}
 	}
@@ -996,22 +1005,64 @@ func expiredFront(b *bbolt.Bucket, now, ttl int64) [][]byte {
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
-// timeKey is the order-preserving encoding of unix nanoseconds t (sign bit
-// flipped, big-endian) followed by key.
-func timeKey(t int64, key string) []byte {
-	b := make([]byte, timeLen, timeLen+len(key))
-	binary.BigEndian.PutUint64(b, uint64(t)^(1<<63))
-	return append(b, key...)
-}
-
 func decodeTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-func encodeEntry(it *store.Item) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(it.Lane)+len(it.Data))
-	b = append(b, byte(it.Kind))
-	b = binary.AppendUvarint(b, uint64(len(it.Lane)))
-	b = append(b, it.Lane...)
-	return append(b, it.Data...)
+// txBuf holds the keys and values the committer's transaction writes:
+// bbolt keeps a value until its transaction ends (it copies keys), so
+// they are appended here instead of allocated one by one, and the buffer
+// serves the next transaction again. A slice handed out stays valid when
+// the buffer grows (it keeps the old array), so growing mid-transaction
+// is safe.
+type txBuf struct{ b []byte }
+
+// maxTxBuf bounds the buffer kept between transactions: one that grew
+// for an unusual commit is dropped.
+const maxTxBuf = 4 << 20
+
+// reset starts a transaction: every slice handed out before is dead.
+func (t *txBuf) reset() {
+	if cap(t.b) > maxTxBuf {
+		t.b = nil
+	}
+	t.b = t.b[:0]
+}
+
+// cut is what was appended from start on, capped so that appending to
+// it cannot write over what follows.
+func (t *txBuf) cut(start int) []byte { return t.b[start:len(t.b):len(t.b)] }
+
+// bytes is s as bytes.
+func (t *txBuf) bytes(s string) []byte {
+	n := len(t.b)
+	t.b = append(t.b, s...)
+	return t.cut(n)
+}
+
+// seqKey is seqKey(seq) in the buffer: seq, big-endian.
+func (t *txBuf) seqKey(seq uint64) []byte {
+	n := len(t.b)
+	t.b = binary.BigEndian.AppendUint64(t.b, seq)
+	return t.cut(n)
+}
+
+// timeKey is the order-preserving encoding of unix nanoseconds at (sign
+// bit flipped, big-endian) followed by key.
+func (t *txBuf) timeKey(at int64, key string) []byte {
+	n := len(t.b)
+	t.b = binary.BigEndian.AppendUint64(t.b, uint64(at)^(1<<63))
+	t.b = append(t.b, key...)
+	return t.cut(n)
+}
+
+// entry is the spool value of it: kind, uvarint lane length, lane, data
+// (decodeEntry reads it).
+func (t *txBuf) entry(it *store.Item) []byte {
+	n := len(t.b)
+	t.b = append(t.b, byte(it.Kind))
+	t.b = binary.AppendUvarint(t.b, uint64(len(it.Lane)))
+	t.b = append(t.b, it.Lane...)
+	t.b = append(t.b, it.Data...)
+	return t.cut(n)
 }
 
 // decodeEntry copies the entry out of bbolt's memory, which is valid only
@@ -1036,6 +1087,33 @@ func decodeEntry(k, v []byte) (store.Entry, error) {
 
 // lookup tells a present empty value from an absent key, which Bucket.Get
 // does not promise to do. KV buckets hold no nested buckets.
+// cursors keep one cursor per bucket for the committer's transaction:
+// bbolt's Bucket.Get makes a cursor and grows its stack, level by level,
+// on every call (three or four allocations), where a kept cursor's Seek
+// reuses both. Cursors stay valid across writes to their bucket as long
+// as each use seeks first; they must not outlive the transaction.
+type cursors map[*bbolt.Bucket]*bbolt.Cursor
+
+// of is b's cursor, made on first use.
+func (cs cursors) of(b *bbolt.Bucket) *bbolt.Cursor {
+	c := cs[b]
+	if c == nil {
+		c = b.Cursor()
+		cs[b] = c
+	}
+	return c
+}
+
+// get is b.Get(key) through b's cursor: the value, nil when key is
+// missing or holds a nested bucket.
+func (cs cursors) get(b *bbolt.Bucket, key []byte) []byte {
+	k, v := cs.of(b).Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
+}
+
 func lookup(b *bbolt.Bucket, key string) ([]byte, bool) {
 	k, v := b.Cursor().Seek([]byte(key))
 	if k == nil || string(k) != key {
