@@ -140,7 +140,7 @@ func (bt *Batcher) seal(b *batch) []*batchOp {
 // reports that the call ended up on its own in its batch: the caller then
 // makes it as a plain call, and nothing else was sent.
 func (e *Endpoint) batched(ctx context.Context, b *sendBuf, token string) (status int, body []byte, hdr adapters.Peeker, alone bool, err error) {
-	form, ok := appendForm(b.form[:0], b.body, token)
+	form, ok := appendForm(b.form[:0], &b.scratch, b.body, token)
 	b.form = form
 	if !ok {
 		return 0, nil, nil, true, nil // not an object: let the plain call report it
@@ -311,8 +311,9 @@ func appendBatchJSON(dst []byte, version string, ops []*batchOp) []byte {
 // way a batched call carries its body: each member name=value, a string
 // member's value being the string itself and any other its JSON text, all
 // URL-encoded, then access_token=token. It reports false when obj is not
-// a JSON object.
-func appendForm(dst, obj []byte, token string) ([]byte, bool) {
+// a JSON object. Non-string members are encoded in *scratch, kept for the
+// next call.
+func appendForm(dst []byte, scratch *[]byte, obj []byte, token string) ([]byte, bool) {
 	p := respParsers.Get()
 	defer respParsers.Put(p)
 	v, err := p.ParseBytes(obj)
@@ -320,15 +321,14 @@ func appendForm(dst, obj []byte, token string) ([]byte, bool) {
 		return dst, false
 	}
 	o, _ := v.Object()
-	var scratch []byte
 	o.Visit(func(k []byte, m *fastjson.Value) {
 		dst = fasthttp.AppendQuotedArg(dst, k)
 		dst = append(dst, '=')
 		if m.Type() == fastjson.TypeString {
 			dst = fasthttp.AppendQuotedArg(dst, m.GetStringBytes())
 		} else {
-			scratch = m.MarshalTo(scratch[:0])
-			dst = fasthttp.AppendQuotedArg(dst, scratch)
+			*scratch = m.MarshalTo((*scratch)[:0])
+			dst = fasthttp.AppendQuotedArg(dst, *scratch)
 		}
 		dst = append(dst, '&')
 	})

@@ -365,7 +365,7 @@ func TestBatchTarget(t *testing.T) {
 // argument holding the same value, strings bare, and the token is added.
 func TestAppendForm(t *testing.T) {
 	body := `{"recipient":{"id":"1"},"messaging_type":"MESSAGE_TAG","tag":"HUMAN_AGENT","message":{"text":"a & b = 100% \"q\" é","quick_replies":[{"content_type":"text","title":"x","payload":"P+1"}]},"notification_type":"SILENT_PUSH"}`
-	form, ok := appendForm(nil, []byte(body), "t&k=n")
+	form, ok := appendForm(nil, new([]byte), []byte(body), "t&k=n")
 	if !ok {
 		t.Fatal("refused an object")
 	}
@@ -387,7 +387,7 @@ func TestAppendForm(t *testing.T) {
 	if a.Len() != n+1 || string(a.Peek("access_token")) != "t&k=n" {
 		t.Errorf("form %s", form)
 	}
-	if _, ok := appendForm(nil, []byte(`[1]`), "t"); ok {
+	if _, ok := appendForm(nil, new([]byte), []byte(`[1]`), "t"); ok {
 		t.Error("took an array")
 	}
 }
@@ -423,7 +423,7 @@ func FuzzAppendForm(f *testing.F) {
 	f.Add([]byte(`{"recipient":{"notification_messages_token":"x"},"message":{"attachment":{"type":"image","payload":{"url":"https://e.x/a?b=c&d"}}},"n":1.5e3,"b":true,"z":null}`), "t")
 	f.Add([]byte(`[]`), "t")
 	f.Fuzz(func(t *testing.T, obj []byte, token string) {
-		form, ok := appendForm(nil, obj, token)
+		form, ok := appendForm(nil, new([]byte), obj, token)
 		v, err := fastjson.ParseBytes(obj)
 		if ok != (err == nil && v.Type() == fastjson.TypeObject) {
 			t.Fatalf("ok %v for %q", ok, obj)

@@ -187,14 +187,14 @@ func (e *Endpoint) appendURI(dst []byte, path, token string) []byte {
 
 // sendBuf holds the body and URI of one call, and its body as a form when
 // it is batched.
-type sendBuf struct{ body, uri, form []byte }
+type sendBuf struct{ body, uri, form, scratch []byte }
 
 var sendBufs = sync.Pool{New: func() any { return &sendBuf{body: make([]byte, 0, 1024), uri: make([]byte, 0, 256)} }}
 
 func acquireBuf() *sendBuf { return sendBufs.Get().(*sendBuf) }
 
 func releaseBuf(b *sendBuf) {
-	if cap(b.body) > 64<<10 || cap(b.form) > 64<<10 { // let an outsized body go
+	if cap(b.body) > 64<<10 || cap(b.form) > 64<<10 || cap(b.scratch) > 64<<10 { // let an outsized body go
 		return
 	}
 	sendBufs.Put(b)
