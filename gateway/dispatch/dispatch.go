@@ -47,8 +47,8 @@ type Dispatcher struct {
 
 	queue    *lanes.Queue[*job]
 	pacer    *pacer
-	mu       sync.Mutex
-	breakers map[string]*breaker
+	mu       sync.RWMutex
+	breakers map[breakerKey]*breaker
 	sent     atomic.Uint64
 	failed   atomic.Uint64
 }
@@ -99,7 +99,7 @@ func (d *Dispatcher) Start() error {
 		return err
 	}
 	d.pacer = p
-	d.breakers = make(map[string]*breaker)
+	d.breakers = make(map[breakerKey]*breaker)
 	d.queue = lanes.New(d.Workers, d.handle)
 	return nil
 }
@@ -251,14 +251,26 @@ func (d *Dispatcher) newJob(connection, responsePath string, r normalize.Reply) 
 	return &job{conn: conn, path: responsePath, botID: bot, userID: user, reply: r}, nil
 }
 
+// breakerKey names a breaker: one per (connection, bot).
+type breakerKey struct{ conn, bot string }
+
+// breakerFor is the breaker of (conn, bot), made on first use. Finding an
+// existing one, as every send does, takes the read lock only and
+// allocates nothing.
 func (d *Dispatcher) breakerFor(conn, bot string) *breaker {
-	key := conn + "\x00" + bot
+	key := breakerKey{conn, bot}
+	d.mu.RLock()
+	b := d.breakers[key]
+	d.mu.RUnlock()
+	if b != nil {
+		return b
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if b := d.breakers[key]; b != nil {
 		return b
 	}
-	b := &breaker{}
+	b = &breaker{}
 	failures := d.Breaker.Failures
 	b.cb = gobreaker.NewCircuitBreaker[adapters.Sent](gobreaker.Settings{
 		Name:        conn + "/" + bot,
