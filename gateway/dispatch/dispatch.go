@@ -63,8 +63,11 @@ type Windows interface {
 
 // job is one reply on its way.
 type job struct {
-	seq     uint64    // spool entry of a replayed reply
-	ref     *spoolRef // spool entry of a reply accepted from the backend
+	seq uint64 // spool entry of a replayed reply
+	// ref is the spool entry of a reply accepted from the backend:
+	// &spool, which lives in the job to spare an allocation.
+	ref     *spoolRef
+	spool   spoolRef
 	conn    *connections.Conn
 	path    string
 	botID   string
@@ -126,10 +129,10 @@ func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.
 // queued, and returns the spool items that make them durable. The caller
 // spools the items (in the transaction that acks the event) and reports
 // their seqs to committed; a reply that finished before then is acked as
-// soon as its seq is known. It is half of pipeline.Replies.
+// soon as its seq is known. committed reads the items: they must stay as
+// returned until it has run. It is half of pipeline.Replies.
 func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
 	items := make([]store.Item, 0, len(msgs))
-	refs := make([]*spoolRef, 0, len(msgs))
 	lane := store.ConversationKey(connection, responsePath)
 	for _, m := range msgs {
 		data, err := marshalSpooled(&spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
@@ -142,18 +145,17 @@ func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []nor
 			d.failed.Add(1)
 			continue
 		}
-		j.eventID, j.ref = eventID, new(spoolRef)
+		j.eventID, j.ref = eventID, &j.spool
 		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane, Data: data, Settled: j.ref})
-		refs = append(refs, j.ref)
 		d.queue.Push(lane, j)
 	}
 	return items, func(seqs []uint64, err error) {
-		for i, ref := range refs {
+		for i := range items {
 			var seq uint64
 			if err == nil && i < len(seqs) {
 				seq = seqs[i]
 			}
-			ref.known(d, seq)
+			items[i].Settled.(*spoolRef).known(d, seq)
 		}
 	}
 }
