@@ -254,9 +254,15 @@ func (s *Store) AckAsync(seq uint64, next []store.Item, done func([]uint64, erro
 		}
 		return
 	}
-	r := &request{op: opAck, seq: seq, items: next, seqs: make([]uint64, 0, len(next)), async: done, isAsync: true}
-	if !s.reqs.push(r) && done != nil {
-		done(nil, store.ErrClosed)
+	// Pooled: the committer releases it once done has run. seqs is not
+	// kept in the pool, so done may keep the slice it is given.
+	r := acquireRequest(opAck)
+	r.seq, r.items, r.async, r.isAsync = seq, next, done, true
+	if !s.reqs.push(r) {
+		if done != nil {
+			done(nil, store.ErrClosed)
+		}
+		releaseRequest(r)
 	}
 }
 
@@ -664,6 +670,7 @@ func (s *Store) commit(batch []*request) {
 					r.async(r.seqs, nil)
 				}
 			}
+			releaseRequest(r) // nobody else refers to it
 			continue
 		}
 		r.done <- struct{}{}

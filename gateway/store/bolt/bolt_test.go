@@ -725,3 +725,56 @@ func TestCommitBufferKeepsValues(t *testing.T) {
 		}
 	}
 }
+
+// TestAckAsyncRequestsReused: asynchronous acks come from the request
+// pool and go back to it once their callback ran. Many concurrent acks,
+// each spooling a reply of its own, must each report the seq that reply
+// got, and nothing else: a request reused too early would mix them up.
+func TestAckAsyncRequestsReused(t *testing.T) {
+	s := openT(t, t.TempDir(), store.Options{})
+	const writers, each = 8, 250
+	var mu sync.Mutex
+	got := map[string]uint64{} // reply data → seq its callback reported
+	var wg, acks sync.WaitGroup
+	acks.Add(writers * each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				seqs, err := s.Spool([]store.Item{{Kind: store.KindInbound, Lane: "l", Data: []byte("event")}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				reply := fmt.Sprintf("reply-%d-%d", w, i)
+				s.AckAsync(seqs[0], []store.Item{{Kind: store.KindOutbound, Lane: "l", Data: []byte(reply)}}, func(seqs []uint64, err error) {
+					defer acks.Done()
+					if err != nil || len(seqs) != 1 {
+						t.Errorf("%s: seqs %v, %v", reply, seqs, err)
+						return
+					}
+					mu.Lock()
+					got[reply] = seqs[0]
+					mu.Unlock()
+				})
+			}
+		})
+	}
+	wg.Wait()
+	acks.Wait()
+	n := 0
+	if err := s.Replay(func(e store.Entry) error {
+		if e.Kind != store.KindOutbound {
+			return fmt.Errorf("entry %d (%s) was acked", e.Seq, e.Data)
+		}
+		if seq, ok := got[string(e.Data)]; !ok || seq != e.Seq {
+			return fmt.Errorf("%s is entry %d, its ack reported %d (%v)", e.Data, e.Seq, seq, ok)
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != writers*each || len(got) != writers*each {
+		t.Fatalf("%d replies spooled, %d reported, want %d", n, len(got), writers*each)
+	}
+}

@@ -59,9 +59,13 @@ func (q *queue) take(batch *[]*request, max int) (open bool) {
 	if n > 0 {
 		*batch = append(*batch, q.items[:n]...)
 		clear(q.items[:n])
-		q.items = q.items[n:]
-		if len(q.items) == 0 {
-			q.items = q.items[:0:0] // let a burst's array go
+		switch {
+		case n < len(q.items):
+			q.items = q.items[n:]
+		case cap(q.items) > maxBatch:
+			q.items = nil // let a burst's array go
+		default:
+			q.items = q.items[:0] // taken whole: the next pushes reuse it
 		}
 	}
 	if len(q.items) > 0 {
