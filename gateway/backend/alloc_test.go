@@ -4,8 +4,14 @@ package backend
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // TestSplitResultsCopies: each result is a copy, cut to its own length
@@ -58,5 +64,26 @@ func TestSplitResultsCopies(t *testing.T) {
 		}
 	}); n > 2 {
 		t.Errorf("splitResults of 64 results allocates %.0f times, want at most 2", n)
+	}
+}
+
+// TestBatcherDeliverAllocs: a delivered event costs its batch's answer
+// split (two allocations) and nothing of its own: its call, and the channel
+// its outcome comes on, are reused (a fresh pair cost two more).
+func TestBatcherDeliverAllocs(t *testing.T) {
+	url := serve(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"results":[{}]}`) })
+	b := NewBatcher(NewHTTP(url, []byte("k"), time.Second, 1), 1, time.Millisecond, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer b.Close()
+	event := []byte(`{"id":"e1","type":"text"}`)
+	deliver := func() {
+		if _, err := b.Deliver(context.Background(), "e1", event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		deliver()
+	}
+	if n := testing.AllocsPerRun(500, deliver); n > 2.1 {
+		t.Errorf("Deliver allocates %.2f times per event, want 2 (the answer's split)", n)
 	}
 }

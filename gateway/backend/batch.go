@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -54,8 +55,12 @@ type call struct {
 	busy   bool // it came close behind the one before
 	answer []byte
 	err    error
-	done   chan struct{}
+	done   chan struct{} // one value: the outcome is in
 }
+
+// calls are reused: Deliver takes one and puts it back once it has read
+// the outcome, after which the sender no longer refers to it.
+var calls = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
 
 // errBatchAnswer is a 2xx answer whose results do not match the batch.
 var errBatchAnswer = errors.New("backend: batch answer does not list one result per event")
@@ -75,7 +80,12 @@ func (b *Batcher) Close() { close(b.stop) }
 
 // Deliver queues event for the next batch and waits for its outcome.
 func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte, error) {
-	c := &call{id: id, event: event, busy: b.arrivals.Busy(time.Now(), b.wait), done: make(chan struct{})}
+	c := calls.Get().(*call)
+	c.id, c.event, c.busy = id, event, b.arrivals.Busy(time.Now(), b.wait)
+	defer func() {
+		*c = call{done: c.done}
+		calls.Put(c)
+	}()
 	select {
 	case b.in <- c:
 	case <-ctx.Done():
@@ -173,7 +183,7 @@ func (b *Batcher) post(batch []*call, body []byte) []byte {
 		if err == nil && answers != nil {
 			c.answer = answers[i]
 		}
-		close(c.done)
+		c.done <- struct{}{} // c is the caller's again from here
 	}
 	return body
 }
