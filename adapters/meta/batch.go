@@ -72,18 +72,31 @@ type batch struct {
 	wait bool          // the leader came while calls were close together
 }
 
-// batchOp is one call in a batch and, once done is closed, its outcome:
-// the status and (owned) body Graph answered for it, or err.
+// batchOp is one call in a batch and, once done holds a value, its
+// outcome: the status and (owned) body Graph answered for it, or err.
 type batchOp struct {
 	token    string
 	form     []byte
 	deadline time.Time
-	done     chan struct{}
+	done     chan struct{} // one value: the outcome is in
 
 	status int
 	body   []byte
 	hdr    adapters.Peeker
 	err    error
+}
+
+// batchOps are reused: batched takes one per call and puts it back once
+// it has read the outcome, after which the batch no longer refers to it.
+var batchOps = sync.Pool{New: func() any { return &batchOp{done: make(chan struct{}, 1)} }}
+
+func releaseOp(op *batchOp) {
+	select {
+	case <-op.done: // a leader's own, never waited for
+	default:
+	}
+	*op = batchOp{done: op.done}
+	batchOps.Put(op)
 }
 
 // NewBatcher returns the Batcher a connection's send_batch settings ask
@@ -148,7 +161,9 @@ func (e *Endpoint) batched(ctx context.Context, b *sendBuf, token string) (statu
 	if err := ctx.Err(); err != nil {
 		return 0, nil, nil, false, adapters.NetworkError(err)
 	}
-	op := &batchOp{token: token, form: form, done: make(chan struct{})}
+	op := batchOps.Get().(*batchOp)
+	defer releaseOp(op)
+	op.token, op.form = token, form
 	op.deadline, _ = ctx.Deadline()
 	bch, lead := e.Batch.join(op, e.Batch.arrivals.Busy(time.Now(), e.Batch.Wait))
 	if !lead {
@@ -170,7 +185,7 @@ func (e *Endpoint) batched(ctx context.Context, b *sendBuf, token string) (statu
 func (e *Endpoint) sendBatch(ops []*batchOp) {
 	defer func() {
 		for _, op := range ops {
-			close(op.done)
+			op.done <- struct{}{} // op is its caller's again from here
 		}
 	}()
 	req := fasthttp.AcquireRequest()

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -456,4 +457,35 @@ func FuzzAppendForm(f *testing.F) {
 			t.Fatalf("form %s has %d args for %d members", form, a.Len(), o.Len())
 		}
 	})
+}
+
+// TestBatchCallsReused: each call's batch slot (batchOp) is reused once
+// its caller has read its outcome. Rounds of concurrent sends from four
+// goroutines at once, in batches of up to 5, must each get the outcome of
+// their own call.
+func TestBatchCallsReused(t *testing.T) {
+	d := &batchDoer{answer: byRecipient(t)}
+	e := Endpoint{APIBase: "https://graph.example/v25.0", Tokens: batchTokens, Client: d, Batch: busy(&Batcher{Max: 5, Wait: time.Millisecond})}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for round := range 25 {
+				var psids []string
+				for i := range 7 {
+					psids = append(psids, fmt.Sprintf("u%d_%d_%d", g, round, i))
+				}
+				sent, errs := sendAll(e, psids...)
+				for _, p := range psids {
+					if errs[p] != nil || sent[p].MessageID != "m_"+p {
+						t.Errorf("%s: got %+v, %v", p, sent[p], errs[p])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(d.reqs) >= 4*25*7 {
+		t.Errorf("%d requests for %d calls: nothing was batched", len(d.reqs), 4*25*7)
+	}
 }
