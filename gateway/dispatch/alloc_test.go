@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/normalize"
 )
 
 // TestExcludedSuccessAllocatesNothing: gobreaker asks excluded of every
@@ -34,5 +36,20 @@ func TestBreakerLookupAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { d.breakerFor(conn, bot) }); n != 0 {
 		t.Fatalf("finding a breaker allocates %.0f times, want 0", n)
+	}
+}
+
+// TestMarshalSpooledAllocs: a common reply's spool entry is its one
+// buffer; the spooled value it is built from stays on the caller's stack
+// (the encoding/json fallback for rich replies made it escape) and the
+// buffer is sized for quick replies too (it grew for them): 3 before.
+func TestMarshalSpooledAllocs(t *testing.T) {
+	r := normalize.Reply{Text: "echo: hello", QuickReplies: []normalize.QuickReply{{Title: "Yes"}, {Title: "No"}}}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := marshalSpooled(&spooled{Connection: "fb", ResponsePath: "1/c/2", EventID: "m_1", Reply: r}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("marshalSpooled allocates %.0f times, want 1", n)
 	}
 }

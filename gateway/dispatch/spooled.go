@@ -21,9 +21,17 @@ type spooled struct {
 func marshalSpooled(s *spooled) ([]byte, error) {
 	r := &s.Reply
 	if len(r.Buttons) > 0 || len(r.Cards) > 0 || r.Attachment != nil || r.Media != nil || r.OTNRequest != nil || len(r.ChannelData) > 0 {
-		return json.Marshal(s)
+		c := *s // a copy escapes to encoding/json, so that s need not
+		return json.Marshal(&c)
 	}
-	b := make([]byte, 0, 64+len(s.Connection)+len(s.ResponsePath)+len(s.EventID)+2*len(r.Text))
+	// Sized for the whole entry (escapes aside) so that it never grows.
+	n := 96 + len(s.Connection) + len(s.ResponsePath) + len(s.EventID) + 2*len(r.Text) +
+		len(r.SenderAction) + len(r.MessagingType) + len(r.Tag)
+	for i := range r.QuickReplies {
+		q := &r.QuickReplies[i]
+		n += 48 + len(q.Type) + len(q.Title) + len(q.Payload) + len(q.ImageURL)
+	}
+	b := make([]byte, 0, n)
 	b = append(b, `{"c":`...)
 	b = normalize.AppendString(b, s.Connection)
 	b = append(b, `,"p":`...)
