@@ -185,6 +185,9 @@ func (q *Queue[T]) freeLane(l *lane[T]) {
 	q.free = append(q.free, l)
 }
 
+// maxKeptReady bounds the ready array kept once empty.
+const maxKeptReady = 4096
+
 // popReady takes the first ready lane. The taken front of the array is
 // reclaimed when the FIFO empties, or moved over once it is more than
 // half of it, so a steady flow reuses one array where a ready[1:] slice
@@ -194,6 +197,8 @@ func (q *Queue[T]) popReady() *lane[T] {
 	q.ready[q.head] = nil
 	q.head++
 	switch {
+	case q.head == len(q.ready) && cap(q.ready) > maxKeptReady:
+		q.ready, q.head = nil, 0 // let a burst's array go
 	case q.head == len(q.ready):
 		q.ready, q.head = q.ready[:0], 0
 	case q.head > len(q.ready)/2 && q.head >= 64:
