@@ -1,12 +1,9 @@
 package suite
 
 import (
-	"context"
-	"io"
 	"math"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/switchboard-gw/switchboard/bench/report"
 )
@@ -39,17 +36,7 @@ func TestRangeQuantile(t *testing.T) {
 // they would count the generator and mocks too). Here an in-process
 // gateway stands in for the subprocess by giving its pid.
 func TestGatewayRuntimeCounts(t *testing.T) {
-	o := Options{Mode: ModeInProcess}
-	if err := o.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	e, err := startEnv(ctx, &o, o.pages(), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
+	_, e := inProcessEnv(t)
 	c, ok := e.gatewayCounts()
 	if !ok || c.hasRuntime || c.allocBytes != 0 {
 		t.Fatalf("in-process: runtime counters read (%v, %+v)", ok, c)

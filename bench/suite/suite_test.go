@@ -416,17 +416,7 @@ func TestTargetMode(t *testing.T) {
 // CPU profile with the bench's API token; here from an in-process gateway
 // started the same way.
 func TestGatewayProfile(t *testing.T) {
-	o := Options{Mode: ModeInProcess}
-	if err := o.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	e, err := startEnv(ctx, &o, o.pages(), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
+	ctx, e := inProcessEnv(t)
 	b, err := e.gatewayProfile(ctx, 400*time.Millisecond) // rounds up to 1 s
 	if err != nil {
 		t.Fatal(err)

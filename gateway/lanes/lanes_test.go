@@ -59,12 +59,7 @@ func TestOrderPerLane(t *testing.T) {
 	// A worker settles its lane just after the handler returns (and a
 	// Close racing with that leaves the item counted, for the replay):
 	// wait for the count to settle rather than read it at once.
-	for deadline := time.Now().Add(5 * time.Second); q.Pending() != 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("pending %d after all done", q.Pending())
-		}
-		runtime.Gosched()
-	}
+	waitFor(t, func() bool { return q.Pending() == 0 })
 }
 
 // TestRetryDoesNotBlockOtherLanes parks one lane on retries while another

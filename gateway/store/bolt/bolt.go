@@ -1092,8 +1092,6 @@ func decodeEntry(k, v []byte) (store.Entry, error) {
 	return e, nil
 }
 
-// lookup tells a present empty value from an absent key, which Bucket.Get
-// does not promise to do. KV buckets hold no nested buckets.
 // cursors keep one cursor per bucket for the committer's transaction:
 // bbolt's Bucket.Get makes a cursor and grows its stack, level by level,
 // on every call (three or four allocations), where a kept cursor's Seek
@@ -1111,8 +1109,9 @@ func (cs cursors) of(b *bbolt.Bucket) *bbolt.Cursor {
 	return c
 }
 
-// get is b.Get(key) through b's cursor: the value, nil when key is
-// missing or holds a nested bucket.
+// get is b.Get(key) through b's cursor, for the dedup indexes, whose
+// values are never empty: nil means key is missing (lookup is the call
+// that tells an empty value from none).
 func (cs cursors) get(b *bbolt.Bucket, key []byte) []byte {
 	k, v := cs.of(b).Seek(key)
 	if !bytes.Equal(k, key) {
@@ -1121,6 +1120,8 @@ func (cs cursors) get(b *bbolt.Bucket, key []byte) []byte {
 	return v
 }
 
+// lookup tells a present empty value from an absent key, which Bucket.Get
+// does not promise to do. KV buckets hold no nested buckets.
 func lookup(b *bbolt.Bucket, key string) ([]byte, bool) {
 	k, v := b.Cursor().Seek([]byte(key))
 	if k == nil || string(k) != key {
