@@ -42,3 +42,39 @@ func TestReadSelf(t *testing.T) {
 		t.Fatalf("Self %+v %v", self, err)
 	}
 }
+
+func TestParseHost(t *testing.T) {
+	for _, c := range []struct {
+		name, stat string
+		want       Host
+		ok         bool
+	}{
+		{"with guest columns", "cpu  100 5 50 1000 20 3 2 7 40 0\ncpu0 50 2 25 500 10 1 1 3 20 0\n",
+			Host{Busy: 100 + 5 + 50 + 3 + 2, Idle: 1000, IOWait: 20, Steal: 7}, true},
+		{"an older kernel's eight", "cpu 1 2 3 4 5 6 7 8\n", Host{Busy: 1 + 2 + 3 + 6 + 7, Idle: 4, IOWait: 5, Steal: 8}, true},
+		{"too few", "cpu 1 2 3 4 5 6 7\n", Host{}, false},
+		{"not the aggregate line", "cpu0 1 2 3 4 5 6 7 8\n", Host{}, false},
+		{"not a number", "cpu 1 2 x 4 5 6 7 8\n", Host{}, false},
+	} {
+		got, err := parseHost([]byte(c.stat))
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+}
+
+func TestHostShare(t *testing.T) {
+	a := Host{Busy: 1000, Idle: 5000, IOWait: 100, Steal: 10}
+	b := Host{Busy: 1860, Idle: 5100, IOWait: 120, Steal: 30}
+	busy, steal, iowait, ok := a.Share(b)
+	if !ok || busy != 0.86 || steal != 0.02 || iowait != 0.02 {
+		t.Fatalf("share %v %v %v %v, want 0.86 0.02 0.02", busy, steal, iowait, ok)
+	}
+	if _, _, _, ok := a.Share(a); ok {
+		t.Fatal("no time passed, yet a share")
+	}
+	h, err := ReadHost()
+	if err != nil || h.Busy+h.Idle == 0 {
+		t.Fatalf("ReadHost on this Linux: %+v, %v", h, err)
+	}
+}

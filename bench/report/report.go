@@ -149,6 +149,7 @@ type Phase struct {
 	Memory     *Memory            `json:"memory,omitempty"`
 	Store      *Store             `json:"store,omitempty"`
 	Runtime    *Runtime           `json:"runtime,omitempty"`
+	HostCPU    *HostCPU           `json:"host_cpu,omitempty"`
 	MaxQueueMS float64            `json:"max_queue_ms"`
 	// BenchCPU is the bench process's own CPU (generator and mocks), in
 	// cores, when the server ran as a separate process.
@@ -214,6 +215,17 @@ type Runtime struct {
 	// GCCPUShare: the collector's CPU seconds (go_gc_cpu_seconds_total,
 	// an estimate of the runtime's) over the gateway's CPU seconds.
 	GCCPUShare float64 `json:"gc_cpu_share"`
+}
+
+// HostCPU is how the whole machine's CPU time divided over the window
+// (/proc/stat, every CPU): the fractions busy (every process, the kernel
+// included), stolen by the hypervisor for other guests, and idle with I/O
+// outstanding. Steal says the VM ran slower than its CPUs: the latencies
+// of such a window are the host's as much as the server's.
+type HostCPU struct {
+	Busy   float64 `json:"busy"`
+	Steal  float64 `json:"steal"`
+	IOWait float64 `json:"iowait"`
 }
 
 // Memory is a server's resident memory.

@@ -24,7 +24,8 @@ func sample() *Results {
 		Memory:     &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41},
 		Store: &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
 			CommitP50MS: 0.41, CommitP99MS: 0.83, FileMB: 12.25},
-		Runtime: &Runtime{AllocKBPerEvent: 4.25, AllocsPerEvent: 31.5, GCCPUShare: 0.034}}
+		Runtime: &Runtime{AllocKBPerEvent: 4.25, AllocsPerEvent: 31.5, GCCPUShare: 0.034},
+		HostCPU: &HostCPU{Busy: 0.93, Steal: 0.004, IOWait: 0.012}}
 	ceil := Phase{Name: "main", Server: "ceiling", Loop: "open", Rate: 300, Connections: 64, WindowS: 10,
 		ThroughputRPS: 300, EventsInPerSec: 330, EventsPerSec: 330, LatencyMS: latency.Summary{Count: 1000, P50: 0.1, P99: 0.3}}
 	r := &Results{
@@ -40,6 +41,7 @@ func sample() *Results {
 	p2.ThroughputRPS, p2.Rate = 4500, 4500
 	p2.LatencyMS.P99 = 4
 	p2.CPU = &CPU{Seconds: 4.2, Cores: 0.42, MicrosPerEvent: 93.5, MicrosPerRequest: 100, Scope: "process", Source: "schedstat"}
+	p2.HostCPU = &HostCPU{Busy: 0.86, Steal: 0.052, IOWait: 0.01}
 	c2 := ceil
 	c2.ThroughputRPS = 4500
 	c2.CPU = &CPU{Seconds: 0.5, Cores: 0.05, MicrosPerRequest: 11.2, Scope: "process", Source: "schedstat"}
@@ -142,8 +144,12 @@ func TestTable(t *testing.T) {
 	}
 	// The sweep's CPU columns: the gateway's per round trip, the ceiling's
 	// per request.
-	if !regexp.MustCompile(`50%=4500 .* 0\.830 +93\.5 +11\.2 *\n`).MatchString(out) {
-		t.Errorf("the sweep lacks its CPU columns:\n%s", out)
+	if !regexp.MustCompile(`50%=4500 .* 0\.830 +93\.5 +11\.2 +86% +5\.2% *\n`).MatchString(out) {
+		t.Errorf("the sweep lacks its CPU and host columns:\n%s", out)
+	}
+	// The host's CPU over the main window; the ceiling's was not read.
+	if !regexp.MustCompile(`host CPUs: busy / steal / iowait +93% / 0\.4% / 1\.2% +- *\n`).MatchString(out) {
+		t.Errorf("table lacks the host's CPU row:\n%s", out)
 	}
 	if !regexp.MustCompile(`replies sent before spooling +97%`).MatchString(out) {
 		t.Errorf("table lacks the settled replies' share:\n%s", out)

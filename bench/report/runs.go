@@ -131,6 +131,18 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		}
 		return r.Gateway.Store.SendRequestsPerReply, true
 	})
+	fig("host CPUs busy", func(r *Results) (float64, bool) {
+		if r.Gateway.HostCPU == nil {
+			return 0, false
+		}
+		return r.Gateway.HostCPU.Busy, true
+	})
+	fig("host CPUs stolen", func(r *Results) (float64, bool) {
+		if r.Gateway.HostCPU == nil {
+			return 0, false
+		}
+		return r.Gateway.HostCPU.Steal, true
+	})
 	fig("heap KB/event", func(r *Results) (float64, bool) {
 		if r.Gateway.Runtime == nil {
 			return 0, false

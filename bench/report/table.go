@@ -73,6 +73,9 @@ func (r *Results) Table(w io.Writer) {
 			row("backend POSTs/event, Send requests/reply", orDash(st.BackendPOSTsPerEvent)+", "+orDash(st.SendRequestsPerReply), "", "")
 		}
 	}
+	if g.HostCPU != nil || c.HostCPU != nil {
+		row("host CPUs: busy / steal / iowait", g.HostCPU.String(), c.HostCPU.String(), "")
+	}
 	if rt := g.Runtime; rt != nil {
 		row("heap allocations/event: KB, objects", fmt.Sprintf("%.2f, %.1f", rt.AllocKBPerEvent, rt.AllocsPerEvent), "", "")
 		row("GC share of the gateway's CPU", fmt.Sprintf("%.1f%%", 100*rt.GCCPUShare), "", "")
@@ -120,7 +123,7 @@ func (r *Results) Table(w io.Writer) {
 	if len(r.Sweep) > 0 {
 		fmt.Fprintln(w, "\nlatency against load (open loop; ms; CPU: the gateway's µs per round trip, the ceiling's per request):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tCPU µs\tceiling CPU µs\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tCPU µs\tceiling CPU µs\thost busy\tsteal\t")
 		for _, p := range r.Sweep {
 			rt, ceil, lost, commits, pages, commitP99, cpu, ceilCPU := "", "", "", "", "", "", "", ""
 			if c := p.Gateway.CPU; c != nil && c.MicrosPerEvent > 0 {
@@ -145,9 +148,13 @@ func (r *Results) Table(w io.Writer) {
 					commitP99 = ms(st.CommitP99MS)
 				}
 			}
+			busy, steal := "", ""
+			if h := p.Gateway.HostCPU; h != nil {
+				busy, steal = pct(h.Busy), pct(h.Steal)
+			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, cpu, ceilCPU)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, cpu, ceilCPU, busy, steal)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {
@@ -250,4 +257,20 @@ func ratio(a, b float64) string {
 		return ""
 	}
 	return fmt.Sprintf("%.3f", a/b)
+}
+
+// String is "busy / steal / iowait" in percent, "-" when not measured.
+func (h *HostCPU) String() string {
+	if h == nil {
+		return "-"
+	}
+	return pct(h.Busy) + " / " + pct(h.Steal) + " / " + pct(h.IOWait)
+}
+
+// pct is a fraction as a percentage: one decimal under 10%.
+func pct(f float64) string {
+	if f < 0.1 {
+		return fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
 }

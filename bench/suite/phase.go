@@ -144,6 +144,8 @@ type sampler struct {
 	self1      *procstat.Sample
 	store0     *windowCounts
 	store1     *windowCounts
+	host0      *procstat.Host
+	host1      *procstat.Host
 	peakRSS    uint64
 	last       procstat.Sample
 	scope      string
@@ -152,13 +154,14 @@ type sampler struct {
 
 func newSampler(stat func() (procstat.Sample, string, bool), store func() (windowCounts, bool), ws, we time.Time) *sampler {
 	s := &sampler{stat: stat, store: store, endTaken: make(chan struct{})}
-	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample, st **windowCounts) {
+	at := func(t time.Time, dst **procstat.Sample, self **procstat.Sample, st **windowCounts, host **procstat.Host) {
 		s.timers = append(s.timers, time.AfterFunc(time.Until(t), func() {
 			if dst == &s.end {
 				defer close(s.endTaken)
 			}
 			smp, scope, ok := stat()
 			me, err := procstat.Self()
+			h, herr := procstat.ReadHost()
 			var sc windowCounts
 			scOK := false
 			if store != nil {
@@ -176,10 +179,13 @@ func newSampler(stat func() (procstat.Sample, string, bool), store func() (windo
 			if scOK {
 				*st = &sc
 			}
+			if herr == nil {
+				*host = &h
+			}
 		}))
 	}
-	at(ws, &s.start, &s.self0, &s.store0)
-	at(we, &s.end, &s.self1, &s.store1)
+	at(ws, &s.start, &s.self0, &s.store0, &s.host0)
+	at(we, &s.end, &s.self1, &s.store1, &s.host1)
 	return s
 }
 
@@ -365,6 +371,11 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
 		}
 		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM)}
+	}
+	if a, b := smp.host0, smp.host1; a != nil && b != nil {
+		if busy, steal, iowait, ok := a.Share(*b); ok {
+			p.HostCPU = &report.HostCPU{Busy: busy, Steal: steal, IOWait: iowait}
+		}
 	}
 	if a, b := smp.store0, smp.store1; a != nil && b != nil {
 		st := &report.Store{Commits: b.commits - a.commits, Writes: b.writes - a.writes, Pages: b.pages - a.pages, Settled: b.settled - a.settled}

@@ -561,6 +561,9 @@ func (s *suite) summarize(res *report.Results) {
 	if n := s.gwMsg.Substituted.Load() + s.gwWA.Substituted.Load() + s.gwIG.Substituted.Load() + s.gwVb.Substituted.Load(); n > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
 	}
+	if n := stealNote(res); n != "" {
+		res.Notes = append(res.Notes, n)
+	}
 	if runtime.NumCPU() <= 4 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d CPUs: the generator and mocks share them with the server under test; compare ratios, not absolutes", runtime.NumCPU()))
 	}
@@ -745,4 +748,40 @@ func series(ctx context.Context, opts []Options, n int) ([]*report.Runs, error) 
 		}
 	}
 	return all, nil
+}
+
+// stealThreshold is the share of the machine's CPU time stolen by the
+// hypervisor from which a phase is called out: a percent or more leaves
+// runnable threads waiting at random, which shows in tail latencies.
+const stealThreshold = 0.01
+
+// stealNote names the phases during which the hypervisor took at least
+// stealThreshold of the CPUs' time, with the most it took; "" if none.
+func stealNote(res *report.Results) string {
+	var names []string
+	worst := 0.0
+	check := func(name string, p *report.Phase) {
+		if p == nil || p.HostCPU == nil || p.HostCPU.Steal < stealThreshold {
+			return
+		}
+		names = append(names, name)
+		worst = max(worst, p.HostCPU.Steal)
+	}
+	check("gateway main", &res.Gateway)
+	check("ceiling main", &res.Ceiling)
+	check("reference", res.Reference)
+	if m := res.Max; m != nil {
+		check("gateway capacity", m.Gateway)
+		check("ceiling capacity", m.Ceiling)
+	}
+	for i := range res.Sweep {
+		pt := &res.Sweep[i]
+		check("gateway sweep "+pt.Spec, &pt.Gateway)
+		check("ceiling sweep "+pt.Spec, pt.Ceiling)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the hypervisor took up to %.1f%% of the CPUs' time (steal) during %s: the latencies there are the host's as much as the server's",
+		100*worst, strings.Join(names, ", "))
 }

@@ -191,6 +191,12 @@ func TestQuickRun(t *testing.T) {
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
+	// The machine's CPU over each main window, from /proc/stat.
+	for _, p := range []*report.Phase{&res.Gateway, &res.Ceiling} {
+		if h := p.HostCPU; h == nil || h.Busy <= 0 || h.Busy > 1 || h.Steal < 0 || h.Busy+h.Steal+h.IOWait > 1.0001 {
+			t.Fatalf("%s host CPU: %+v", p.Server, h)
+		}
+	}
 	// In-process, the runtime's counters are the whole bench's: not shown.
 	if res.Gateway.Runtime != nil {
 		t.Fatalf("in-process run reports the gateway's allocations: %+v", res.Gateway.Runtime)
@@ -494,5 +500,24 @@ func TestLatencyTargetsNameTheCommit(t *testing.T) {
 	}
 	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms" {
 		t.Errorf("at half: %+v", tg)
+	}
+}
+
+// TestStealNote: phases during which the hypervisor took a percent or
+// more of the CPUs are named, with the worst share; none, no note.
+func TestStealNote(t *testing.T) {
+	res := &report.Results{}
+	if n := stealNote(res); n != "" {
+		t.Fatalf("nothing measured, yet %q", n)
+	}
+	res.Gateway.HostCPU = &report.HostCPU{Busy: 0.9, Steal: 0.004}
+	res.Ceiling.HostCPU = &report.HostCPU{Busy: 0.9, Steal: 0.012}
+	res.Sweep = []report.Point{
+		{Spec: "300", Gateway: report.Phase{HostCPU: &report.HostCPU{Steal: 0.051}}},
+		{Spec: "50%", Gateway: report.Phase{HostCPU: &report.HostCPU{Steal: 0.002}}, Ceiling: &report.Phase{}},
+	}
+	want := "the hypervisor took up to 5.1% of the CPUs' time (steal) during ceiling main, gateway sweep 300: the latencies there are the host's as much as the server's"
+	if n := stealNote(res); n != want {
+		t.Fatalf("note %q\nwant %q", n, want)
 	}
 }
