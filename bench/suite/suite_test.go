@@ -485,13 +485,14 @@ func TestTargetsNameTheReference(t *testing.T) {
 
 // TestLatencyTargetsNameTheCommit: a latency target's note gives the
 // store's commit p99 in the phase it judges, after what it said before,
-// and the hypervisor's steal when it reached a percent.
+// how busy the machine was, and the hypervisor's steal when it reached a
+// percent.
 func TestLatencyTargetsNameTheCommit(t *testing.T) {
 	res := &report.Results{}
 	res.Gateway = report.Phase{Loop: "open", Rate: 300, ThroughputRPS: 300, LatencyMS: benchlat.Summary{P99: 1.3},
 		Store: &report.Store{CommitP99MS: 0.8431}}
 	res.Sweep = []report.Point{{Spec: "50%", Rate: 6000, Gateway: report.Phase{ThroughputRPS: 6000,
-		LatencyMS: benchlat.Summary{P99: 7.7}, Store: &report.Store{CommitP99MS: 2.51}, HostCPU: &report.HostCPU{Steal: 0.023}}}}
+		LatencyMS: benchlat.Summary{P99: 7.7}, Store: &report.Store{CommitP99MS: 2.51}, HostCPU: &report.HostCPU{Busy: 0.742, Steal: 0.023}}}}
 	byName := map[string]report.Target{}
 	for _, tg := range (&suite{}).targets(res) {
 		byName[tg.Name] = tg
@@ -499,7 +500,7 @@ func TestLatencyTargetsNameTheCommit(t *testing.T) {
 	if tg := byName["answer p99 at 300 webhooks/s"]; tg.Note != "store commit p99 0.843 ms" || tg.Value == nil || *tg.Value != 1.3 {
 		t.Errorf("at 300/s: %+v", tg)
 	}
-	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms; steal 2.3% of the CPUs" {
+	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms; host 74% busy; steal 2.3% of the CPUs" {
 		t.Errorf("at half: %+v", tg)
 	}
 }

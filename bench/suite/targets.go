@@ -90,8 +90,9 @@ func (s *suite) targets(res *report.Results) []report.Target {
 // latency judges a latency target on phase p's answer p99, unless the
 // phase had errors: the p99 of the answers that came leaves out the ones
 // that did not, so such a phase fails the target whatever its p99. The
-// note gives the store's commit p99 of the phase, the floor under it, and
-// the hypervisor's steal when it reached stealThreshold.
+// note gives the store's commit p99 of the phase, the floor under it, how
+// busy the machine was (what room the tail had), and the hypervisor's
+// steal when it reached stealThreshold.
 func latency(t *report.Target, p *report.Phase) {
 	if p.Errors > 0 || p.ThroughputRPS == 0 {
 		t.Fail(fmt.Sprintf("%d errors in that phase (%.0f answers/s)", p.Errors, p.ThroughputRPS))
@@ -107,8 +108,11 @@ func latency(t *report.Target, p *report.Phase) {
 	if st := p.Store; st != nil && st.CommitP99MS > 0 {
 		note(fmt.Sprintf("store commit p99 %.3g ms", st.CommitP99MS))
 	}
-	if h := p.HostCPU; h != nil && h.Steal >= stealThreshold {
-		note(fmt.Sprintf("steal %.1f%% of the CPUs", 100*h.Steal))
+	if h := p.HostCPU; h != nil {
+		note(fmt.Sprintf("host %.0f%% busy", 100*h.Busy))
+		if h.Steal >= stealThreshold {
+			note(fmt.Sprintf("steal %.1f%% of the CPUs", 100*h.Steal))
+		}
 	}
 }
 
