@@ -195,6 +195,11 @@ type Store struct {
 	// ~14% wide, interpolated); 0 from builds without it.
 	CommitP50MS float64 `json:"commit_p50_ms,omitempty"`
 	CommitP99MS float64 `json:"commit_p99_ms,omitempty"`
+	// CommitMaxMS: the slowest commit, as the upper bound of its bucket.
+	// One commit the disk stalled holds every webhook that came meanwhile,
+	// so a single slow one can set a window's answer p99 while the
+	// commits' own p99 stays low.
+	CommitMaxMS float64 `json:"commit_max_ms,omitempty"`
 	// SettledPerReply: Settled per reply the channel mock received.
 	SettledPerReply float64 `json:"settled_per_reply"`
 	// SendRequestsPerReply: HTTP requests the channel mock received per

@@ -23,7 +23,7 @@ func sample() *Results {
 		CPU:        &CPU{Seconds: 0.1, Cores: 0.01, MicrosPerEvent: 30, MicrosPerRequest: 33, Scope: "process", Source: "schedstat"},
 		Memory:     &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41},
 		Store: &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
-			CommitP50MS: 0.41, CommitP99MS: 0.83, FileMB: 12.25},
+			CommitP50MS: 0.41, CommitP99MS: 0.83, CommitMaxMS: 61.2, FileMB: 12.25},
 		Runtime: &Runtime{AllocKBPerEvent: 4.25, AllocsPerEvent: 31.5, GCCPUShare: 0.034},
 		HostCPU: &HostCPU{Busy: 0.93, Steal: 0.004, IOWait: 0.012}}
 	ceil := Phase{Name: "main", Server: "ceiling", Loop: "open", Rate: 300, Connections: 64, WindowS: 10,
@@ -137,14 +137,14 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{"webhooks/s (2xx)", "round trip p99 ms", "lost (backend + replies)", "CPU µs/event",
 		"capacity (closed loop, concurrency 128)", "latency against load", "50%=4500", "PASS", "n/a",
 		"gateway settings: the product's defaults", "store commits/event", "0.879", "3.4, 7.0", "pages/commit",
-		"store commit p50 / p99 ms", "0.410 / 0.830", "commit p99", "store file MB"} {
+		"store commit p50 / p99 / max ms", "0.410 / 0.830 / 61.200", "commit p99", "commit max", "store file MB"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 	// The sweep's CPU columns: the gateway's per round trip, the ceiling's
 	// per request.
-	if !regexp.MustCompile(`50%=4500 .* 0\.830 +93\.5 +11\.2 +86% +5\.2% *\n`).MatchString(out) {
+	if !regexp.MustCompile(`50%=4500 .* 0\.830 +61\.200 +93\.5 +11\.2 +86% +5\.2% *\n`).MatchString(out) {
 		t.Errorf("the sweep lacks its CPU and host columns:\n%s", out)
 	}
 	// The host's CPU over the main window; the ceiling's was not read.

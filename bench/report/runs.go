@@ -232,6 +232,13 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 			}
 			return q.Gateway.Store.CommitP99MS, true
 		})
+		fig("slowest commit ms at "+p.Spec, func(r *Results) (float64, bool) {
+			q, ok := at(r)
+			if !ok || q.Gateway.Store == nil || q.Gateway.Store.CommitMaxMS == 0 {
+				return 0, false
+			}
+			return q.Gateway.Store.CommitMaxMS, true
+		})
 		fig("CPU µs/event at "+p.Spec, func(r *Results) (float64, bool) {
 			q, ok := at(r)
 			if !ok || q.Gateway.CPU == nil || q.Gateway.CPU.MicrosPerEvent == 0 {

@@ -64,7 +64,7 @@ func (r *Results) Table(w io.Writer) {
 		row("store commits/event", fmt.Sprintf("%.3f", st.CommitsPerEvent), "", "")
 		row("store writes, pages per commit", fmt.Sprintf("%.1f, %.1f", st.WritesPerCommit, st.PagesPerCommit), "", "")
 		if st.CommitP99MS > 0 {
-			row("store commit p50 / p99 ms", ms(st.CommitP50MS)+" / "+ms(st.CommitP99MS), "", "")
+			row("store commit p50 / p99 / max ms", ms(st.CommitP50MS)+" / "+ms(st.CommitP99MS)+" / "+ms(st.CommitMaxMS), "", "")
 		}
 		if st.SettledPerReply > 0 {
 			row("replies sent before spooling", fmt.Sprintf("%.0f%%", 100*st.SettledPerReply), "", "")
@@ -123,9 +123,9 @@ func (r *Results) Table(w io.Writer) {
 	if len(r.Sweep) > 0 {
 		fmt.Fprintln(w, "\nlatency against load (open loop; ms; CPU: the gateway's µs per round trip, the ceiling's per request):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tCPU µs\tceiling CPU µs\thost busy\tsteal\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tcommit max\tCPU µs\tceiling CPU µs\thost busy\tsteal\t")
 		for _, p := range r.Sweep {
-			rt, ceil, lost, commits, pages, commitP99, cpu, ceilCPU := "", "", "", "", "", "", "", ""
+			rt, ceil, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU := "", "", "", "", "", "", "", "", ""
 			if c := p.Gateway.CPU; c != nil && c.MicrosPerEvent > 0 {
 				cpu = num(c.MicrosPerEvent)
 			}
@@ -145,7 +145,7 @@ func (r *Results) Table(w io.Writer) {
 				commits = fmt.Sprintf("%.2f", st.CommitsPerEvent)
 				pages = fmt.Sprintf("%.1f", st.PagesPerCommit)
 				if st.CommitP99MS > 0 {
-					commitP99 = ms(st.CommitP99MS)
+					commitP99, commitMax = ms(st.CommitP99MS), ms(st.CommitMaxMS)
 				}
 			}
 			busy, steal := "", ""
@@ -153,8 +153,8 @@ func (r *Results) Table(w io.Writer) {
 				busy, steal = pct(h.Busy), pct(h.Steal)
 			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, cpu, ceilCPU, busy, steal)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU, busy, steal)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {

@@ -22,6 +22,7 @@ func TestRangeQuantile(t *testing.T) {
 		{"the window's counts only", map[string]uint64{r1: 100}, map[string]uint64{r1: 100, r2: 4}, 0.5, 2.136e-04, true},
 		{"the tail's bucket", nil, map[string]uint64{r1: 98, r3: 2}, 0.99, 1.068e-03, true},
 		{"the median's bucket", nil, map[string]uint64{r3: 2, r1: 98}, 0.5, 1.0694e-04, true},
+		{"the slowest: its bucket's top", nil, map[string]uint64{r1: 98, r3: 2}, 1, 1.136e-03, true},
 		{"an unreadable range is skipped", nil, map[string]uint64{"x": 50, r2: 2}, 0.5, 2.136e-04, true},
 	} {
 		got, ok := rangeQuantile(c.before, c.after, c.q)

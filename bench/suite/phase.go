@@ -389,7 +389,8 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		}
 		if p50, ok := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.5); ok {
 			p99, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.99)
-			st.CommitP50MS, st.CommitP99MS = 1e3*p50, 1e3*p99
+			slowest, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 1)
+			st.CommitP50MS, st.CommitP99MS, st.CommitMaxMS = 1e3*p50, 1e3*p99, 1e3*slowest
 		}
 		st.FileMB = s.env.storeFileMB()
 		p.Store = st

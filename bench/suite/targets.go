@@ -107,6 +107,10 @@ func latency(t *report.Target, p *report.Phase) {
 	}
 	if st := p.Store; st != nil && st.CommitP99MS > 0 {
 		note(fmt.Sprintf("store commit p99 %.3g ms", st.CommitP99MS))
+		// One stalled commit holds every webhook that came meanwhile.
+		if st.CommitMaxMS >= p.LatencyMS.P99/2 && st.CommitMaxMS > 2*st.CommitP99MS {
+			note(fmt.Sprintf("a commit took %.3g ms", st.CommitMaxMS))
+		}
 	}
 	if h := p.HostCPU; h != nil {
 		note(fmt.Sprintf("host %.0f%% busy", 100*h.Busy))
