@@ -90,9 +90,10 @@ func (s *suite) targets(res *report.Results) []report.Target {
 // latency judges a latency target on phase p's answer p99, unless the
 // phase had errors: the p99 of the answers that came leaves out the ones
 // that did not, so such a phase fails the target whatever its p99. The
-// note gives the store's commit p99 of the phase, the floor under it, how
-// busy the machine was (what room the tail had), and the hypervisor's
-// steal when it reached stealThreshold.
+// note gives the store's commit p99 of the phase, the floor under it, the
+// slowest commit when that one alone could explain the p99, how busy the
+// machine was (what room the tail had), and the hypervisor's steal when
+// it reached stealThreshold.
 func latency(t *report.Target, p *report.Phase) {
 	if p.Errors > 0 || p.ThroughputRPS == 0 {
 		t.Fail(fmt.Sprintf("%d errors in that phase (%.0f answers/s)", p.Errors, p.ThroughputRPS))
