@@ -59,9 +59,12 @@ func TestTargetDefaultGateway(t *testing.T) {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
 	// Every webhook accepted (under the race detector the gateway may not
-	// keep the rate: the figures' size is not the point).
-	if res.Errors != 0 || res.ThroughputRPS <= 0 || res.EventsPerSec < res.ThroughputRPS {
-		t.Fatalf("throughput %v events %v errors %v", res.ThroughputRPS, res.EventsPerSec, res.Gateway.ErrorsBy)
+	// keep the rate: the figures' size is not the point). Answers are
+	// counted by the calls' due time: on a loaded machine (a parallel
+	// `go test ./...`) the 0.4 s window can pass before any answer comes,
+	// leaving the throughput, counted by arrival in the window, at 0.
+	if res.Errors != 0 || res.LatencyMS.Count == 0 || res.EventsPerSec < res.ThroughputRPS {
+		t.Fatalf("answered %d, throughput %v events %v errors %v\n%s", res.LatencyMS.Count, res.ThroughputRPS, res.EventsPerSec, res.Gateway.ErrorsBy, progress.String())
 	}
 }
 
