@@ -124,16 +124,17 @@ func (d *Dispatcher) Pending() int { return d.queue.Pending() }
 // Counters returns how many replies were sent and failed for good.
 func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.failed.Load() }
 
-// Accept takes a backend's synchronous replies to responsePath: it queues
+// Accept takes a backend's synchronous replies to the conversation lane
+// (a store.ConversationKey, the lane of the event answered): it queues
 // them for sending at once, behind what the conversation already has
 // queued, and returns the spool items that make them durable. The caller
 // spools the items (in the transaction that acks the event) and reports
 // their seqs to committed; a reply that finished before then is acked as
 // soon as its seq is known. committed reads the items: they must stay as
 // returned until it has run. It is half of pipeline.Replies.
-func (d *Dispatcher) Accept(connection, responsePath, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
+func (d *Dispatcher) Accept(lane, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
 	items := make([]store.Item, 0, len(msgs))
-	lane := store.ConversationKey(connection, responsePath)
+	connection, responsePath := store.SplitConversationKey(lane)
 	for _, m := range msgs {
 		data, err := marshalSpooled(&spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
 		if err != nil {

@@ -118,7 +118,7 @@ func spool(t *testing.T, d *Dispatcher, st store.Store, user string, texts ...st
 	for i, s := range texts {
 		msgs[i] = normalize.Reply{Text: s}
 	}
-	items, committed := d.Accept("fb", path(user), "ev", msgs)
+	items, committed := d.Accept(store.ConversationKey("fb", path(user)), "ev", msgs)
 	seqs, err := st.Spool(items)
 	if err != nil {
 		t.Fatal(err)
@@ -462,8 +462,8 @@ func TestAcceptSkipsSettledReplies(t *testing.T) {
 	ch := &fakeChannel{}
 	d, st := newDispatcher(t, windowed{ch})
 	openWindow(t, st, "u1", time.Now()) // u2 has none: its reply is refused
-	sent, ackSent := d.Accept("fb", path("u1"), "ev1", []normalize.Reply{{Text: "a"}})
-	refused, ackRefused := d.Accept("fb", path("u2"), "ev2", []normalize.Reply{{Text: "b"}})
+	sent, ackSent := d.Accept(store.ConversationKey("fb", path("u1")), "ev1", []normalize.Reply{{Text: "a"}})
+	refused, ackRefused := d.Accept(store.ConversationKey("fb", path("u2")), "ev2", []normalize.Reply{{Text: "b"}})
 	waitUntil(t, "both finished", func() bool { s, f := d.Counters(); return s == 1 && f == 1 })
 	seqs, err := st.Spool(append(sent, refused...))
 	if err != nil {
@@ -491,7 +491,7 @@ func TestAcceptAcksAfterLateCommit(t *testing.T) {
 	d, st := newDispatcher(t, windowed{ch})
 	openWindow(t, st, "u1", time.Now())
 	ch.mu.Lock() // sends wait until the entries are written
-	items, committed := d.Accept("fb", path("u1"), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}})
+	items, committed := d.Accept(store.ConversationKey("fb", path("u1")), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}})
 	seqs, err := st.Spool(items)
 	ch.mu.Unlock()
 	if err != nil {
@@ -509,7 +509,7 @@ func TestAcceptAcksAfterLateCommit(t *testing.T) {
 
 	// Replay: entries spooled by an earlier process go out and are acked.
 	ch.mu.Lock()
-	items, _ = d.Accept("fb", path("u1"), "ev2", []normalize.Reply{{Text: "c"}})
+	items, _ = d.Accept(store.ConversationKey("fb", path("u1")), "ev2", []normalize.Reply{{Text: "c"}})
 	seqs, err = st.Spool(items)
 	ch.mu.Unlock()
 	if err != nil {

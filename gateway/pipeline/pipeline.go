@@ -21,12 +21,14 @@ import (
 )
 
 // Replies is where a backend's synchronous replies go: the outbound
-// dispatch. Accept queues them for sending at once and returns the spool
-// items that make them durable (spooled in the same transaction that acks
-// the event) and a function told their seqs once committed; Push takes
-// replies replayed from the spool at start.
+// dispatch. Accept, given the answered event's lane (its
+// store.ConversationKey, which its replies share), queues them for sending
+// at once and returns the spool items that make them durable (spooled in
+// the same transaction that acks the event) and a function told their
+// seqs once committed; Push takes replies replayed from the spool at
+// start.
 type Replies interface {
-	Accept(connection, responsePath, eventID string, msgs []normalize.Reply) (items []store.Item, committed func(seqs []uint64, err error))
+	Accept(lane, eventID string, msgs []normalize.Reply) (items []store.Item, committed func(seqs []uint64, err error))
 	Push(entries []store.Entry)
 }
 
@@ -377,8 +379,7 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 		if p.Replies == nil {
 			p.Log.Warn("pipeline: no outbound dispatch configured, replies dropped", "event_id", j.id, "replies", len(msgs))
 		} else {
-			conn, path := splitLane(lane)
-			next, committed = p.Replies.Accept(conn, path, j.id, msgs)
+			next, committed = p.Replies.Accept(lane, j.id, msgs)
 		}
 	}
 	// The event leaves the spool and its replies enter it in one
@@ -397,13 +398,4 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 	})
 	p.delivered.Add(1)
 	return lanes.Done
-}
-
-func splitLane(lane string) (connection, path string) {
-	for i := 0; i < len(lane); i++ {
-		if lane[i] == 0 {
-			return lane[:i], lane[i+1:]
-		}
-	}
-	return lane, ""
 }

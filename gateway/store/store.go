@@ -7,6 +7,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,13 @@ const (
 // conversation uses it, so they all agree.
 func ConversationKey(connection, responsePath string) string {
 	return connection + "\x00" + responsePath
+}
+
+// SplitConversationKey is the connection and response path of a
+// ConversationKey (connection names hold no NUL).
+func SplitConversationKey(key string) (connection, responsePath string) {
+	connection, responsePath, _ = strings.Cut(key, "\x00")
+	return connection, responsePath
 }
 
 // ErrClosed is returned by every call after Close.
