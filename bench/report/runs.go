@@ -101,66 +101,19 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		return r.Gateway.CPU.Cores, true
 	})
 	fig("bench process CPU cores", func(r *Results) (float64, bool) { return r.Gateway.BenchCPU, r.Gateway.BenchCPU > 0 })
-	fig("store commits/event", func(r *Results) (float64, bool) {
-		if r.Gateway.Store == nil {
-			return 0, false
-		}
-		return r.Gateway.Store.CommitsPerEvent, true
-	})
-	fig("store pages/commit", func(r *Results) (float64, bool) {
-		if r.Gateway.Store == nil {
-			return 0, false
-		}
-		return r.Gateway.Store.PagesPerCommit, true
-	})
-	fig("store commit p99 ms", func(r *Results) (float64, bool) {
-		if r.Gateway.Store == nil || r.Gateway.Store.CommitP99MS == 0 {
-			return 0, false
-		}
-		return r.Gateway.Store.CommitP99MS, true
-	})
-	fig("backend POSTs/event", func(r *Results) (float64, bool) {
-		if r.Gateway.Store == nil || r.Gateway.Store.BackendPOSTsPerEvent == 0 {
-			return 0, false
-		}
-		return r.Gateway.Store.BackendPOSTsPerEvent, true
-	})
-	fig("Send requests/reply", func(r *Results) (float64, bool) {
-		if r.Gateway.Store == nil || r.Gateway.Store.SendRequestsPerReply == 0 {
-			return 0, false
-		}
-		return r.Gateway.Store.SendRequestsPerReply, true
-	})
-	fig("host CPUs busy", func(r *Results) (float64, bool) {
-		if r.Gateway.HostCPU == nil {
-			return 0, false
-		}
-		return r.Gateway.HostCPU.Busy, true
-	})
-	fig("host CPUs stolen", func(r *Results) (float64, bool) {
-		if r.Gateway.HostCPU == nil {
-			return 0, false
-		}
-		return r.Gateway.HostCPU.Steal, true
-	})
-	fig("heap KB/event", func(r *Results) (float64, bool) {
-		if r.Gateway.Runtime == nil {
-			return 0, false
-		}
-		return r.Gateway.Runtime.AllocKBPerEvent, true
-	})
-	fig("heap allocations/event", func(r *Results) (float64, bool) {
-		if r.Gateway.Runtime == nil {
-			return 0, false
-		}
-		return r.Gateway.Runtime.AllocsPerEvent, true
-	})
-	fig("GC share of gateway CPU", func(r *Results) (float64, bool) {
-		if r.Gateway.Runtime == nil {
-			return 0, false
-		}
-		return r.Gateway.Runtime.GCCPUShare, true
-	})
+	store := func(p *Phase) *Store { return p.Store }
+	fig("store commits/event", gatewayPart(store, func(s *Store) float64 { return s.CommitsPerEvent }, false))
+	fig("store pages/commit", gatewayPart(store, func(s *Store) float64 { return s.PagesPerCommit }, false))
+	fig("store commit p99 ms", gatewayPart(store, func(s *Store) float64 { return s.CommitP99MS }, true))
+	fig("backend POSTs/event", gatewayPart(store, func(s *Store) float64 { return s.BackendPOSTsPerEvent }, true))
+	fig("Send requests/reply", gatewayPart(store, func(s *Store) float64 { return s.SendRequestsPerReply }, true))
+	host := func(p *Phase) *HostCPU { return p.HostCPU }
+	fig("host CPUs busy", gatewayPart(host, func(h *HostCPU) float64 { return h.Busy }, false))
+	fig("host CPUs stolen", gatewayPart(host, func(h *HostCPU) float64 { return h.Steal }, false))
+	rt := func(p *Phase) *Runtime { return p.Runtime }
+	fig("heap KB/event", gatewayPart(rt, func(r *Runtime) float64 { return r.AllocKBPerEvent }, false))
+	fig("heap allocations/event", gatewayPart(rt, func(r *Runtime) float64 { return r.AllocsPerEvent }, false))
+	fig("GC share of gateway CPU", gatewayPart(rt, func(r *Runtime) float64 { return r.GCCPUShare }, false))
 	if first.Reference != nil {
 		// withRef reads a figure of runs that had a reference phase.
 		withRef := func(get func(r *Results, ref *Phase) (float64, bool)) func(*Results) (float64, bool) {
@@ -402,4 +355,18 @@ func Compare(w io.Writer, a, b *Runs, nameA, nameB string) {
 			num(fb.Median), num(fb.Min), num(fb.Max), ratio(fb.Median, fa.Median), verdict)
 	}
 	tw.Flush()
+}
+
+// gatewayPart reads a figure of one part of the gateway's main phase (its
+// store, host CPU or runtime): missing in a run without that part and,
+// with nonZero, in one that reports it as 0 (a build without the figure).
+func gatewayPart[P any](of func(*Phase) *P, get func(*P) float64, nonZero bool) func(*Results) (float64, bool) {
+	return func(r *Results) (float64, bool) {
+		p := of(&r.Gateway)
+		if p == nil {
+			return 0, false
+		}
+		v := get(p)
+		return v, !nonZero || v != 0
+	}
 }

@@ -164,3 +164,41 @@ func TestCompare(t *testing.T) {
 		t.Errorf("throughput line %q: want 1.000 and overlapping ranges", throughputLine)
 	}
 }
+
+// TestAggregateGatewayParts: figures of a part of the gateway's phase
+// (store, host CPU, runtime) are summarized when every run has the part;
+// a run without it, or reporting a figure a build may lack as 0, leaves
+// that figure out.
+func TestAggregateGatewayParts(t *testing.T) {
+	runs := runsSample()
+	for i, r := range runs {
+		r.Gateway.Store = &Store{PagesPerCommit: float64(20 + i), CommitP99MS: float64(1 + i)}
+		r.Gateway.HostCPU = &HostCPU{Busy: [...]float64{0.7, 0.8, 0.9}[i], Steal: 0.01}
+		r.Gateway.Runtime = &Runtime{AllocsPerEvent: float64(40 - i), AllocKBPerEvent: 5}
+	}
+	figures := func() map[string]Figure {
+		byName := map[string]Figure{}
+		for _, f := range Aggregate(runs, nil).Figures {
+			byName[f.Name] = f
+		}
+		return byName
+	}
+	got := figures()
+	for name, want := range map[string]float64{"store pages/commit": 21, "store commit p99 ms": 2, "host CPUs busy": 0.8,
+		"host CPUs stolen": 0.01, "heap allocations/event": 39, "heap KB/event": 5} {
+		if f, ok := got[name]; !ok || f.Median != want || len(f.Values) != 3 {
+			t.Errorf("%s: %+v (present %v), want median %v of 3", name, f, ok, want)
+		}
+	}
+	runs[1].Gateway.Runtime = nil
+	runs[2].Gateway.Store.CommitP99MS = 0 // a build without the commit histogram
+	got = figures()
+	for _, name := range []string{"heap allocations/event", "store commit p99 ms"} {
+		if f, ok := got[name]; ok {
+			t.Errorf("%s summarized though a run lacks it: %+v", name, f)
+		}
+	}
+	if _, ok := got["store pages/commit"]; !ok {
+		t.Error("store pages/commit left out with every run's store present")
+	}
+}
