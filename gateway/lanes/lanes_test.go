@@ -39,11 +39,7 @@ func TestOrderPerLane(t *testing.T) {
 		return Done
 	})
 	defer q.Close(context.Background())
-	for i := range perLane {
-		for l := range lanesN {
-			q.Push(fmt.Sprint("lane", l), i)
-		}
-	}
+	pushRounds(q, lanesN, perLane)
 	wg.Wait()
 	for l := range lanesN {
 		items := got[fmt.Sprint("lane", l)]
@@ -203,11 +199,7 @@ func TestReadyIsFIFO(t *testing.T) {
 		return Done
 	})
 	defer q.Close(context.Background())
-	for i := range perLane {
-		for l := range lanesN {
-			q.Push(fmt.Sprint("lane", l), i)
-		}
-	}
+	pushRounds(q, lanesN, perLane)
 	close(gate)
 	// The model: a FIFO of lanes; each turn handles a lane's head item
 	// and sends the lane to the back while it has more.
@@ -253,5 +245,15 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		runtime.Gosched()
+	}
+}
+
+// pushRounds pushes items 0 to perLane-1 to lanes "lane0" to
+// "lane<lanesN-1>", a round over every lane per item.
+func pushRounds(q *Queue[int], lanesN, perLane int) {
+	for i := range perLane {
+		for l := range lanesN {
+			q.Push(fmt.Sprint("lane", l), i)
+		}
 	}
 }
