@@ -318,7 +318,7 @@ func (s *Store) Get(bucket, key string) ([]byte, error) {
 	var out []byte
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		if b := tx.Bucket(bucketKV).Bucket([]byte(bucket)); b != nil {
-			if v, ok := lookup(b, key); ok {
+			if v, ok := lookup(b.Cursor(), []byte(key)); ok {
 				out = append(make([]byte, 0, len(v)), v...)
 			}
 		}
@@ -729,7 +729,7 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 			return fmt.Errorf("bolt: bucket %q: %w", r.bucket, err)
 		}
 		if r.op == opPutIfAbsent {
-			if v, ok := lookup(b, r.key); ok {
+			if v, ok := lookup(s.cursors.of(b), []byte(r.key)); ok {
 				r.val = append(make([]byte, 0, len(v)), v...)
 				return nil
 			}
@@ -747,7 +747,7 @@ func (s *Store) apply(tx *bbolt.Tx, r *request, now int64) error {
 		if b == nil {
 			return nil
 		}
-		v, ok := lookup(b, r.key)
+		v, ok := lookup(s.cursors.of(b), []byte(r.key))
 		if !ok {
 			return nil
 		}
@@ -837,7 +837,7 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 				return fmt.Errorf("bolt: item %d: bucket %q: %w", i, set.Bucket, err)
 			}
 			if set.IfAbsent {
-				if _, ok := lookup(b, set.Key); ok {
+				if _, ok := lookup(s.cursors.of(b), []byte(set.Key)); ok {
 					// The batch is re-run without this request: nothing
 					// of it stays written.
 					return fmt.Errorf("bolt: item %d: %w: %q/%q", i, store.ErrTaken, set.Bucket, set.Key)
@@ -861,7 +861,7 @@ func (s *Store) remember(tx *bbolt.Tx, key string, now, ttl int64) (dup bool, er
 	dd := tx.Bucket(bucketDedup)
 	idx := tx.Bucket(bucketDedupTime)
 	k := s.buf.bytes(key)
-	if v := s.cursors.get(dd, k); len(v) == timeLen {
+	if v, _ := lookup(s.cursors.of(dd), k); len(v) == timeLen {
 		t := decodeTime(v)
 		if now-t < ttl {
 			return true, nil
@@ -897,14 +897,18 @@ var seenMark = []byte{1}
 // deduplicates.
 func (s *Store) rememberAt(tx *bbolt.Tx, key string, at, now, ttl int64) (dup bool, err error) {
 	k := s.buf.timeKey(at, key)
-	if now-at < s.ttl && s.cursors.get(tx.Bucket(bucketDedupAt), k) != nil {
+	seen := func(b *bbolt.Bucket) bool {
+		_, ok := lookup(s.cursors.of(b), k)
+		return ok
+	}
+	if now-at < s.ttl && seen(tx.Bucket(bucketDedupAt)) {
 		return true, nil
 	}
 	for _, t := range s.ttls {
 		if now-at >= t {
 			continue
 		}
-		if b := ttlIndex(tx, t); b != nil && s.cursors.get(b, k) != nil {
+		if b := ttlIndex(tx, t); b != nil && seen(b) {
 			return true, nil
 		}
 	}
@@ -1109,22 +1113,13 @@ func (cs cursors) of(b *bbolt.Bucket) *bbolt.Cursor {
 	return c
 }
 
-// get is b.Get(key) through b's cursor, for the dedup indexes, whose
-// values are never empty: nil means key is missing (lookup is the call
-// that tells an empty value from none).
-func (cs cursors) get(b *bbolt.Bucket, key []byte) []byte {
-	k, v := cs.of(b).Seek(key)
-	if !bytes.Equal(k, key) {
-		return nil
-	}
-	return v
-}
-
-// lookup tells a present empty value from an absent key, which Bucket.Get
-// does not promise to do. KV buckets hold no nested buckets.
-func lookup(b *bbolt.Bucket, key string) ([]byte, bool) {
-	k, v := b.Cursor().Seek([]byte(key))
-	if k == nil || string(k) != key {
+// lookup is key's value through cursor c of its bucket (the committer's
+// kept one, or a fresh one in a read transaction); unlike Bucket.Get it
+// tells a present empty value from an absent key. The buckets it reads
+// hold no nested buckets.
+func lookup(c *bbolt.Cursor, key []byte) ([]byte, bool) {
+	k, v := c.Seek(key)
+	if k == nil || !bytes.Equal(k, key) {
 		return nil, false
 	}
 	return v, true
