@@ -28,7 +28,12 @@ type Results struct {
 	Headline
 
 	Gateway Phase `json:"gateway"`
+	// Ceiling is the main phase's two ceiling windows together
+	// (MergeWindows): the one before the gateway's and the one after.
 	Ceiling Phase `json:"ceiling"`
+	// CeilingWindowsRPS are the ceiling's rates in those two windows,
+	// before and after; their difference is the host's drift (Drift).
+	CeilingWindowsRPS []float64 `json:"ceiling_windows_rps,omitempty"`
 	// Reference is the reference pipeline (bench/reference: the bare job,
 	// no store) under the main phase's load, when the run had one.
 	Reference *Phase `json:"reference,omitempty"`
@@ -308,6 +313,16 @@ func (t *Target) Fail(note string) {
 
 // Failed reports whether t failed without a value (Fail).
 func (t *Target) Failed() bool { return t.Value == nil && t.Pass != nil && !*t.Pass }
+
+// Drift is how far the ceiling's rate moved from its window before the
+// gateway's to the one after, as a fraction (+0.1: 10% faster after);
+// false when the run did not measure both.
+func (r *Results) Drift() (float64, bool) {
+	if len(r.CeilingWindowsRPS) != 2 || r.CeilingWindowsRPS[0] <= 0 {
+		return 0, false
+	}
+	return r.CeilingWindowsRPS[1]/r.CeilingWindowsRPS[0] - 1, true
+}
 
 // Ratio is a/b, 0 when b is 0.
 func Ratio(a, b float64) float64 {

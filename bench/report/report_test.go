@@ -33,7 +33,7 @@ func sample() *Results {
 			Load: LoadSpec{Loop: "open", Rate: 300, Connections: 64, DurationS: 10, WarmupS: 2}},
 		Headline: Headline{ThroughputRPS: 300, EventsPerSec: 330, CeilingRPS: 300, Ratio: 1.1, CPUMicrosPerEvent: F(30), Lost: &lost,
 			LatencyMS: lat, RoundTripMS: &rt},
-		Gateway: gw, Ceiling: ceil,
+		Gateway: gw, Ceiling: ceil, CeilingWindowsRPS: []float64{320, 280},
 		Ratios: map[string]float64{"latency_p99": 3},
 		Max:    &Max{Concurrency: 128, CeilingRPS: 40000, GatewayRPS: 9000, GatewayEventsPerSec: 10000, Ratio: 0.25},
 	}
@@ -150,6 +150,10 @@ func TestTable(t *testing.T) {
 	// The host's CPU over the main window; the ceiling's was not read.
 	if !regexp.MustCompile(`host CPUs: busy / steal / iowait +93% / 0\.4% / 1\.2% +- *\n`).MatchString(out) {
 		t.Errorf("table lacks the host's CPU row:\n%s", out)
+	}
+	// The ceiling's windows before and after the gateway's, and the drift.
+	if !regexp.MustCompile(`ceiling before / after the gateway +320 / 280 +-12\.5% drift *\n`).MatchString(out) {
+		t.Errorf("table lacks the ceiling's two windows:\n%s", out)
 	}
 	if !regexp.MustCompile(`replies sent before spooling +97%`).MatchString(out) {
 		t.Errorf("table lacks the settled replies' share:\n%s", out)

@@ -86,6 +86,10 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 	a.EventsPerSec, _ = fig("round trips/s", always(func(r *Results) float64 { return r.EventsPerSec }))
 	a.CeilingRPS, _ = fig("ceiling webhooks/s", always(func(r *Results) float64 { return r.CeilingRPS }))
 	a.Ratio, _ = fig("ratio", always(func(r *Results) float64 { return r.Ratio }))
+	fig("ceiling after ÷ before", func(r *Results) (float64, bool) {
+		d, ok := r.Drift()
+		return 1 + d, ok
+	})
 	if v, ok := fig("CPU µs/event", func(r *Results) (float64, bool) {
 		if r.CPUMicrosPerEvent == nil {
 			return 0, false

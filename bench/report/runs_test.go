@@ -49,6 +49,7 @@ func runsSample() []*Results {
 			r.Targets[0].Check()
 		}
 		r.Errors = uint64(i)
+		r.CeilingWindowsRPS = []float64{320, 280 * k}
 		runs = append(runs, r)
 	}
 	return runs
@@ -75,6 +76,19 @@ func TestAggregate(t *testing.T) {
 	}
 	if f := byName["ratio"]; f.Min != runs[1].Ratio || f.Max != runs[2].Ratio || f.Values[0] != runs[0].Ratio {
 		t.Fatalf("ratio figure %+v", f)
+	}
+	// The ceiling's drift within each run, as after ÷ before.
+	if f := byName["ceiling after ÷ before"]; len(f.Values) != 3 || f.Median != 0.875 || f.Min != 0.7 || f.Max != 280*1.1/320 {
+		t.Fatalf("ceiling drift figure %+v", f)
+	}
+	// A run that measured the ceiling once (an older results.json) has no
+	// drift: the figure is left out, not read as none.
+	old := runsSample()
+	old[1].CeilingWindowsRPS = nil
+	for _, f := range Aggregate(old, nil).Figures {
+		if f.Name == "ceiling after ÷ before" {
+			t.Fatalf("drift summarized over a run without it: %+v", f)
+		}
 	}
 	// Targets: the exact one (lost == 0) on the worst run, the others on
 	// the median.

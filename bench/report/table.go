@@ -18,6 +18,9 @@ func (r *Results) Table(w io.Writer) {
 	row := func(name, gv, cv, ratio string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, gv, cv, ratio) }
 	row("", "gateway", "ceiling", "ratio")
 	row("webhooks/s (2xx)", num(g.ThroughputRPS), num(c.ThroughputRPS), ratio(g.ThroughputRPS, c.ThroughputRPS))
+	if d, ok := r.Drift(); ok {
+		row("ceiling before / after the gateway", "", num(r.CeilingWindowsRPS[0])+" / "+num(r.CeilingWindowsRPS[1]), fmt.Sprintf("%+.1f%% drift", 100*d))
+	}
 	row("events in/s", num(g.EventsInPerSec), num(c.EventsInPerSec), "")
 	rtName := "round trips/s (events)"
 	if g.RoundTripMS == nil {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
@@ -225,8 +226,9 @@ func (s *sampler) stop() {
 	}
 }
 
-// phase runs sp against one server and reports it.
-func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Phase, error) {
+// phase runs sp against one server and reports it, with the histogram
+// of its answer latencies (what report.MergeWindows folds).
+func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Phase, *hdrhistogram.Histogram, error) {
 	o := s.o
 	s.phases++
 	start := time.Now().Add(20 * time.Millisecond)
@@ -307,7 +309,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			}()
 		case s.env.inproc != nil:
 			if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-				return nil, fmt.Errorf("bench: -cpuprofile: %w", err)
+				return nil, nil, fmt.Errorf("bench: -cpuprofile: %w", err)
 			}
 			profiling = true
 		}
@@ -328,7 +330,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	smp.waitEnd(ctx)
 	p := &report.Phase{
@@ -404,7 +406,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 	}
 	fmt.Fprintf(o.Progress, "%s done: %.0f webhooks/s, %.0f events/s, answer p99 %s, errors %d\n",
 		label, p.ThroughputRPS, p.EventsPerSec, fmtMS(p.LatencyMS.P99), p.Errors)
-	return p, nil
+	return p, res.Recorder().Histogram(), nil
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -7,7 +7,8 @@
 // A run is a series of phases, each against one server:
 //
 //  1. main: the load the flags ask for (open loop at -rate, or closed loop
-//     at -concurrency), first against the ceiling, then the gateway;
+//     at -concurrency), against the ceiling, the gateway and the ceiling
+//     again, whose two windows count as one (mainPair);
 //  2. capacity probe, when a sweep point is a percentage and the main
 //     phase was open loop: both servers closed loop at -max-concurrency;
 //  3. sweep: both servers open loop at each -sweep rate.
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -427,13 +429,13 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 			res.Load.Connections = o.Concurrency
 		}
 	}
-	ceil, gw, err := s.pair(ctx, main)
+	ceil, gw, err := s.mainPair(ctx, main, res)
 	if err != nil {
 		return nil, err
 	}
 	res.Gateway, res.Ceiling = *gw, *ceil
 	if o.reference() {
-		if res.Reference, err = s.phase(ctx, main, serverReference); err != nil {
+		if res.Reference, _, err = s.phase(ctx, main, serverReference); err != nil {
 			return nil, err
 		}
 	}
@@ -484,12 +486,38 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 
 // pair runs one phase against the ceiling, then the gateway.
 func (s *suite) pair(ctx context.Context, sp spec) (ceil, gw *report.Phase, err error) {
-	if ceil, err = s.phase(ctx, sp, serverCeiling); err != nil {
+	if ceil, _, err = s.phase(ctx, sp, serverCeiling); err != nil {
 		return nil, nil, err
 	}
-	if gw, err = s.phase(ctx, sp, serverGateway); err != nil {
+	if gw, _, err = s.phase(ctx, sp, serverGateway); err != nil {
 		return nil, nil, err
 	}
+	return ceil, gw, nil
+}
+
+// mainPair runs the main phase against the ceiling, the gateway, and the
+// ceiling again, and folds the ceiling's two windows into one
+// (report.MergeWindows): the ratio then divides by the host's speed on
+// both sides of the gateway's window, not only before it, and the two
+// windows' rates (res.CeilingWindowsRPS) say how far that speed drifted.
+func (s *suite) mainPair(ctx context.Context, sp spec, res *report.Results) (ceil, gw *report.Phase, err error) {
+	before, hb, err := s.phase(ctx, sp, serverCeiling)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gw, _, err = s.phase(ctx, sp, serverGateway); err != nil {
+		return nil, nil, err
+	}
+	again := sp
+	again.name += " 2"
+	after, ha, err := s.phase(ctx, again, serverCeiling)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ceil, err = report.MergeWindows(before, after, hb, ha); err != nil {
+		return nil, nil, err
+	}
+	res.CeilingWindowsRPS = []float64{before.ThroughputRPS, after.ThroughputRPS}
 	return ceil, gw, nil
 }
 
@@ -562,6 +590,9 @@ func (s *suite) summarize(res *report.Results) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d receipts were sent as texts: no conversation was open yet", n))
 	}
 	if n := stealNote(res); n != "" {
+		res.Notes = append(res.Notes, n)
+	}
+	if n := driftNote(res); n != "" {
 		res.Notes = append(res.Notes, n)
 	}
 	if runtime.NumCPU() <= 4 {
@@ -748,6 +779,22 @@ func series(ctx context.Context, opts []Options, n int) ([]*report.Runs, error) 
 		}
 	}
 	return all, nil
+}
+
+// driftThreshold is how far the ceiling's rate may move between the
+// windows before and after the gateway's before a run is called out:
+// beyond it the host's speed changed under the measurement by more than
+// the figures' usual spread.
+const driftThreshold = 0.10
+
+// driftNote says when the ceiling's two main windows differ by
+// driftThreshold or more; "" otherwise.
+func driftNote(res *report.Results) string {
+	d, ok := res.Drift()
+	if !ok || math.Abs(d) < driftThreshold {
+		return ""
+	}
+	return fmt.Sprintf("the ceiling's rate moved %+.0f%% from its main window before the gateway's to the one after: the host's speed drifted during the run; the ratio divides by both windows, and -runs 3 or more steadies it", 100*d)
 }
 
 // stealThreshold is the share of the machine's CPU time stolen by the

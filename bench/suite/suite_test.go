@@ -164,6 +164,17 @@ func TestQuickRun(t *testing.T) {
 	if res.Max == nil || res.Max.Ratio != res.Ratio {
 		t.Fatalf("a closed-loop main phase is the capacity: %+v", res.Max)
 	}
+	// The ceiling ran before and after the gateway's main window; its
+	// figures are both windows together.
+	if w := res.CeilingWindowsRPS; len(w) != 2 || w[0] <= 0 || w[1] <= 0 ||
+		res.CeilingRPS < min(w[0], w[1]) || res.CeilingRPS > max(w[0], w[1]) ||
+		res.Ceiling.WindowS < 1.5*res.Gateway.WindowS || res.Ceiling.Name != "main" ||
+		res.Ceiling.LatencyMS.Count <= 0 || res.Ceiling.CPU == nil {
+		t.Fatalf("ceiling windows %v, ceiling %+v (gateway window %vs)", w, res.Ceiling, res.Gateway.WindowS)
+	}
+	if !strings.Contains(progress.String(), "ceiling main 2") {
+		t.Fatalf("no second ceiling window in the progress:\n%s", progress.String())
+	}
 	// The store's counters come from the gateway's /metrics: every event
 	// was spooled, so the window saw commits, each writing the meta page
 	// and at least one data page.
@@ -522,5 +533,27 @@ func TestStealNote(t *testing.T) {
 	want := "the hypervisor took up to 5.1% of the CPUs' time (steal) during ceiling main, gateway sweep 300: the latencies there are the host's as much as the server's"
 	if n := stealNote(res); n != want {
 		t.Fatalf("note %q\nwant %q", n, want)
+	}
+}
+
+// TestDriftNote: a ceiling 10% or more faster or slower after the
+// gateway's main window than before it is called out, with the change;
+// less, or one window only, no note.
+func TestDriftNote(t *testing.T) {
+	for _, c := range []struct {
+		windows []float64
+		want    string
+	}{
+		{nil, ""},
+		{[]float64{40000}, ""},
+		{[]float64{40000, 43000}, ""},
+		{[]float64{40000, 36200}, ""},
+		{[]float64{40000, 35000}, "the ceiling's rate moved -12% from its main window before the gateway's to the one after"},
+		{[]float64{40000, 48000}, "the ceiling's rate moved +20% from its main window"},
+	} {
+		n := driftNote(&report.Results{CeilingWindowsRPS: c.windows})
+		if (c.want == "") != (n == "") || !strings.HasPrefix(n, c.want) {
+			t.Errorf("windows %v: note %q, want %q…", c.windows, n, c.want)
+		}
 	}
 }
