@@ -794,7 +794,7 @@ func driftNote(res *report.Results) string {
 	if !ok || math.Abs(d) < driftThreshold {
 		return ""
 	}
-	return fmt.Sprintf("the ceiling's rate moved %+.0f%% from its main window before the gateway's to the one after: the host's speed drifted during the run; the ratio divides by both windows, and -runs 3 or more steadies it", 100*d)
+	return fmt.Sprintf("the ceiling's rate moved %+.0f%% from its main window before the gateway's to the one after: one window is this uncertain on this machine; the ratio divides by both, and -runs 3 or more steadies it", 100*d)
 }
 
 // stealThreshold is the share of the machine's CPU time stolen by the
