@@ -17,7 +17,8 @@ import (
 // key once and spelled exactly, every string free of escapes and control
 // characters and valid UTF-8, the body at most 16 KB. Anything else
 // (buttons, cards, media, other keys, escapes, a type encoding/json
-// refuses, a long answer) goes to encoding/json.
+// refuses, a long answer) goes to encoding/json. The replies never share
+// memory with b, which the caller may reuse at once.
 func DecodeAnswer(b []byte) ([]Reply, error) {
 	if msgs, ok := decodeAnswerFast(b); ok {
 		return msgs, nil

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -107,4 +108,35 @@ func BenchmarkDecodeAnswer(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecodeAnswerCopies: the replies never share memory with the body,
+// on the one-pass path and through encoding/json alike, so a caller may
+// reuse the body's buffer as soon as DecodeAnswer returns (the pipeline
+// reads every answer into one pooled buffer).
+func TestDecodeAnswerCopies(t *testing.T) {
+	fast := 0
+	for _, c := range answerCases {
+		buf := []byte(c.body)
+		msgs, err := DecodeAnswer(buf)
+		if err != nil || len(msgs) == 0 {
+			continue
+		}
+		if c.fast {
+			fast++
+		}
+		want, err := json.Marshal(msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		if got, _ := json.Marshal(msgs); !bytes.Equal(got, want) {
+			t.Errorf("%s: replies changed with the body's buffer:\n%s\nwas\n%s", c.name, got, want)
+		}
+	}
+	if fast == 0 || fast == len(answerCases) {
+		t.Fatalf("%d of %d cases on the one-pass path: both paths must be checked", fast, len(answerCases))
+	}
 }

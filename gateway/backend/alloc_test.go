@@ -75,8 +75,10 @@ func TestBatcherDeliverAllocs(t *testing.T) {
 	b := NewBatcher(NewHTTP(url, []byte("k"), time.Second, 1), 1, time.Millisecond, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer b.Close()
 	event := []byte(`{"id":"e1","type":"text"}`)
+	var answer []byte
 	deliver := func() {
-		if _, err := b.Deliver(context.Background(), "e1", event); err != nil {
+		var err error
+		if answer, err = b.Deliver(context.Background(), "e1", event, answer[:0]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,5 +87,31 @@ func TestBatcherDeliverAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(500, deliver); n > 2.1 {
 		t.Errorf("Deliver allocates %.2f times per event, want 2 (the answer's split)", n)
+	}
+}
+
+// TestHTTPDeliverAllocs: a warm delivery allocates nothing: the request
+// and response are fasthttp's pooled ones, the signature is written on
+// the stack, and the answer is appended to the caller's buffer (a copy
+// of its own each before).
+func TestHTTPDeliverAllocs(t *testing.T) {
+	url := serve(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"messages":[{"text":"echo: hi"}]}`) })
+	h := NewHTTP(url, []byte("k"), time.Second, 1)
+	event := []byte(`{"id":"e1","type":"text","text":"hi"}`)
+	var answer []byte
+	deliver := func() {
+		var err error
+		if answer, err = h.Deliver(context.Background(), "e1", event, answer[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		deliver()
+	}
+	if string(answer) != `{"messages":[{"text":"echo: hi"}]}` {
+		t.Fatalf("answer %q", answer)
+	}
+	if n := testing.AllocsPerRun(500, deliver); n > 0.05 {
+		t.Errorf("Deliver allocates %.2f times per event, want 0", n)
 	}
 }

@@ -25,10 +25,12 @@ const (
 	HeaderEventID   = "X-Switchboard-Event-Id"
 )
 
-// Client delivers one event and returns the backend's answer body (empty
-// when it had nothing to say). Any error means "not delivered".
+// Client delivers one event and appends the backend's answer body to dst
+// (nothing when it had nothing to say), returning the extended buffer, so
+// a caller reusing one buffer reads every answer without an allocation.
+// Any error means "not delivered". A Client keeps no reference to dst.
 type Client interface {
-	Deliver(ctx context.Context, eventID string, event []byte) (answer []byte, err error)
+	Deliver(ctx context.Context, eventID string, event, dst []byte) (answer []byte, err error)
 }
 
 // StatusError is a backend answer outside 2xx.
@@ -72,8 +74,8 @@ func NewHTTP(url string, secret []byte, timeout time.Duration, concurrency int) 
 	}
 }
 
-// Deliver posts event and returns a copy of the answer body on 2xx.
-func (h *HTTP) Deliver(ctx context.Context, eventID string, event []byte) ([]byte, error) {
+// Deliver posts event and appends the answer body to dst on 2xx.
+func (h *HTTP) Deliver(ctx context.Context, eventID string, event, dst []byte) ([]byte, error) {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -98,8 +100,5 @@ func (h *HTTP) Deliver(ctx context.Context, eventID string, event []byte) ([]byt
 	if sc := resp.StatusCode(); sc < 200 || sc > 299 {
 		return nil, &StatusError{Status: sc}
 	}
-	if len(resp.Body()) == 0 {
-		return nil, nil
-	}
-	return append([]byte(nil), resp.Body()...), nil
+	return append(dst, resp.Body()...), nil
 }

@@ -48,18 +48,19 @@ func TestHTTPDeliver(t *testing.T) {
 		ctx.SetBodyString(`{"messages":[{"text":"ok"}]}`)
 	})
 	h := NewHTTP(url, secret, 200*time.Millisecond, 4)
-	ans, err := h.Deliver(context.Background(), "messenger:m1", event)
-	if err != nil || string(ans) != `{"messages":[{"text":"ok"}]}` {
+	// The answer is appended to the buffer given.
+	ans, err := h.Deliver(context.Background(), "messenger:m1", event, []byte("kept:"))
+	if err != nil || string(ans) != `kept:{"messages":[{"text":"ok"}]}` {
 		t.Fatalf("deliver: %q %v", ans, err)
 	}
 	status = 500
-	_, err = h.Deliver(context.Background(), "messenger:m1", event)
+	_, err = h.Deliver(context.Background(), "messenger:m1", event, nil)
 	var se *StatusError
 	if !errors.As(err, &se) || se.Status != 500 {
 		t.Fatalf("500: %v", err)
 	}
 	status, delay = 200, 400*time.Millisecond
-	if _, err = h.Deliver(context.Background(), "messenger:m1", event); !errors.Is(err, ErrTimeout) {
+	if _, err = h.Deliver(context.Background(), "messenger:m1", event, nil); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("slow backend: %v, want ErrTimeout", err)
 	}
 }
@@ -82,12 +83,12 @@ func TestEcho(t *testing.T) {
 		{`{"type":"read"}`, ""},
 		{`not json`, ""},
 	} {
-		ans, err := Echo{}.Deliver(context.Background(), "id", []byte(c.event))
+		ans, err := Echo{}.Deliver(context.Background(), "id", []byte(c.event), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.want == "" {
-			if ans != nil {
+			if len(ans) != 0 {
 				t.Errorf("%s: answered %s, want nothing", c.event, ans)
 			}
 			continue

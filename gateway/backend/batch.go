@@ -78,8 +78,9 @@ func NewBatcher(h *HTTP, maxEvents int, wait time.Duration, senders int, log *sl
 // Close stops the senders; Deliver calls after it fail.
 func (b *Batcher) Close() { close(b.stop) }
 
-// Deliver queues event for the next batch and waits for its outcome.
-func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte, error) {
+// Deliver queues event for the next batch, waits for its outcome and
+// appends its result to dst.
+func (b *Batcher) Deliver(ctx context.Context, id string, event, dst []byte) ([]byte, error) {
 	c := calls.Get().(*call)
 	c.id, c.event, c.busy = id, event, b.arrivals.Busy(time.Now(), b.wait)
 	defer func() {
@@ -94,7 +95,10 @@ func (b *Batcher) Deliver(ctx context.Context, id string, event []byte) ([]byte,
 		return nil, errors.New("backend: closed")
 	}
 	<-c.done // the sender always answers, within the HTTP timeout
-	return c.answer, c.err
+	if c.err != nil {
+		return dst, c.err
+	}
+	return append(dst, c.answer...), nil
 }
 
 // send collects a batch (the first call, then whatever arrives within

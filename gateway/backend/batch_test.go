@@ -67,7 +67,7 @@ func TestBatcher(t *testing.T) {
 			if i%4 == 0 {
 				typ = "read"
 			}
-			ans, err := b.Deliver(context.Background(), id, []byte(fmt.Sprintf(`{"id":%q,"type":%q}`, id, typ)))
+			ans, err := b.Deliver(context.Background(), id, []byte(fmt.Sprintf(`{"id":%q,"type":%q}`, id, typ)), nil)
 			if err != nil {
 				t.Errorf("%s: %v", id, err)
 				return
@@ -86,7 +86,7 @@ func TestBatcher(t *testing.T) {
 		t.Fatalf("%d events in %d POSTs: want all %d in far fewer POSTs", events.Load(), posts.Load(), n)
 	}
 	fail.Store(true)
-	if _, err := b.Deliver(context.Background(), "x", []byte(`{"id":"x"}`)); err == nil {
+	if _, err := b.Deliver(context.Background(), "x", []byte(`{"id":"x"}`), nil); err == nil {
 		t.Fatal("a 503 for the batch did not fail its event")
 	}
 }
@@ -106,7 +106,7 @@ func TestBatcherQuiet(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, id := range ids {
 			wg.Go(func() {
-				if _, err := b.Deliver(context.Background(), id, []byte(`{"id":"`+id+`"}`)); err != nil {
+				if _, err := b.Deliver(context.Background(), id, []byte(`{"id":"`+id+`"}`), nil); err != nil {
 					t.Error(err)
 				}
 			})

@@ -13,14 +13,14 @@ import (
 type Echo struct{}
 
 // Deliver answers event synchronously, as an HTTP backend would.
-func (Echo) Deliver(_ context.Context, _ string, event []byte) ([]byte, error) {
+func (Echo) Deliver(_ context.Context, _ string, event, dst []byte) ([]byte, error) {
 	var ev struct {
 		Type    normalize.EventType `json:"type"`
 		Text    string              `json:"text"`
 		Payload string              `json:"payload"`
 	}
 	if err := json.Unmarshal(event, &ev); err != nil {
-		return nil, nil
+		return dst, nil
 	}
 	var text string
 	switch ev.Type {
@@ -29,13 +29,14 @@ func (Echo) Deliver(_ context.Context, _ string, event []byte) ([]byte, error) {
 	case normalize.TypeQuickReply, normalize.TypePostback:
 		text = "you picked " + ev.Payload
 	default:
-		return nil, nil
+		return dst, nil
 	}
-	return json.Marshal(normalize.BackendAnswer{Messages: []normalize.Reply{{
+	answer, err := json.Marshal(normalize.BackendAnswer{Messages: []normalize.Reply{{
 		Text: text,
 		QuickReplies: []normalize.QuickReply{
 			{Title: "Red", Payload: "RED"},
 			{Title: "Blue", Payload: "BLUE"},
 		},
 	}}})
+	return append(dst, answer...), err
 }

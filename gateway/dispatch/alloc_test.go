@@ -3,12 +3,16 @@
 package dispatch
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/adapters"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/normalize"
 )
 
@@ -52,4 +56,49 @@ func TestMarshalSpooledAllocs(t *testing.T) {
 	}); n != 1 {
 		t.Fatalf("marshalSpooled allocates %.0f times, want 1", n)
 	}
+}
+
+// held blocks every send until release is closed, telling held once the
+// first one came.
+type held struct {
+	came, release chan struct{}
+	once          sync.Once
+}
+
+func (h *held) Send(context.Context, adapters.Recipient, *normalize.Reply) (adapters.Sent, error) {
+	h.once.Do(func() { close(h.came) })
+	<-h.release
+	return adapters.Sent{MessageID: "m"}, nil
+}
+
+// TestAcceptAllocs: accepting a reply costs its spool entry and its job,
+// nothing per call: the items go into the caller's slice (a fresh one
+// each before) and Committed is a method (a closure each before). The
+// conversation's lane is busy with a held send, so what is measured is
+// Accept alone.
+func TestAcceptAllocs(t *testing.T) {
+	h := &held{came: make(chan struct{}), release: make(chan struct{})}
+	d, st := newDispatcher(t, h)
+	d.EnforceWindow = false
+	defer close(h.release)
+	lane := store.ConversationKey("fb", path("u1"))
+	msgs := []normalize.Reply{{Text: "echo: hi"}}
+	var items []store.Item
+	accept := func() { items = d.Accept(lane, "ev", msgs, items[:0]) }
+	accept()
+	<-h.came // the lane's worker is in the first send, for good
+	for range 300 {
+		accept() // the lane's queue has grown past what is measured
+	}
+	if len(items) != 1 || items[0].Lane != lane || items[0].Kind != store.KindOutbound {
+		t.Fatalf("items %+v", items)
+	}
+	if n := testing.AllocsPerRun(200, accept); n > 2.05 {
+		t.Errorf("Accept of one reply allocates %.2f times, want 2 (its spool entry and its job)", n)
+	}
+	seqs, err := st.Spool(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Committed(items, seqs, nil)
 }

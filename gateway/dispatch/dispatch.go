@@ -46,6 +46,7 @@ type Dispatcher struct {
 	Windows Windows
 
 	queue    *lanes.Queue[*job]
+	acked    func([]uint64, error) // ackDone, bound once: an ack allocates nothing
 	pacer    *pacer
 	mu       sync.RWMutex
 	breakers map[breakerKey]*breaker
@@ -103,6 +104,7 @@ func (d *Dispatcher) Start() error {
 	}
 	d.pacer = p
 	d.breakers = make(map[breakerKey]*breaker)
+	d.acked = d.ackDone
 	d.queue = lanes.New(d.Workers, d.handle)
 	return nil
 }
@@ -127,13 +129,12 @@ func (d *Dispatcher) Counters() (sent, failed uint64) { return d.sent.Load(), d.
 // Accept takes a backend's synchronous replies to the conversation lane
 // (a store.ConversationKey, the lane of the event answered): it queues
 // them for sending at once, behind what the conversation already has
-// queued, and returns the spool items that make them durable. The caller
-// spools the items (in the transaction that acks the event) and reports
-// their seqs to committed; a reply that finished before then is acked as
-// soon as its seq is known. committed reads the items: they must stay as
-// returned until it has run. It is half of pipeline.Replies.
-func (d *Dispatcher) Accept(lane, eventID string, msgs []normalize.Reply) ([]store.Item, func(seqs []uint64, err error)) {
-	items := make([]store.Item, 0, len(msgs))
+// queued, and appends to items the spool items that make them durable.
+// The caller spools those (in the transaction that acks the event) and
+// reports their seqs to Committed; a reply that finished before then is
+// acked as soon as its seq is known. With Committed it is
+// pipeline.Replies.
+func (d *Dispatcher) Accept(lane, eventID string, msgs []normalize.Reply, items []store.Item) []store.Item {
 	connection, responsePath := store.SplitConversationKey(lane)
 	for _, m := range msgs {
 		data, err := marshalSpooled(&spooled{Connection: connection, ResponsePath: responsePath, EventID: eventID, Reply: m})
@@ -150,14 +151,20 @@ func (d *Dispatcher) Accept(lane, eventID string, msgs []normalize.Reply) ([]sto
 		items = append(items, store.Item{Kind: store.KindOutbound, Lane: lane, Data: data, Settled: j.ref})
 		d.queue.Push(lane, j)
 	}
-	return items, func(seqs []uint64, err error) {
-		for i := range items {
-			var seq uint64
-			if err == nil && i < len(seqs) {
-				seq = seqs[i]
-			}
-			items[i].Settled.(*spoolRef).known(d, seq)
+	return items
+}
+
+// Committed tells the replies of items, as Accept appended them, the seqs
+// their spool entries got (seqs[i] is items[i]'s; none when err is set:
+// they were not spooled), so each is acked once both it finished and its
+// seq is known.
+func (d *Dispatcher) Committed(items []store.Item, seqs []uint64, err error) {
+	for i := range items {
+		var seq uint64
+		if err == nil && i < len(seqs) {
+			seq = seqs[i]
 		}
+		items[i].Settled.(*spoolRef).known(d, seq)
 	}
 }
 
@@ -207,11 +214,15 @@ func (r *spoolRef) finish(d *Dispatcher) {
 // whose ack is lost is sent again after a restart, which beats holding
 // the lane for an fsync.
 func (d *Dispatcher) ack(seq uint64) {
-	d.Store.AckAsync(seq, nil, func(_ []uint64, err error) {
-		if err != nil {
-			d.Log.Error("dispatch: ack not recorded; the reply may be sent again after a restart", "seq", seq, "err", err)
-		}
-	})
+	d.Store.AckAsync(seq, nil, d.acked)
+}
+
+// ackDone reports an ack the store could not record (its error names the
+// entry).
+func (d *Dispatcher) ackDone(_ []uint64, err error) {
+	if err != nil {
+		d.Log.Error("dispatch: ack not recorded; the reply may be sent again after a restart", "err", err)
+	}
 }
 
 // Push queues replies replayed from the spool at start, in order; it is

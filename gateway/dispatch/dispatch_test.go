@@ -118,12 +118,12 @@ func spool(t *testing.T, d *Dispatcher, st store.Store, user string, texts ...st
 	for i, s := range texts {
 		msgs[i] = normalize.Reply{Text: s}
 	}
-	items, committed := d.Accept(store.ConversationKey("fb", path(user)), "ev", msgs)
+	items := d.Accept(store.ConversationKey("fb", path(user)), "ev", msgs, nil)
 	seqs, err := st.Spool(items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed(seqs, nil)
+	d.Committed(items, seqs, nil)
 }
 
 func spooledCount(t *testing.T, st store.Store) int {
@@ -462,8 +462,8 @@ func TestAcceptSkipsSettledReplies(t *testing.T) {
 	ch := &fakeChannel{}
 	d, st := newDispatcher(t, windowed{ch})
 	openWindow(t, st, "u1", time.Now()) // u2 has none: its reply is refused
-	sent, ackSent := d.Accept(store.ConversationKey("fb", path("u1")), "ev1", []normalize.Reply{{Text: "a"}})
-	refused, ackRefused := d.Accept(store.ConversationKey("fb", path("u2")), "ev2", []normalize.Reply{{Text: "b"}})
+	sent := d.Accept(store.ConversationKey("fb", path("u1")), "ev1", []normalize.Reply{{Text: "a"}}, nil)
+	refused := d.Accept(store.ConversationKey("fb", path("u2")), "ev2", []normalize.Reply{{Text: "b"}}, nil)
 	waitUntil(t, "both finished", func() bool { s, f := d.Counters(); return s == 1 && f == 1 })
 	seqs, err := st.Spool(append(sent, refused...))
 	if err != nil {
@@ -472,8 +472,8 @@ func TestAcceptSkipsSettledReplies(t *testing.T) {
 	if !slices.Equal(seqs, []uint64{0, 0}) {
 		t.Fatalf("seqs %v, want [0 0]: finished replies need no spool entry", seqs)
 	}
-	ackSent(seqs[:1], nil)
-	ackRefused(seqs[1:], nil)
+	d.Committed(sent, seqs[:1], nil)
+	d.Committed(refused, seqs[1:], nil)
 	if n := spooledCount(t, st); n != 0 {
 		t.Fatalf("%d entries spooled, want 0", n)
 	}
@@ -491,7 +491,7 @@ func TestAcceptAcksAfterLateCommit(t *testing.T) {
 	d, st := newDispatcher(t, windowed{ch})
 	openWindow(t, st, "u1", time.Now())
 	ch.mu.Lock() // sends wait until the entries are written
-	items, committed := d.Accept(store.ConversationKey("fb", path("u1")), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}})
+	items := d.Accept(store.ConversationKey("fb", path("u1")), "ev", []normalize.Reply{{Text: "a"}, {Text: "b"}}, nil)
 	seqs, err := st.Spool(items)
 	ch.mu.Unlock()
 	if err != nil {
@@ -504,12 +504,12 @@ func TestAcceptAcksAfterLateCommit(t *testing.T) {
 	if n := spooledCount(t, st); n != 2 {
 		t.Fatalf("%d spooled before the seqs are known, want 2", n)
 	}
-	committed(seqs, nil)
+	d.Committed(items, seqs, nil)
 	waitUntil(t, "acked after the commit", func() bool { return spooledCount(t, st) == 0 })
 
 	// Replay: entries spooled by an earlier process go out and are acked.
 	ch.mu.Lock()
-	items, _ = d.Accept(store.ConversationKey("fb", path("u1")), "ev2", []normalize.Reply{{Text: "c"}})
+	items = d.Accept(store.ConversationKey("fb", path("u1")), "ev2", []normalize.Reply{{Text: "c"}}, nil)
 	seqs, err = st.Spool(items)
 	ch.mu.Unlock()
 	if err != nil {

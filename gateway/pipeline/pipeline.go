@@ -23,12 +23,14 @@ import (
 // Replies is where a backend's synchronous replies go: the outbound
 // dispatch. Accept, given the answered event's lane (its
 // store.ConversationKey, which its replies share), queues them for sending
-// at once and returns the spool items that make them durable (spooled in
-// the same transaction that acks the event) and a function told their
-// seqs once committed; Push takes replies replayed from the spool at
-// start.
+// at once and appends to items the spool items that make them durable
+// (spooled in the same transaction that acks the event); Committed is
+// told their seqs once that transaction ran, with the items Accept
+// appended, which stay as they were until then. Push takes replies
+// replayed from the spool at start.
 type Replies interface {
-	Accept(lane, eventID string, msgs []normalize.Reply) (items []store.Item, committed func(seqs []uint64, err error))
+	Accept(lane, eventID string, msgs []normalize.Reply, items []store.Item) []store.Item
+	Committed(items []store.Item, seqs []uint64, err error)
 	Push(entries []store.Entry)
 }
 
@@ -352,9 +354,26 @@ func decodeInbound(data []byte) (id string, event []byte, err error) {
 	return string(data[k : k+int(n)]), data[k+int(n):], nil
 }
 
+// answers are the buffers backend answers are read into: an answer lives
+// only until its replies are decoded (normalize.DecodeAnswer copies).
+var answers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledAnswer keeps a rare large answer's buffer out of the pool.
+const maxPooledAnswer = 64 << 10
+
 // forward delivers one event, the lanes handler.
 func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int) lanes.Result {
-	answer, err := p.Backend.Deliver(ctx, j.id, j.event)
+	buf := answers.Get().(*[]byte)
+	answer, err := p.Backend.Deliver(ctx, j.id, j.event, (*buf)[:0])
+	defer func() {
+		switch {
+		case cap(answer) > maxPooledAnswer:
+			return // let a rare large one go
+		case answer != nil:
+			*buf = answer[:0]
+		}
+		answers.Put(buf)
+	}()
 	if err != nil {
 		d := lanes.Backoff(attempt, p.RetryMin, p.RetryMax)
 		lvl := slog.LevelWarn
@@ -366,8 +385,6 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 		p.failed.Add(1)
 		return lanes.RetryAfter(d)
 	}
-	var next []store.Item
-	var committed func([]uint64, error)
 	var msgs []normalize.Reply
 	if len(answer) > 0 {
 		msgs, err = normalize.DecodeAnswer(answer)
@@ -375,11 +392,13 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 			p.Log.Warn("pipeline: backend answer unreadable, event acknowledged without replies", "event_id", j.id, "err", err)
 		}
 	}
+	a := acquireAcking()
+	a.p, a.id = p, j.id
 	if len(msgs) > 0 {
 		if p.Replies == nil {
 			p.Log.Warn("pipeline: no outbound dispatch configured, replies dropped", "event_id", j.id, "replies", len(msgs))
 		} else {
-			next, committed = p.Replies.Accept(lane, j.id, msgs)
+			a.items = p.Replies.Accept(lane, j.id, msgs, a.items)
 		}
 	}
 	// The event leaves the spool and its replies enter it in one
@@ -388,14 +407,48 @@ func (p *Pipeline) forward(ctx context.Context, lane string, j job, attempt int)
 	// Should the process die first, the event is still spooled and is
 	// delivered again (at-least-once; the backend dedups on
 	// X-Switchboard-Event-Id).
-	p.Store.AckAsync(j.seq, next, func(seqs []uint64, err error) {
-		if err != nil {
-			p.Log.Error("pipeline: ack not recorded; the event will be delivered again after a restart", "event_id", j.id, "err", err)
-		}
-		if committed != nil {
-			committed(seqs, err)
-		}
-	})
+	p.Store.AckAsync(j.seq, a.items, a.done)
 	p.delivered.Add(1)
 	return lanes.Done
+}
+
+// acking is what an event's asynchronous ack needs once committed. It is
+// pooled with its callback bound once (done), so an ack costs no
+// allocation where a closure per ack cost one; the store calls done once
+// and refers to items no more after it.
+type acking struct {
+	p     *Pipeline
+	id    string       // the event's
+	items []store.Item // its replies' spool items (Replies.Accept)
+	done  func(seqs []uint64, err error)
+}
+
+var ackings sync.Pool
+
+func acquireAcking() *acking {
+	if a, ok := ackings.Get().(*acking); ok {
+		return a
+	}
+	a := new(acking)
+	a.done = a.committed
+	return a
+}
+
+// maxPooledItems keeps the items array of an answer with many replies
+// out of the pool.
+const maxPooledItems = 64
+
+func (a *acking) committed(seqs []uint64, err error) {
+	if err != nil {
+		a.p.Log.Error("pipeline: ack not recorded; the event will be delivered again after a restart", "event_id", a.id, "err", err)
+	}
+	if len(a.items) > 0 {
+		a.p.Replies.Committed(a.items, seqs, err)
+	}
+	if cap(a.items) > maxPooledItems {
+		return
+	}
+	clear(a.items)
+	a.p, a.id, a.items = nil, "", a.items[:0]
+	ackings.Put(a)
 }

@@ -18,8 +18,8 @@ import (
 // stuckBackend never takes an event, so everything stays spooled.
 type stuckBackend struct{}
 
-func (*stuckBackend) Deliver(ctx context.Context, _ string, _ []byte) ([]byte, error) {
-	return nil, context.DeadlineExceeded
+func (*stuckBackend) Deliver(ctx context.Context, _ string, _, dst []byte) ([]byte, error) {
+	return dst, context.DeadlineExceeded
 }
 
 func newPipeline(t *testing.T, now *time.Time) (*Pipeline, store.Store) {

@@ -135,7 +135,8 @@ type Store interface {
 	// AckAsync is Ack without waiting: the change is queued behind every
 	// write already asked for (so it applies after them) and committed
 	// with a later batch. done, when not nil, is called with next's seqs
-	// or the error once it is on disk, in commit order, from the store's
+	// or the error (which names seq, so one callback can serve every ack)
+	// once it is on disk, in commit order, from the store's
 	// own goroutine: it must not block or call the store synchronously,
 	// but it may call AckAsync, which never blocks.
 	// Use it where a crash before the commit only means work is done

@@ -244,7 +244,7 @@ func (s *Store) Ack(seq uint64, next []store.Item) ([]uint64, error) {
 func (s *Store) AckAsync(seq uint64, next []store.Item, done func([]uint64, error)) {
 	if s.closed.Load() {
 		if done != nil {
-			done(nil, store.ErrClosed)
+			done(nil, fmt.Errorf("bolt: ack of entry %d: %w", seq, store.ErrClosed))
 		}
 		return
 	}
@@ -665,7 +665,7 @@ func (s *Store) commit(batch []*request) {
 		if r.isAsync {
 			if r.async != nil {
 				if r.err != nil {
-					r.async(nil, r.err)
+					r.async(nil, fmt.Errorf("bolt: ack of entry %d: %w", r.seq, r.err))
 				} else {
 					r.async(r.seqs, nil)
 				}
