@@ -182,6 +182,15 @@ func ChannelUserKey(channel, responsePath string) string {
 	return "c:" + channel + ":" + responsePath
 }
 
+// AppendChannelUserKey appends ChannelUserKey(channel, responsePath) to
+// dst: with a view of it, a lookup of a known person allocates no key.
+func AppendChannelUserKey(dst []byte, channel, responsePath string) []byte {
+	dst = append(dst, "c:"...)
+	dst = append(dst, channel...)
+	dst = append(dst, ':')
+	return append(dst, responsePath...)
+}
+
 // SplitChannelUserKey returns the channel and response path of a key made
 // by ChannelUserKey.
 func SplitChannelUserKey(key string) (channel, responsePath string, ok bool) {
@@ -236,6 +245,8 @@ func checkID(id string) error {
 // returns the derived id and isNew, and the caller records it durably in
 // the same transaction as the event that introduced the person (the
 // NewUserSets in the spooled item); Remember then warms the cache.
+// Resolve and Lookup keep nothing of key past the call (the cache keeps
+// its hash), so it may be a view of a buffer the caller reuses.
 func (r *Resolver) Resolve(key string) (visitorID string, isNew bool, err error) {
 	v, ok, err := r.Lookup(key)
 	if err != nil || ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/valyala/fastjson"
 
+	"github.com/switchboard-gw/switchboard/adapters"
 	"github.com/switchboard-gw/switchboard/gateway/backend"
 	"github.com/switchboard-gw/switchboard/gateway/identity"
 	"github.com/switchboard-gw/switchboard/gateway/lanes"
@@ -146,6 +147,7 @@ type ingestBuf struct {
 	items   []store.Item
 	keys    []string // identity key of each new visitor, by item
 	scratch []byte   // encodeInbound's
+	key     []byte   // the identity key being looked up
 }
 
 // Ingest makes events durable and queues them for the backend. It fills
@@ -192,16 +194,18 @@ func (p *Pipeline) ingest(connection string, events []normalize.Event, with []st
 		key := ""
 		ln := lane(connection, ev)
 		if ev.ChannelID != "" {
-			key = identity.ChannelUserKey(ev.Channel, ev.ResponsePath)
-			vid, isNew, err := p.Identity.Resolve(key)
+			// A known person's key is only looked up: a view of the
+			// buffer does; a new one's is kept, as a string of its own.
+			b.key = identity.AppendChannelUserKey(b.key[:0], ev.Channel, ev.ResponsePath)
+			vid, isNew, err := p.Identity.Resolve(adapters.View(b.key))
 			if err != nil {
 				return 0, 0, err
 			}
 			ev.VisitorID = vid
 			if isNew {
+				key = string(b.key)
 				sets = identity.NewUserSets(sets, key, vid)
 			} else {
-				key = ""
 				// A known person may carry a provided id (linked, or
 				// identified on the web) and attributes: events say so.
 				prof, err := p.Identity.Profile(vid)
