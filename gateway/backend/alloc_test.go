@@ -67,6 +67,24 @@ func TestSplitResultsCopies(t *testing.T) {
 	}
 }
 
+// deliverAllocs delivers event through c, reading each answer into one
+// reused buffer, and returns the last answer and the allocations per
+// delivery once warm.
+func deliverAllocs(t *testing.T, c Client, event []byte) ([]byte, float64) {
+	t.Helper()
+	var answer []byte
+	deliver := func() {
+		var err error
+		if answer, err = c.Deliver(context.Background(), "e1", event, answer[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		deliver()
+	}
+	return answer, testing.AllocsPerRun(500, deliver)
+}
+
 // TestBatcherDeliverAllocs: a delivered event costs its batch's answer
 // split (two allocations) and nothing of its own: its call, and the channel
 // its outcome comes on, are reused (a fresh pair cost two more).
@@ -74,18 +92,7 @@ func TestBatcherDeliverAllocs(t *testing.T) {
 	url := serve(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"results":[{}]}`) })
 	b := NewBatcher(NewHTTP(url, []byte("k"), time.Second, 1), 1, time.Millisecond, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer b.Close()
-	event := []byte(`{"id":"e1","type":"text"}`)
-	var answer []byte
-	deliver := func() {
-		var err error
-		if answer, err = b.Deliver(context.Background(), "e1", event, answer[:0]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 100 {
-		deliver()
-	}
-	if n := testing.AllocsPerRun(500, deliver); n > 2.1 {
+	if _, n := deliverAllocs(t, b, []byte(`{"id":"e1","type":"text"}`)); n > 2.1 {
 		t.Errorf("Deliver allocates %.2f times per event, want 2 (the answer's split)", n)
 	}
 }
@@ -96,22 +103,11 @@ func TestBatcherDeliverAllocs(t *testing.T) {
 // of its own each before).
 func TestHTTPDeliverAllocs(t *testing.T) {
 	url := serve(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"messages":[{"text":"echo: hi"}]}`) })
-	h := NewHTTP(url, []byte("k"), time.Second, 1)
-	event := []byte(`{"id":"e1","type":"text","text":"hi"}`)
-	var answer []byte
-	deliver := func() {
-		var err error
-		if answer, err = h.Deliver(context.Background(), "e1", event, answer[:0]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 100 {
-		deliver()
-	}
+	answer, n := deliverAllocs(t, NewHTTP(url, []byte("k"), time.Second, 1), []byte(`{"id":"e1","type":"text","text":"hi"}`))
 	if string(answer) != `{"messages":[{"text":"echo: hi"}]}` {
 		t.Fatalf("answer %q", answer)
 	}
-	if n := testing.AllocsPerRun(500, deliver); n > 0.05 {
+	if n > 0.05 {
 		t.Errorf("Deliver allocates %.2f times per event, want 0", n)
 	}
 }
