@@ -792,7 +792,10 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 	// Seqs only grow, so every insert appends: full pages, not the half
 	// full ones bbolt's default split leaves for random inserts.
 	sp.FillPercent = 1.0
-	kv := tx.Bucket(bucketKV)
+	// kv is opened on first use: opening a bucket (a seek, a Bucket and
+	// its maps) is most of what a commit of one webhook allocates, and
+	// most items have no Sets.
+	var kv *bbolt.Bucket
 	for i := range r.items {
 		it := &r.items[i]
 		// Asked here, as late as the commit allows: the later, the more
@@ -832,6 +835,9 @@ func (s *Store) spool(tx *bbolt.Tx, r *request, now int64) error {
 		}
 		for j := range it.Sets {
 			set := &it.Sets[j]
+			if kv == nil {
+				kv = tx.Bucket(bucketKV)
+			}
 			b, err := kvBucket(kv, set.Bucket)
 			if err != nil {
 				return fmt.Errorf("bolt: item %d: bucket %q: %w", i, set.Bucket, err)
