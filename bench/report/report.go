@@ -32,7 +32,7 @@ type Results struct {
 	// (MergeWindows): the one before the gateway's and the one after.
 	Ceiling Phase `json:"ceiling"`
 	// CeilingWindowsRPS are the ceiling's rates in those two windows,
-	// before and after; their difference is the host's drift (Drift).
+	// before and after (their difference: Drift).
 	CeilingWindowsRPS []float64 `json:"ceiling_windows_rps,omitempty"`
 	// Reference is the reference pipeline (bench/reference: the bare job,
 	// no store) under the main phase's load, when the run had one.

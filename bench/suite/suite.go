@@ -499,9 +499,9 @@ func (s *suite) pair(ctx context.Context, sp spec) (ceil, gw *report.Phase, err 
 // ceiling again, and folds the ceiling's two windows into one
 // (report.MergeWindows): the ratio then divides by the host's speed on
 // both sides of the gateway's window, not only before it, and the two
-// windows' rates (res.CeilingWindowsRPS) say how far that speed drifted.
+// windows' rates (res.CeilingWindowsRPS) say how far it moved meanwhile.
 func (s *suite) mainPair(ctx context.Context, sp spec, res *report.Results) (ceil, gw *report.Phase, err error) {
-	before, hb, err := s.phase(ctx, sp, serverCeiling)
+	before, histBefore, err := s.phase(ctx, sp, serverCeiling)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -510,11 +510,11 @@ func (s *suite) mainPair(ctx context.Context, sp spec, res *report.Results) (cei
 	}
 	again := sp
 	again.name += " 2"
-	after, ha, err := s.phase(ctx, again, serverCeiling)
+	after, histAfter, err := s.phase(ctx, again, serverCeiling)
 	if err != nil {
 		return nil, nil, err
 	}
-	if ceil, err = report.MergeWindows(before, after, hb, ha); err != nil {
+	if ceil, err = report.MergeWindows(before, after, histBefore, histAfter); err != nil {
 		return nil, nil, err
 	}
 	res.CeilingWindowsRPS = []float64{before.ThroughputRPS, after.ThroughputRPS}
