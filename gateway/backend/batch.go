@@ -53,6 +53,8 @@ type call struct {
 	id     string
 	event  []byte
 	busy   bool // it came close behind the one before
+	// answer is the caller's buffer, given to Deliver: the sender appends
+	// the event's result to it.
 	answer []byte
 	err    error
 	done   chan struct{} // one value: the outcome is in
@@ -82,7 +84,7 @@ func (b *Batcher) Close() { close(b.stop) }
 // appends its result to dst.
 func (b *Batcher) Deliver(ctx context.Context, id string, event, dst []byte) ([]byte, error) {
 	c := calls.Get().(*call)
-	c.id, c.event, c.busy = id, event, b.arrivals.Busy(time.Now(), b.wait)
+	c.id, c.event, c.busy, c.answer = id, event, b.arrivals.Busy(time.Now(), b.wait), dst
 	defer func() {
 		*c = call{done: c.done}
 		calls.Put(c)
@@ -95,10 +97,7 @@ func (b *Batcher) Deliver(ctx context.Context, id string, event, dst []byte) ([]
 		return nil, errors.New("backend: closed")
 	}
 	<-c.done // the sender always answers, within the HTTP timeout
-	if c.err != nil {
-		return dst, c.err
-	}
-	return append(dst, c.answer...), nil
+	return c.answer, c.err
 }
 
 // send collects a batch (the first call, then whatever arrives within
@@ -175,18 +174,13 @@ func (b *Batcher) post(batch []*call, body []byte) []byte {
 	case resp.StatusCode() < 200 || resp.StatusCode() > 299:
 		err = &StatusError{Status: resp.StatusCode()}
 	}
-	var answers [][]byte
 	if err == nil && len(resp.Body()) > 0 {
-		var aerr error
-		if answers, aerr = splitResults(resp.Body(), len(batch)); aerr != nil {
+		if aerr := writeResults(resp.Body(), batch); aerr != nil {
 			b.Log.Warn("backend: batch answer unreadable, events acknowledged without replies", "events", len(batch), "err", aerr)
 		}
 	}
-	for i, c := range batch {
+	for _, c := range batch {
 		c.err = err
-		if err == nil && answers != nil {
-			c.answer = answers[i]
-		}
 		c.done <- struct{}{} // c is the caller's again from here
 	}
 	return body
@@ -196,31 +190,26 @@ func (b *Batcher) post(batch []*call, body []byte) []byte {
 // tree between answers, so a warm parse allocates nothing.
 var resultParsers fastjson.ParserPool
 
-// splitResults returns a copy of each result object of a batch answer,
-// all in one buffer: a batch's answers cost two allocations however many
-// events it held.
-func splitResults(body []byte, n int) ([][]byte, error) {
+// writeResults appends each result object of a batch answer that has
+// messages to its call's answer, the caller's own buffer: the answer is
+// copied once, into where the caller reads it, and a warm batch costs no
+// allocation. A body that is not one result per call is refused whole,
+// before anything is written.
+func writeResults(body []byte, batch []*call) error {
 	p := resultParsers.Get()
 	defer resultParsers.Put(p)
 	v, err := p.ParseBytes(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBatchAnswer, err)
+		return fmt.Errorf("%w: %v", errBatchAnswer, err)
 	}
 	rs := v.GetArray("results")
-	if len(rs) != n {
-		return nil, fmt.Errorf("%w: %d results for %d events", errBatchAnswer, len(rs), n)
+	if len(rs) != len(batch) {
+		return fmt.Errorf("%w: %d results for %d events", errBatchAnswer, len(rs), len(batch))
 	}
-	out := make([][]byte, n)
-	// Re-encoded results are about as long as they were in the body: the
-	// buffer rarely grows, and if it does, the results already cut keep
-	// the old one.
-	buf := make([]byte, 0, len(body))
 	for i, r := range rs {
 		if r.Type() == fastjson.TypeObject && r.Get("messages") != nil {
-			start := len(buf)
-			buf = r.MarshalTo(buf)
-			out[i] = buf[start:len(buf):len(buf)]
+			batch[i].answer = r.MarshalTo(batch[i].answer)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -129,16 +129,23 @@ func TestBatcherQuiet(t *testing.T) {
 	}
 }
 
-// TestSplitResults checks a malformed batch answer is refused whole.
-func TestSplitResults(t *testing.T) {
+// TestWriteResults checks a malformed batch answer is refused whole, with
+// nothing written to any call's buffer.
+func TestWriteResults(t *testing.T) {
 	for body, ok := range map[string]bool{
-		`{"results":[{},{"messages":[]}]}`: true,
-		`{"results":[{}]}`:                 false,
-		`{"messages":[]}`:                  false,
-		`not json`:                         false,
+		`{"results":[{},{"messages":[]}]}`:                true,
+		`{"results":[{"messages":[{"text":"a"}]}]}`:       false,
+		`{"results":[{"messages":[{"text":"a"}]},{},{}]}`: false,
+		`{"messages":[]}`:                                 false,
+		`not json`:                                        false,
 	} {
-		if _, err := splitResults([]byte(body), 2); (err == nil) != ok {
+		batch := []*call{{answer: []byte("kept:")}, {answer: []byte("kept:")}}
+		err := writeResults([]byte(body), batch)
+		if (err == nil) != ok {
 			t.Errorf("%s: err %v", body, err)
+		}
+		if !ok && (string(batch[0].answer) != "kept:" || string(batch[1].answer) != "kept:") {
+			t.Errorf("%s: refused, yet wrote %q, %q", body, batch[0].answer, batch[1].answer)
 		}
 	}
 }
