@@ -50,9 +50,9 @@ type Batcher struct {
 }
 
 type call struct {
-	id     string
-	event  []byte
-	busy   bool // it came close behind the one before
+	id    string
+	event []byte
+	busy  bool // it came close behind the one before
 	// answer is the caller's buffer, given to Deliver: the sender appends
 	// the event's result to it.
 	answer []byte
