@@ -142,3 +142,7 @@ func kb(line []byte) (uint64, error) {
 	n, err := strconv.ParseUint(string(f[1]), 10, 64)
 	return n * 1024, err
 }
+
+// InMemory reports whether fs (an FSType name) keeps its files in memory
+// only: an fsync there writes nothing to a disk.
+func InMemory(fs string) bool { return fs == "tmpfs" || fs == "ramfs" }

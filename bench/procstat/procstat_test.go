@@ -2,6 +2,7 @@ package procstat
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -76,5 +77,29 @@ func TestHostShare(t *testing.T) {
 	h, err := ReadHost()
 	if err != nil || h.Busy+h.Idle == 0 {
 		t.Fatalf("ReadHost on this Linux: %+v, %v", h, err)
+	}
+}
+
+// TestFSType names the filesystem of a temp dir and of /dev/shm (tmpfs
+// wherever it exists), and refuses a path that is not there.
+func TestFSType(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	if fs, err := FSType(t.TempDir()); err != nil || fs == "" {
+		t.Fatalf("temp dir: %q %v", fs, err)
+	}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if fs, err := FSType("/dev/shm"); err != nil || fs != "tmpfs" || !InMemory(fs) {
+			t.Fatalf("/dev/shm: %q %v", fs, err)
+		}
+	}
+	if _, err := FSType("/no/such/dir"); err == nil {
+		t.Fatal("no error for a missing path")
+	}
+	for fs, want := range map[string]bool{"tmpfs": true, "ramfs": true, "ext4": false, "": false} {
+		if InMemory(fs) != want {
+			t.Errorf("InMemory(%q) = %v", fs, !want)
+		}
 	}
 }

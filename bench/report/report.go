@@ -61,10 +61,14 @@ type About struct {
 	// memory are its own), "inprocess" (inside the bench process: CPU
 	// figures include the generator and mocks) or "target" (an already
 	// running gateway: no CPU, memory or loss figures).
-	Mode   string   `json:"mode"`
-	Target string   `json:"target,omitempty"`
-	Mix    string   `json:"mix"`
-	Load   LoadSpec `json:"load"`
+	Mode   string `json:"mode"`
+	Target string `json:"target,omitempty"`
+	// StoreFS is the filesystem under the gateway's store when the bench
+	// started the gateway ("ext4", "tmpfs", …): on tmpfs a commit's fsync
+	// writes nothing to a disk.
+	StoreFS string   `json:"store_fs,omitempty"`
+	Mix     string   `json:"mix"`
+	Load    LoadSpec `json:"load"`
 	// Settings are the gateway settings the run changed from the
 	// product's defaults (e.g. "backend.batch: 64"); none means defaults.
 	Settings []string `json:"settings,omitempty"`

@@ -189,7 +189,11 @@ func (a *About) head(w io.Writer, title string) {
 	fmt.Fprintf(w, "\n%s: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
 		title, a.Mode, load, a.Load.Connections, a.Load.DurationS, a.Load.WarmupS, a.Mix)
 	fmt.Fprintf(w, "gateway settings: %s\n", settings)
-	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s\n\n", a.Host.CPUs, a.Host.GoVersion, a.Host.LoadAvg)
+	store := ""
+	if a.StoreFS != "" {
+		store = ", the gateway's store on " + a.StoreFS
+	}
+	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s%s\n\n", a.Host.CPUs, a.Host.GoVersion, a.Host.LoadAvg, store)
 }
 
 // writeTargets prints one line per target: verdict, name, value, limit.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
 	benchlat "github.com/switchboard-gw/switchboard/bench/latency"
+	"github.com/switchboard-gw/switchboard/bench/procstat"
 	"github.com/switchboard-gw/switchboard/bench/report"
 	"github.com/switchboard-gw/switchboard/config"
 )
@@ -172,6 +173,10 @@ func TestQuickRun(t *testing.T) {
 		res.Ceiling.LatencyMS.Count <= 0 || res.Ceiling.CPU == nil {
 		t.Fatalf("ceiling windows %v, ceiling %+v (gateway window %vs)", w, res.Ceiling, res.Gateway.WindowS)
 	}
+	// The store is in the run's temp dir: the filesystem there is named.
+	if fs, err := procstat.FSType(os.TempDir()); err != nil || res.StoreFS != fs {
+		t.Fatalf("store on %q, the temp dir on %q (%v)", res.StoreFS, fs, err)
+	}
 	if !strings.Contains(progress.String(), "ceiling main 2") {
 		t.Fatalf("no second ceiling window in the progress:\n%s", progress.String())
 	}
@@ -236,7 +241,7 @@ func TestQuickRun(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms", "reference"} {
+	for _, k := range []string{"throughput_rps", "events_per_sec", "ceiling_rps", "ratio", "cpu_us_per_event", "lost", "errors", "latency_ms", "reference", "store_fs"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("results.json lacks %s", k)
 		}
@@ -533,6 +538,16 @@ func TestStealNote(t *testing.T) {
 	want := "the hypervisor took up to 5.1% of the CPUs' time (steal) during ceiling main, gateway sweep 300: the latencies there are the host's as much as the server's"
 	if n := stealNote(res); n != want {
 		t.Fatalf("note %q\nwant %q", n, want)
+	}
+}
+
+// TestStoreNote: a store in memory is called out, one on a disk is not.
+func TestStoreNote(t *testing.T) {
+	for fs, want := range map[string]bool{"": false, "ext4": false, "xfs": false, "0x1234": false, "tmpfs": true, "ramfs": true} {
+		n := storeNote(&report.Results{About: report.About{StoreFS: fs}})
+		if (n != "") != want || want && !strings.HasPrefix(n, "the gateway's store is on "+fs+" (TMPDIR)") {
+			t.Errorf("store on %q: note %q", fs, n)
+		}
 	}
 }
 
