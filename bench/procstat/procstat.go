@@ -29,6 +29,12 @@ type Sample struct {
 	HWM uint64
 	// Source says how CPU was read: "schedstat", "stat" or "rusage".
 	Source string
+	// When Sched (the kernel has schedstat), summed over the threads:
+	// Switches is how many times one was switched onto a CPU, and
+	// RunDelay how long they were runnable but waiting for one.
+	Sched    bool
+	Switches uint64
+	RunDelay time.Duration
 }
 
 // userHZ is the unit of utime and stime in /proc/PID/stat.
@@ -38,8 +44,9 @@ const userHZ = 100
 func Read(pid int) (Sample, error) {
 	s := Sample{At: time.Now()}
 	dir := "/proc/" + strconv.Itoa(pid)
-	if cpu, ok := schedstat(dir); ok {
-		s.CPU, s.Source = cpu, "schedstat"
+	if st, ok := schedstat(dir); ok {
+		s.CPU, s.Source = st.cpu, "schedstat"
+		s.Sched, s.Switches, s.RunDelay = true, st.switches, st.delay
 	} else {
 		cpu, err := statCPU(dir)
 		if err != nil {
@@ -63,32 +70,57 @@ func Self() (Sample, error) {
 		CPU:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		Source: "rusage",
 	}
+	if st, ok := schedstat("/proc/self"); ok {
+		s.Sched, s.Switches, s.RunDelay = true, st.switches, st.delay
+	}
 	s.RSS, s.HWM, _ = memory("/proc/self")
 	return s, nil
 }
 
-func schedstat(dir string) (time.Duration, bool) {
+// schedTotals are /proc/PID/task/*/schedstat's three fields summed over
+// the threads: time on a CPU, time runnable waiting for one (ns), and
+// times switched onto one.
+type schedTotals struct {
+	cpu, delay time.Duration
+	switches   uint64
+}
+
+func schedstat(dir string) (schedTotals, bool) {
+	var t schedTotals
 	tasks, err := filepath.Glob(dir + "/task/*/schedstat")
 	if err != nil || len(tasks) == 0 {
-		return 0, false
+		return t, false
 	}
-	var total int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
+	for _, path := range tasks {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // the thread exited between Glob and here
 		}
-		f := bytes.Fields(b)
-		if len(f) < 1 {
-			return 0, false
+		one, ok := parseSchedstat(b)
+		if !ok {
+			return schedTotals{}, false
 		}
-		ns, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		total += ns
+		t.cpu += one.cpu
+		t.delay += one.delay
+		t.switches += one.switches
 	}
-	return time.Duration(total), true
+	return t, true
+}
+
+// parseSchedstat reads one thread's schedstat line: "cpu_ns delay_ns
+// timeslices".
+func parseSchedstat(b []byte) (schedTotals, bool) {
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return schedTotals{}, false
+	}
+	cpu, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+	delay, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+	n, err3 := strconv.ParseUint(string(f[2]), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return schedTotals{}, false
+	}
+	return schedTotals{cpu: time.Duration(cpu), delay: time.Duration(delay), switches: n}, true
 }
 
 func statCPU(dir string) (time.Duration, error) {

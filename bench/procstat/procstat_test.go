@@ -31,6 +31,9 @@ func TestReadSelf(t *testing.T) {
 	if d, want := after.CPU-before.CPU, r1.CPU-r0.CPU; d < want/2 || d > 2*want+20*time.Millisecond {
 		t.Fatalf("%s of CPU by getrusage read as %s (%s)", want, d, after.Source)
 	}
+	if after.Sched && (after.Switches == 0 || after.Switches < before.Switches || after.RunDelay < before.RunDelay) {
+		t.Fatalf("schedstat switches %d → %d, run delay %s → %s", before.Switches, after.Switches, before.RunDelay, after.RunDelay)
+	}
 	if after.RSS == 0 || after.HWM < after.RSS {
 		t.Fatalf("rss %d hwm %d", after.RSS, after.HWM)
 	}
@@ -39,7 +42,7 @@ func TestReadSelf(t *testing.T) {
 		t.Fatalf("stat: %s %v", cpu, err)
 	}
 	self, err := Self()
-	if err != nil || self.CPU < after.CPU/2 || self.Source != "rusage" {
+	if err != nil || self.CPU < after.CPU/2 || self.Source != "rusage" || self.Sched != after.Sched || self.Sched && self.Switches < after.Switches {
 		t.Fatalf("Self %+v %v", self, err)
 	}
 }
@@ -100,6 +103,25 @@ func TestFSType(t *testing.T) {
 	for fs, want := range map[string]bool{"tmpfs": true, "ramfs": true, "ext4": false, "": false} {
 		if InMemory(fs) != want {
 			t.Errorf("InMemory(%q) = %v", fs, !want)
+		}
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want schedTotals
+		ok   bool
+	}{
+		{"1500000 250000 42\n", schedTotals{cpu: 1500 * time.Microsecond, delay: 250 * time.Microsecond, switches: 42}, true},
+		{"0 0 0", schedTotals{}, true},
+		{"1500000 250000", schedTotals{}, false},
+		{"1500000 x 42", schedTotals{}, false},
+		{"", schedTotals{}, false},
+	} {
+		got, ok := parseSchedstat([]byte(c.line))
+		if ok != c.ok || got != c.want {
+			t.Errorf("%q: %+v %v, want %+v %v", c.line, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -63,8 +63,13 @@ func MergeWindows(a, b *Phase, ha, hb *hdrhistogram.Histogram) (*Phase, error) {
 		c.Cores = c.Seconds / w
 		// A window's requests (events) are its rate times its length.
 		c.MicrosPerRequest = 1e6 * c.Seconds / max(m.ThroughputRPS*w, 1)
+		var events float64
 		if c.MicrosPerEvent != 0 {
-			c.MicrosPerEvent = 1e6 * c.Seconds / max(m.EventsPerSec*w, 1)
+			events = m.EventsPerSec * w
+			c.MicrosPerEvent = 1e6 * c.Seconds / max(events, 1)
+		}
+		if a.CPU.Switches > 0 || b.CPU.Switches > 0 {
+			c.SetSched(a.CPU.Switches+b.CPU.Switches, a.CPU.RunQueueS+b.CPU.RunQueueS, w, m.ThroughputRPS*w, events)
 		}
 		m.CPU = &c
 	}

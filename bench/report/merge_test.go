@@ -27,14 +27,16 @@ func TestMergeWindows(t *testing.T) {
 	a := &Phase{Name: "main", Server: "ceiling", Loop: "closed", Concurrency: 128, Connections: 128, WindowS: 10,
 		ThroughputRPS: 40000, EventsInPerSec: 46000, EventsPerSec: 46000,
 		Errors: 2, ErrorsBy: map[string]uint64{"timeout": 2}, MaxQueueMS: 3,
-		CPU:     &CPU{Seconds: 8, Cores: 0.8, MicrosPerRequest: 20, Scope: "process", Source: "schedstat"},
+		CPU: &CPU{Seconds: 8, Cores: 0.8, MicrosPerRequest: 20, Scope: "process", Source: "schedstat",
+			Switches: 400000, RunQueueS: 2, SwitchesPerRequest: 1, RunQueue: 0.2},
 		Memory:  &Memory{RSSPeakMB: 30, RSSEndMB: 29, HWMMB: 31},
 		HostCPU: &HostCPU{Busy: 0.9, Steal: 0.03, IOWait: 0},
 	}
 	b := &Phase{Name: "main 2", Server: "ceiling", Loop: "closed", Concurrency: 128, Connections: 128, WindowS: 20,
 		ThroughputRPS: 30000, EventsInPerSec: 34000, EventsPerSec: 34000,
 		Errors: 1, ErrorsBy: map[string]uint64{"timeout": 1, "http_503": 3}, MaxQueueMS: 1,
-		CPU:     &CPU{Seconds: 14, Cores: 0.7, MicrosPerRequest: 23.3, Scope: "process", Source: "schedstat"},
+		CPU: &CPU{Seconds: 14, Cores: 0.7, MicrosPerRequest: 23.3, Scope: "process", Source: "schedstat",
+			Switches: 500000, RunQueueS: 6, SwitchesPerRequest: 0.83, RunQueue: 0.3},
 		Memory:  &Memory{RSSPeakMB: 35, RSSEndMB: 33, HWMMB: 36},
 		HostCPU: &HostCPU{Busy: 0.6, Steal: 0, IOWait: 0.03},
 	}
@@ -73,6 +75,13 @@ func TestMergeWindows(t *testing.T) {
 	near("CPU seconds", c.Seconds, 22)
 	near("cores", c.Cores, 22.0/30)
 	near("µs/request", c.MicrosPerRequest, 1e6*22/(40000*10+30000*20))
+	// Thread switches and run-queue time add up like CPU seconds.
+	if c.Switches != 900000 || c.SwitchesPerEvent != 0 {
+		t.Errorf("switches %d, per event %v (a ceiling has none)", c.Switches, c.SwitchesPerEvent)
+	}
+	near("switches/request", c.SwitchesPerRequest, 900000.0/(40000*10+30000*20))
+	near("run queue seconds", c.RunQueueS, 8)
+	near("threads waiting", c.RunQueue, 8.0/30)
 	if c.MicrosPerEvent != 0 || c.Scope != "process" || a.CPU.Seconds != 8 {
 		t.Errorf("CPU %+v (a's own %+v)", c, a.CPU)
 	}

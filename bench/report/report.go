@@ -177,6 +177,32 @@ type CPU struct {
 	// mode: gateway, generator and mocks together).
 	Scope  string `json:"scope"`
 	Source string `json:"source"`
+	// Switches counts the times the server's threads were switched onto
+	// a CPU in the window, and RunQueueS the seconds they spent runnable
+	// but waiting for one (Source "schedstat" only). On a VM a switch
+	// costs tens of microseconds; a waiting thread is latency.
+	Switches  uint64  `json:"switches,omitempty"`
+	RunQueueS float64 `json:"run_queue_s,omitempty"`
+	// SwitchesPerEvent and SwitchesPerRequest are Switches per round trip
+	// (gateway, reference) and per 2xx answer.
+	SwitchesPerEvent   float64 `json:"switches_per_event,omitempty"`
+	SwitchesPerRequest float64 `json:"switches_per_request,omitempty"`
+	// RunQueue is RunQueueS over the window: how many of the server's
+	// threads were waiting for a CPU, on average.
+	RunQueue float64 `json:"run_queue,omitempty"`
+}
+
+// SetSched fills the CPU figures from schedstat's switches and run delay
+// over a window of win seconds with requests answered and events round
+// tripped (0: none, as the ceiling's).
+func (c *CPU) SetSched(switches uint64, runQueueS, win, requests, events float64) {
+	c.Switches, c.RunQueueS = switches, runQueueS
+	c.RunQueue = runQueueS / max(win, 1e-9)
+	c.SwitchesPerRequest = float64(switches) / max(requests, 1)
+	c.SwitchesPerEvent = 0
+	if events > 0 {
+		c.SwitchesPerEvent = float64(switches) / events
+	}
 }
 
 // Store is the gateway's embedded store over the window, from its

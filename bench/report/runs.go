@@ -105,6 +105,9 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		return r.Gateway.CPU.Cores, true
 	})
 	fig("bench process CPU cores", func(r *Results) (float64, bool) { return r.Gateway.BenchCPU, r.Gateway.BenchCPU > 0 })
+	cpu := func(p *Phase) *CPU { return p.CPU }
+	fig("thread switches/event", gatewayPart(cpu, func(c *CPU) float64 { return c.SwitchesPerEvent }, true))
+	fig("threads waiting for a CPU", gatewayPart(cpu, func(c *CPU) float64 { return c.RunQueue }, true))
 	store := func(p *Phase) *Store { return p.Store }
 	fig("store commits/event", gatewayPart(store, func(s *Store) float64 { return s.CommitsPerEvent }, false))
 	fig("store pages/commit", gatewayPart(store, func(s *Store) float64 { return s.PagesPerCommit }, false))
@@ -202,6 +205,13 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 				return 0, false
 			}
 			return q.Gateway.CPU.MicrosPerEvent, true
+		})
+		fig("threads waiting for a CPU at "+p.Spec, func(r *Results) (float64, bool) {
+			q, ok := at(r)
+			if !ok || q.Gateway.CPU == nil || q.Gateway.CPU.Switches == 0 {
+				return 0, false
+			}
+			return q.Gateway.CPU.RunQueue, true
 		})
 	}
 	for _, r := range runs {

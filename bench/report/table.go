@@ -59,6 +59,20 @@ func (r *Results) Table(w io.Writer) {
 		}
 		row("CPU µs/event (ceiling: /request)", gu, cu, r)
 		row("CPU cores", gc, cc, "")
+		if sched(g.CPU) || sched(c.CPU) {
+			gs, cs, gq, cq, r := "-", "-", "-", "-", ""
+			if sched(g.CPU) {
+				gs, gq = num(g.CPU.SwitchesPerEvent), fmt.Sprintf("%.2f", g.CPU.RunQueue)
+			}
+			if sched(c.CPU) {
+				cs, cq = num(c.CPU.SwitchesPerRequest), fmt.Sprintf("%.2f", c.CPU.RunQueue)
+			}
+			if sched(g.CPU) && sched(c.CPU) {
+				r = ratio(g.CPU.SwitchesPerEvent, c.CPU.SwitchesPerRequest)
+			}
+			row("thread switches/event (ceiling: /request)", gs, cs, r)
+			row("threads waiting for a CPU (mean)", gq, cq, "")
+		}
 		if g.BenchCPU > 0 || c.BenchCPU > 0 {
 			row("bench process CPU cores", fmt.Sprintf("%.2f", g.BenchCPU), fmt.Sprintf("%.2f", c.BenchCPU), "")
 		}
@@ -197,6 +211,9 @@ func (a *About) head(w io.Writer, title string) {
 }
 
 // writeTargets prints one line per target: verdict, name, value, limit.
+// sched reports whether c carries schedstat's switches and run queue.
+func sched(c *CPU) bool { return c != nil && c.Switches > 0 }
+
 // orDash formats a per-event figure, "-" for none measured.
 func orDash(v float64) string {
 	if v == 0 {

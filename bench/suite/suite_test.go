@@ -207,6 +207,15 @@ func TestQuickRun(t *testing.T) {
 	if res.Ceiling.Store != nil {
 		t.Fatalf("the ceiling has no store: %+v", res.Ceiling.Store)
 	}
+	// Thread switches and time waiting for a CPU, from schedstat where the
+	// kernel keeps it (in-process: the whole bench process's, both sides).
+	if _, err := os.Stat("/proc/self/schedstat"); err == nil {
+		g, c := res.Gateway.CPU, res.Ceiling.CPU
+		if g.Switches == 0 || g.SwitchesPerEvent <= 0 || g.SwitchesPerRequest <= 0 || g.RunQueue < 0 ||
+			c.Switches == 0 || c.SwitchesPerEvent != 0 || c.SwitchesPerRequest <= 0 || c.RunQueueS < 0 {
+			t.Fatalf("switches and run queue: gateway %+v, ceiling %+v", g, c)
+		}
+	}
 	// The machine's CPU over each main window, from /proc/stat.
 	for _, p := range []*report.Phase{&res.Gateway, &res.Ceiling} {
 		if h := p.HostCPU; h == nil || h.Busy <= 0 || h.Busy > 1 || h.Steal < 0 || h.Busy+h.Steal+h.IOWait > 1.0001 {

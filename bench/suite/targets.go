@@ -113,6 +113,9 @@ func latency(t *report.Target, p *report.Phase) {
 			note(fmt.Sprintf("a commit took %.3g ms", st.CommitMaxMS))
 		}
 	}
+	if c := p.CPU; c != nil && c.Switches > 0 {
+		note(fmt.Sprintf("%.2f of the gateway's threads waiting for a CPU", c.RunQueue))
+	}
 	if h := p.HostCPU; h != nil {
 		note(fmt.Sprintf("host %.0f%% busy", 100*h.Busy))
 		if h.Steal >= stealThreshold {
