@@ -189,6 +189,7 @@ func TestAggregateGatewayParts(t *testing.T) {
 		r.Gateway.Store = &Store{PagesPerCommit: float64(20 + i), CommitP99MS: float64(1 + i)}
 		r.Gateway.HostCPU = &HostCPU{Busy: [...]float64{0.7, 0.8, 0.9}[i], Steal: 0.01}
 		r.Gateway.Runtime = &Runtime{AllocsPerEvent: float64(40 - i), AllocKBPerEvent: 5}
+		r.Gateway.CPU = &CPU{Switches: 1000, SwitchesPerEvent: float64(3 + i), RunQueue: 0.5}
 	}
 	figures := func() map[string]Figure {
 		byName := map[string]Figure{}
@@ -199,7 +200,8 @@ func TestAggregateGatewayParts(t *testing.T) {
 	}
 	got := figures()
 	for name, want := range map[string]float64{"store pages/commit": 21, "store commit p99 ms": 2, "host CPUs busy": 0.8,
-		"host CPUs stolen": 0.01, "heap allocations/event": 39, "heap KB/event": 5} {
+		"host CPUs stolen": 0.01, "heap allocations/event": 39, "heap KB/event": 5,
+		"thread switches/event": 4, "threads waiting for a CPU": 0.5} {
 		if f, ok := got[name]; !ok || f.Median != want || len(f.Values) != 3 {
 			t.Errorf("%s: %+v (present %v), want median %v of 3", name, f, ok, want)
 		}
