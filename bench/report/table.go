@@ -60,7 +60,7 @@ func (r *Results) Table(w io.Writer) {
 		row("CPU µs/event (ceiling: /request)", gu, cu, r)
 		row("CPU cores", gc, cc, "")
 		if sched(g.CPU) || sched(c.CPU) {
-			gs, cs, gq, cq, r := "-", "-", "-", "-", ""
+			gs, cs, gq, cq, sr := "-", "-", "-", "-", ""
 			if sched(g.CPU) {
 				gs, gq = num(g.CPU.SwitchesPerEvent), fmt.Sprintf("%.2f", g.CPU.RunQueue)
 			}
@@ -68,9 +68,9 @@ func (r *Results) Table(w io.Writer) {
 				cs, cq = num(c.CPU.SwitchesPerRequest), fmt.Sprintf("%.2f", c.CPU.RunQueue)
 			}
 			if sched(g.CPU) && sched(c.CPU) {
-				r = ratio(g.CPU.SwitchesPerEvent, c.CPU.SwitchesPerRequest)
+				sr = ratio(g.CPU.SwitchesPerEvent, c.CPU.SwitchesPerRequest)
 			}
-			row("thread switches/event (ceiling: /request)", gs, cs, r)
+			row("thread switches/event (ceiling: /request)", gs, cs, sr)
 			row("threads waiting for a CPU (mean)", gq, cq, "")
 		}
 		if g.BenchCPU > 0 || c.BenchCPU > 0 {
@@ -210,10 +210,6 @@ func (a *About) head(w io.Writer, title string) {
 	fmt.Fprintf(w, "host: %d CPUs, %s, load average %s%s\n\n", a.Host.CPUs, a.Host.GoVersion, a.Host.LoadAvg, store)
 }
 
-// writeTargets prints one line per target: verdict, name, value, limit.
-// sched reports whether c carries schedstat's switches and run queue.
-func sched(c *CPU) bool { return c != nil && c.Switches > 0 }
-
 // orDash formats a per-event figure, "-" for none measured.
 func orDash(v float64) string {
 	if v == 0 {
@@ -222,6 +218,7 @@ func orDash(v float64) string {
 	return fmt.Sprintf("%.3f", v)
 }
 
+// writeTargets prints one line per target: verdict, name, value, limit.
 func writeTargets(w io.Writer, targets []Target) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  \ttarget\tmeasured\twant\treference pipeline\t")
@@ -275,6 +272,9 @@ func ms(v float64) string {
 	}
 	return fmt.Sprintf("%.3f", v)
 }
+
+// sched reports whether c carries schedstat's switches and run queue.
+func sched(c *CPU) bool { return c != nil && c.Switches > 0 }
 
 func ratio(a, b float64) string {
 	if a == 0 || b == 0 {
