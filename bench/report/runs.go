@@ -105,9 +105,18 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		return r.Gateway.CPU.Cores, true
 	})
 	fig("bench process CPU cores", func(r *Results) (float64, bool) { return r.Gateway.BenchCPU, r.Gateway.BenchCPU > 0 })
-	cpu := func(p *Phase) *CPU { return p.CPU }
-	fig("thread switches/event", gatewayPart(cpu, func(c *CPU) float64 { return c.SwitchesPerEvent }, true))
-	fig("threads waiting for a CPU", gatewayPart(cpu, func(c *CPU) float64 { return c.RunQueue }, true))
+	// A run read the threads (sched) or did not; none waiting is a 0.
+	sched := func(get func(*CPU) float64) func(*Results) (float64, bool) {
+		return func(r *Results) (float64, bool) {
+			c := r.Gateway.CPU
+			if c == nil || c.Switches == 0 {
+				return 0, false
+			}
+			return get(c), true
+		}
+	}
+	fig("thread switches/event", sched(func(c *CPU) float64 { return c.SwitchesPerEvent }))
+	fig("threads waiting for a CPU", sched(func(c *CPU) float64 { return c.RunQueue }))
 	store := func(p *Phase) *Store { return p.Store }
 	fig("store commits/event", gatewayPart(store, func(s *Store) float64 { return s.CommitsPerEvent }, false))
 	fig("store pages/commit", gatewayPart(store, func(s *Store) float64 { return s.PagesPerCommit }, false))

@@ -189,7 +189,7 @@ func TestAggregateGatewayParts(t *testing.T) {
 		r.Gateway.Store = &Store{PagesPerCommit: float64(20 + i), CommitP99MS: float64(1 + i)}
 		r.Gateway.HostCPU = &HostCPU{Busy: [...]float64{0.7, 0.8, 0.9}[i], Steal: 0.01}
 		r.Gateway.Runtime = &Runtime{AllocsPerEvent: float64(40 - i), AllocKBPerEvent: 5}
-		r.Gateway.CPU = &CPU{Switches: 1000, SwitchesPerEvent: float64(3 + i), RunQueue: 0.5}
+		r.Gateway.CPU = &CPU{Switches: 1000, SwitchesPerEvent: float64(3 + i), RunQueue: [...]float64{0, 0.5, 0.7}[i]}
 	}
 	figures := func() map[string]Figure {
 		byName := map[string]Figure{}
