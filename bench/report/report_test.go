@@ -41,7 +41,8 @@ func sample() *Results {
 	p2 := gw
 	p2.ThroughputRPS, p2.Rate = 4500, 4500
 	p2.LatencyMS.P99 = 4
-	p2.CPU = &CPU{Seconds: 4.2, Cores: 0.42, MicrosPerEvent: 93.5, MicrosPerRequest: 100, Scope: "process", Source: "schedstat"}
+	p2.CPU = &CPU{Seconds: 4.2, Cores: 0.42, MicrosPerEvent: 93.5, MicrosPerRequest: 100, Scope: "process", Source: "schedstat",
+		Switches: 12000, RunQueueS: 5.9, RunQueue: 1.18}
 	p2.HostCPU = &HostCPU{Busy: 0.86, Steal: 0.052, IOWait: 0.01}
 	c2 := ceil
 	c2.ThroughputRPS = 4500
@@ -144,8 +145,8 @@ func TestTable(t *testing.T) {
 		}
 	}
 	// The sweep's CPU columns: the gateway's per round trip, the ceiling's
-	// per request.
-	if !regexp.MustCompile(`50%=4500 .* 0\.830 +61\.200 +93\.5 +11\.2 +86% +5\.2% *\n`).MatchString(out) {
+	// per request, the gateway's threads waiting for a CPU.
+	if !regexp.MustCompile(`50%=4500 .* 0\.830 +61\.200 +93\.5 +11\.2 +1\.18 +86% +5\.2% *\n`).MatchString(out) {
 		t.Errorf("the sweep lacks its CPU and host columns:\n%s", out)
 	}
 	// The host's CPU over the main window; the ceiling's was not read.

@@ -138,13 +138,16 @@ func (r *Results) Table(w io.Writer) {
 	}
 
 	if len(r.Sweep) > 0 {
-		fmt.Fprintln(w, "\nlatency against load (open loop; ms; CPU: the gateway's µs per round trip, the ceiling's per request):")
+		fmt.Fprintln(w, "\nlatency against load (open loop; ms; CPU: the gateway's µs per round trip, the ceiling's per request; waiting: the gateway's threads waiting for a CPU, mean):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tcommit max\tCPU µs\tceiling CPU µs\thost busy\tsteal\t")
+		fmt.Fprintln(tw, "rate\tachieved/s\tp50\tp99\tp99.9\tmax\trt p99\tceiling p99\terrors\tlost\tcommits/event\tpages/commit\tcommit p99\tcommit max\tCPU µs\tceiling CPU µs\twaiting\thost busy\tsteal\t")
 		for _, p := range r.Sweep {
-			rt, ceil, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU := "", "", "", "", "", "", "", "", ""
+			rt, ceil, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU, waiting := "", "", "", "", "", "", "", "", "", ""
 			if c := p.Gateway.CPU; c != nil && c.MicrosPerEvent > 0 {
 				cpu = num(c.MicrosPerEvent)
+			}
+			if c := p.Gateway.CPU; sched(c) {
+				waiting = fmt.Sprintf("%.2f", c.RunQueue)
 			}
 			if p.Ceiling != nil && p.Ceiling.CPU != nil {
 				ceilCPU = num(p.Ceiling.CPU.MicrosPerRequest)
@@ -170,8 +173,8 @@ func (r *Results) Table(w io.Writer) {
 				busy, steal = pct(h.Busy), pct(h.Steal)
 			}
 			l := p.Gateway.LatencyMS
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
-				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU, busy, steal)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Spec+"="+num(p.Rate), num(p.Gateway.ThroughputRPS),
+				ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), rt, ceil, p.Gateway.Errors, lost, commits, pages, commitP99, commitMax, cpu, ceilCPU, waiting, busy, steal)
 		}
 		tw.Flush()
 		for _, p := range r.Sweep {
