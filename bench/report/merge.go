@@ -68,8 +68,11 @@ func MergeWindows(a, b *Phase, ha, hb *hdrhistogram.Histogram) (*Phase, error) {
 			events = m.EventsPerSec * w
 			c.MicrosPerEvent = 1e6 * c.Seconds / max(events, 1)
 		}
-		if a.CPU.Switches > 0 || b.CPU.Switches > 0 {
+		// Figures of one window only would pass for both: both or none.
+		if a.CPU.Sched() && b.CPU.Sched() {
 			c.SetSched(a.CPU.Switches+b.CPU.Switches, a.CPU.RunQueueS+b.CPU.RunQueueS, w, m.ThroughputRPS*w, events)
+		} else {
+			c.SetSched(0, 0, w, 0, 0)
 		}
 		m.CPU = &c
 	}

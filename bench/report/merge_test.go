@@ -82,6 +82,11 @@ func TestMergeWindows(t *testing.T) {
 	near("switches/request", c.SwitchesPerRequest, 900000.0/(40000*10+30000*20))
 	near("run queue seconds", c.RunQueueS, 8)
 	near("threads waiting", c.RunQueue, 8.0/30)
+	// A window without them (a thread exited): the merged phase has none.
+	b.CPU.Switches, b.CPU.RunQueueS = 0, 0
+	if m, err := MergeWindows(a, b, hist(t, 400, 1000), hist(t, 600, 5000)); err != nil || m.CPU.Sched() {
+		t.Errorf("one window's switches stand for both: %+v %v", m.CPU, err)
+	}
 	if c.MicrosPerEvent != 0 || c.Scope != "process" || a.CPU.Seconds != 8 {
 		t.Errorf("CPU %+v (a's own %+v)", c, a.CPU)
 	}

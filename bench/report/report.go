@@ -192,6 +192,10 @@ type CPU struct {
 	RunQueue float64 `json:"run_queue,omitempty"`
 }
 
+// Sched reports whether c carries schedstat's switches and run queue
+// (the kernel keeps schedstat and the window's sums did not go down).
+func (c *CPU) Sched() bool { return c != nil && c.Switches > 0 }
+
 // SetSched fills the CPU figures from schedstat's switches and run delay
 // over a window of win seconds with requests answered and events round
 // tripped (0: none, as the ceiling's).

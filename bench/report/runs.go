@@ -108,11 +108,10 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 	// A run read the threads (sched) or did not; none waiting is a 0.
 	sched := func(get func(*CPU) float64) func(*Results) (float64, bool) {
 		return func(r *Results) (float64, bool) {
-			c := r.Gateway.CPU
-			if c == nil || c.Switches == 0 {
-				return 0, false
+			if c := r.Gateway.CPU; c.Sched() {
+				return get(c), true
 			}
-			return get(c), true
+			return 0, false
 		}
 	}
 	fig("thread switches/event", sched(func(c *CPU) float64 { return c.SwitchesPerEvent }))
@@ -217,7 +216,7 @@ func Aggregate(runs []*Results, dirs []string) *Runs {
 		})
 		fig("threads waiting for a CPU at "+p.Spec, func(r *Results) (float64, bool) {
 			q, ok := at(r)
-			if !ok || q.Gateway.CPU == nil || q.Gateway.CPU.Switches == 0 {
+			if !ok || !q.Gateway.CPU.Sched() {
 				return 0, false
 			}
 			return q.Gateway.CPU.RunQueue, true

@@ -59,15 +59,15 @@ func (r *Results) Table(w io.Writer) {
 		}
 		row("CPU µs/event (ceiling: /request)", gu, cu, r)
 		row("CPU cores", gc, cc, "")
-		if sched(g.CPU) || sched(c.CPU) {
+		if g.CPU.Sched() || c.CPU.Sched() {
 			gs, cs, gq, cq, sr := "-", "-", "-", "-", ""
-			if sched(g.CPU) {
+			if g.CPU.Sched() {
 				gs, gq = num(g.CPU.SwitchesPerEvent), fmt.Sprintf("%.2f", g.CPU.RunQueue)
 			}
-			if sched(c.CPU) {
+			if c.CPU.Sched() {
 				cs, cq = num(c.CPU.SwitchesPerRequest), fmt.Sprintf("%.2f", c.CPU.RunQueue)
 			}
-			if sched(g.CPU) && sched(c.CPU) {
+			if g.CPU.Sched() && c.CPU.Sched() {
 				sr = ratio(g.CPU.SwitchesPerEvent, c.CPU.SwitchesPerRequest)
 			}
 			row("thread switches/event (ceiling: /request)", gs, cs, sr)
@@ -146,7 +146,7 @@ func (r *Results) Table(w io.Writer) {
 			if c := p.Gateway.CPU; c != nil && c.MicrosPerEvent > 0 {
 				cpu = num(c.MicrosPerEvent)
 			}
-			if c := p.Gateway.CPU; sched(c) {
+			if c := p.Gateway.CPU; c.Sched() {
 				waiting = fmt.Sprintf("%.2f", c.RunQueue)
 			}
 			if p.Ceiling != nil && p.Ceiling.CPU != nil {
@@ -275,9 +275,6 @@ func ms(v float64) string {
 	}
 	return fmt.Sprintf("%.3f", v)
 }
-
-// sched reports whether c carries schedstat's switches and run queue.
-func sched(c *CPU) bool { return c != nil && c.Switches > 0 }
 
 func ratio(a, b float64) string {
 	if a == 0 || b == 0 {

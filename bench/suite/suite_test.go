@@ -518,7 +518,8 @@ func TestLatencyTargetsNameTheCommit(t *testing.T) {
 	res.Gateway = report.Phase{Loop: "open", Rate: 300, ThroughputRPS: 300, LatencyMS: benchlat.Summary{P99: 1.3},
 		Store: &report.Store{CommitP99MS: 0.8431, CommitMaxMS: 1.2}}
 	res.Sweep = []report.Point{{Spec: "50%", Rate: 6000, Gateway: report.Phase{ThroughputRPS: 6000,
-		LatencyMS: benchlat.Summary{P99: 97}, Store: &report.Store{CommitP99MS: 2.51, CommitMaxMS: 96.4}, HostCPU: &report.HostCPU{Busy: 0.742, Steal: 0.023}}}}
+		LatencyMS: benchlat.Summary{P99: 97}, Store: &report.Store{CommitP99MS: 2.51, CommitMaxMS: 96.4}, HostCPU: &report.HostCPU{Busy: 0.742, Steal: 0.023},
+		CPU: &report.CPU{Switches: 20000, RunQueue: 1.12}}}}
 	byName := map[string]report.Target{}
 	for _, tg := range (&suite{}).targets(res) {
 		byName[tg.Name] = tg
@@ -526,7 +527,7 @@ func TestLatencyTargetsNameTheCommit(t *testing.T) {
 	if tg := byName["answer p99 at 300 webhooks/s"]; tg.Note != "store commit p99 0.843 ms" || tg.Value == nil || *tg.Value != 1.3 {
 		t.Errorf("at 300/s: %+v", tg)
 	}
-	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms; a commit took 96.4 ms; host 74% busy; steal 2.3% of the CPUs" {
+	if tg := byName["answer p99 at half the capacity"]; tg.Note != "6000 webhooks/s; store commit p99 2.51 ms; a commit took 96.4 ms; 1.12 of the gateway's threads waiting for a CPU; host 74% busy; steal 2.3% of the CPUs" {
 		t.Errorf("at half: %+v", tg)
 	}
 }

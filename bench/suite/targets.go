@@ -113,7 +113,7 @@ func latency(t *report.Target, p *report.Phase) {
 			note(fmt.Sprintf("a commit took %.3g ms", st.CommitMaxMS))
 		}
 	}
-	if c := p.CPU; c != nil && c.Switches > 0 {
+	if c := p.CPU; c.Sched() {
 		note(fmt.Sprintf("%.2f of the gateway's threads waiting for a CPU", c.RunQueue))
 	}
 	if h := p.HostCPU; h != nil {
