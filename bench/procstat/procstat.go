@@ -37,6 +37,18 @@ type Sample struct {
 	RunDelay time.Duration
 }
 
+// SchedTo is what the threads' schedstat sums grew by from a to b: the
+// switches onto a CPU and the time spent waiting for one. ok is false when
+// either sample lacks them or either sum went down: the sums cover the
+// threads alive at each reading, so a thread that exited in between takes
+// its share with it, and the difference then says nothing.
+func (a Sample) SchedTo(b Sample) (switches uint64, runDelay time.Duration, ok bool) {
+	if !a.Sched || !b.Sched || b.Switches < a.Switches || b.RunDelay < a.RunDelay {
+		return 0, 0, false
+	}
+	return b.Switches - a.Switches, b.RunDelay - a.RunDelay, true
+}
+
 // userHZ is the unit of utime and stime in /proc/PID/stat.
 const userHZ = 100
 

@@ -83,6 +83,31 @@ func TestHostShare(t *testing.T) {
 	}
 }
 
+// TestSchedTo: the growth of the thread sums between two samples, and
+// none when a sample lacks them or a thread's exit made a sum go down.
+func TestSchedTo(t *testing.T) {
+	a := Sample{Sched: true, Switches: 1000, RunDelay: 5 * time.Millisecond}
+	for _, c := range []struct {
+		name     string
+		a, b     Sample
+		switches uint64
+		delay    time.Duration
+		ok       bool
+	}{
+		{"grew", a, Sample{Sched: true, Switches: 1250, RunDelay: 8 * time.Millisecond}, 250, 3 * time.Millisecond, true},
+		{"unchanged", a, a, 0, 0, true},
+		{"switches went down", a, Sample{Sched: true, Switches: 900, RunDelay: 9 * time.Millisecond}, 0, 0, false},
+		{"delay went down", a, Sample{Sched: true, Switches: 1100, RunDelay: 4 * time.Millisecond}, 0, 0, false},
+		{"end without schedstat", a, Sample{Switches: 2000, RunDelay: time.Second}, 0, 0, false},
+		{"start without schedstat", Sample{}, a, 0, 0, false},
+	} {
+		switches, delay, ok := c.a.SchedTo(c.b)
+		if switches != c.switches || delay != c.delay || ok != c.ok {
+			t.Errorf("%s: %d, %v, %v; want %d, %v, %v", c.name, switches, delay, ok, c.switches, c.delay, c.ok)
+		}
+	}
+}
+
 // TestFSType names the filesystem of a temp dir and of /dev/shm (tmpfs
 // wherever it exists), and refuses a path that is not there.
 func TestFSType(t *testing.T) {

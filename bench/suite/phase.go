@@ -369,14 +369,12 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		if srv != serverCeiling {
 			p.CPU.MicrosPerEvent = 1e6 * secs / max(events, 1)
 		}
-		// Sums over the threads alive at each end: one that exited in
-		// between can make them go down, and then they say nothing.
-		if a, b := smp.start, smp.end; a.Sched && b.Sched && b.Switches >= a.Switches && b.RunDelay >= a.RunDelay {
+		if switches, delay, ok := smp.start.SchedTo(*smp.end); ok {
 			ev := 0.0
 			if srv != serverCeiling {
 				ev = events
 			}
-			p.CPU.SetSched(b.Switches-a.Switches, (b.RunDelay - a.RunDelay).Seconds(), win, float64(res.WindowOK), ev)
+			p.CPU.SetSched(switches, delay.Seconds(), win, float64(res.WindowOK), ev)
 		}
 		if smp.self0 != nil && smp.self1 != nil && smp.scope == "process" {
 			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
