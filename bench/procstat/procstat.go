@@ -27,6 +27,13 @@ type Sample struct {
 	RSS uint64        // resident set, bytes
 	// HWM is the peak resident set since the process started (VmHWM).
 	HWM uint64
+	// RSSAnon and RSSFile are the parts of RSS that are anonymous memory
+	// (heap, stacks) and mapped files (RssAnon, RssFile; 0 before Linux
+	// 4.5). The gateway's mapped file is mostly its store, which bbolt maps
+	// whole, so a growing store raises RSS through RSSFile alone, and the
+	// kernel may drop those clean pages under pressure: RSSAnon is what a
+	// leak would raise.
+	RSSAnon, RSSFile uint64
 	// Source says how CPU was read: "schedstat", "stat" or "rusage".
 	Source string
 	// When Sched (the kernel has schedstat), summed over the threads:
@@ -66,8 +73,7 @@ func Read(pid int) (Sample, error) {
 		}
 		s.CPU, s.Source = cpu, "stat"
 	}
-	var err error
-	s.RSS, s.HWM, err = memory(dir)
+	err := s.memory(dir)
 	return s, err
 }
 
@@ -85,7 +91,7 @@ func Self() (Sample, error) {
 	if st, ok := schedstat("/proc/self"); ok {
 		s.Sched, s.Switches, s.RunDelay = true, st.switches, st.delay
 	}
-	s.RSS, s.HWM, _ = memory("/proc/self")
+	_ = s.memory("/proc/self")
 	return s, nil
 }
 
@@ -159,23 +165,40 @@ func statCPU(dir string) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / userHZ, nil
 }
 
-func memory(dir string) (rss, hwm uint64, err error) {
+// memory reads the resident set figures of dir's status file into s.
+func (s *Sample) memory(dir string) error {
 	b, err := os.ReadFile(dir + "/status")
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
+	return s.parseStatus(b)
+}
+
+// parseStatus reads VmRSS, VmHWM, RssAnon and RssFile from the text of
+// /proc/PID/status; a line it needs that is malformed fails it, and
+// fields it finds set nothing else.
+func (s *Sample) parseStatus(b []byte) error {
 	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		var dst *uint64
 		switch {
 		case bytes.HasPrefix(line, []byte("VmRSS:")):
-			rss, err = kb(line)
+			dst = &s.RSS
 		case bytes.HasPrefix(line, []byte("VmHWM:")):
-			hwm, err = kb(line)
+			dst = &s.HWM
+		case bytes.HasPrefix(line, []byte("RssAnon:")):
+			dst = &s.RSSAnon
+		case bytes.HasPrefix(line, []byte("RssFile:")):
+			dst = &s.RSSFile
+		default:
+			continue
 		}
+		n, err := kb(line)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
+		*dst = n
 	}
-	return rss, hwm, nil
+	return nil
 }
 
 func kb(line []byte) (uint64, error) {

@@ -34,8 +34,8 @@ func TestReadSelf(t *testing.T) {
 	if after.Sched && (after.Switches == 0 || after.Switches < before.Switches || after.RunDelay < before.RunDelay) {
 		t.Fatalf("schedstat switches %d → %d, run delay %s → %s", before.Switches, after.Switches, before.RunDelay, after.RunDelay)
 	}
-	if after.RSS == 0 || after.HWM < after.RSS {
-		t.Fatalf("rss %d hwm %d", after.RSS, after.HWM)
+	if after.RSS == 0 || after.HWM < after.RSS || after.RSSAnon+after.RSSFile > after.RSS {
+		t.Fatalf("rss %d hwm %d anon %d file %d", after.RSS, after.HWM, after.RSSAnon, after.RSSFile)
 	}
 	cpu, err := statCPU("/proc/self")
 	if err != nil || cpu <= 0 {
@@ -80,6 +80,28 @@ func TestHostShare(t *testing.T) {
 	h, err := ReadHost()
 	if err != nil || h.Busy+h.Idle == 0 {
 		t.Fatalf("ReadHost on this Linux: %+v, %v", h, err)
+	}
+}
+
+// TestParseStatus reads the resident set lines of /proc/PID/status, with
+// the anonymous and file-backed parts where the kernel has them.
+func TestParseStatus(t *testing.T) {
+	for _, c := range []struct {
+		name, status string
+		want         Sample
+		fails        bool
+	}{
+		{"linux 4.5+", "Name:\tgw\nVmHWM:\t  480000 kB\nVmRSS:\t  466000 kB\nRssAnon:\t  205000 kB\nRssFile:\t  261000 kB\nRssShmem:\t       0 kB\nThreads:\t9\n",
+			Sample{RSS: 466000 << 10, HWM: 480000 << 10, RSSAnon: 205000 << 10, RSSFile: 261000 << 10}, false},
+		{"older kernel", "VmHWM:\t 2048 kB\nVmRSS:\t 1024 kB\n", Sample{RSS: 1 << 20, HWM: 2 << 20}, false},
+		{"malformed", "VmRSS:\n", Sample{}, true},
+		{"not a number", "RssAnon:\t lots kB\n", Sample{}, true},
+	} {
+		var got Sample
+		err := got.parseStatus([]byte(c.status))
+		if (err != nil) != c.fails || !c.fails && got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v (fails: %v)", c.name, got, err, c.want, c.fails)
+		}
 	}
 }
 

@@ -81,6 +81,10 @@ func MergeWindows(a, b *Phase, ha, hb *hdrhistogram.Histogram) (*Phase, error) {
 			RSSPeakMB: max(a.Memory.RSSPeakMB, b.Memory.RSSPeakMB),
 			RSSEndMB:  b.Memory.RSSEndMB,
 			HWMMB:     max(a.Memory.HWMMB, b.Memory.HWMMB),
+			// From the first window's start to the second's end.
+			RSSAnonStartMB: a.Memory.RSSAnonStartMB,
+			RSSAnonEndMB:   b.Memory.RSSAnonEndMB,
+			RSSFileEndMB:   b.Memory.RSSFileEndMB,
 		}
 	}
 	if a.HostCPU != nil && b.HostCPU != nil {

@@ -29,7 +29,7 @@ func TestMergeWindows(t *testing.T) {
 		Errors: 2, ErrorsBy: map[string]uint64{"timeout": 2}, MaxQueueMS: 3,
 		CPU: &CPU{Seconds: 8, Cores: 0.8, MicrosPerRequest: 20, Scope: "process", Source: "schedstat",
 			Switches: 400000, RunQueueS: 2, SwitchesPerRequest: 1, RunQueue: 0.2},
-		Memory:  &Memory{RSSPeakMB: 30, RSSEndMB: 29, HWMMB: 31},
+		Memory:  &Memory{RSSPeakMB: 30, RSSEndMB: 29, HWMMB: 31, RSSAnonStartMB: 20, RSSAnonEndMB: 21, RSSFileEndMB: 8},
 		HostCPU: &HostCPU{Busy: 0.9, Steal: 0.03, IOWait: 0},
 	}
 	b := &Phase{Name: "main 2", Server: "ceiling", Loop: "closed", Concurrency: 128, Connections: 128, WindowS: 20,
@@ -37,7 +37,7 @@ func TestMergeWindows(t *testing.T) {
 		Errors: 1, ErrorsBy: map[string]uint64{"timeout": 1, "http_503": 3}, MaxQueueMS: 1,
 		CPU: &CPU{Seconds: 14, Cores: 0.7, MicrosPerRequest: 23.3, Scope: "process", Source: "schedstat",
 			Switches: 500000, RunQueueS: 6, SwitchesPerRequest: 0.83, RunQueue: 0.3},
-		Memory:  &Memory{RSSPeakMB: 35, RSSEndMB: 33, HWMMB: 36},
+		Memory:  &Memory{RSSPeakMB: 35, RSSEndMB: 33, HWMMB: 36, RSSAnonStartMB: 22, RSSAnonEndMB: 24, RSSFileEndMB: 9},
 		HostCPU: &HostCPU{Busy: 0.6, Steal: 0, IOWait: 0.03},
 	}
 	// 400 fast answers in the first window, 600 slow ones in the second:
@@ -90,7 +90,8 @@ func TestMergeWindows(t *testing.T) {
 	if c.MicrosPerEvent != 0 || c.Scope != "process" || a.CPU.Seconds != 8 {
 		t.Errorf("CPU %+v (a's own %+v)", c, a.CPU)
 	}
-	if mem := m.Memory; mem == nil || mem.RSSPeakMB != 35 || mem.RSSEndMB != 33 || mem.HWMMB != 36 {
+	if mem := m.Memory; mem == nil || mem.RSSPeakMB != 35 || mem.RSSEndMB != 33 || mem.HWMMB != 36 ||
+		mem.RSSAnonStartMB != 20 || mem.RSSAnonEndMB != 24 || mem.RSSFileEndMB != 9 {
 		t.Errorf("memory %+v", m.Memory)
 	}
 	near("host busy", m.HostCPU.Busy, (0.9*10+0.6*20)/30)

@@ -277,6 +277,14 @@ type Memory struct {
 	RSSPeakMB float64 `json:"rss_peak_mb"` // highest sample in the phase
 	RSSEndMB  float64 `json:"rss_end_mb"`
 	HWMMB     float64 `json:"hwm_mb"` // process peak since start
+	// The anonymous part of RSS (heap, stacks) at the window's start and
+	// end, and its mapped files' part at the end (procstat.Sample.RSSAnon,
+	// RSSFile; absent where the kernel lacks them). The gateway's mapped
+	// file is mostly its store, which grows with the dedup window by
+	// design; anonymous memory growing across a long window is a leak.
+	RSSAnonStartMB float64 `json:"rss_anon_start_mb,omitempty"`
+	RSSAnonEndMB   float64 `json:"rss_anon_end_mb,omitempty"`
+	RSSFileEndMB   float64 `json:"rss_file_end_mb,omitempty"`
 }
 
 // Max is the capacity probe: both servers closed loop at high

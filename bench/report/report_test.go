@@ -22,7 +22,7 @@ func sample() *Results {
 		Accounting: &ledger.Accounting{Sent: 3300, Acked: 3300, AtBackend: 3300, Replied: 3300},
 		CPU: &CPU{Seconds: 0.1, Cores: 0.01, MicrosPerEvent: 30, MicrosPerRequest: 33, Scope: "process", Source: "schedstat",
 			Switches: 6000, SwitchesPerEvent: 18.2, SwitchesPerRequest: 20, RunQueueS: 0.35, RunQueue: 0.035},
-		Memory: &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41},
+		Memory: &Memory{RSSPeakMB: 40, RSSEndMB: 38, HWMMB: 41, RSSAnonStartMB: 21, RSSAnonEndMB: 23, RSSFileEndMB: 15},
 		Store: &Store{Commits: 2900, Writes: 9900, Pages: 20300, Settled: 3201, CommitsPerEvent: 0.879, WritesPerCommit: 3.4, PagesPerCommit: 7, SettledPerReply: 0.97,
 			CommitP50MS: 0.41, CommitP99MS: 0.83, CommitMaxMS: 61.2, FileMB: 12.25},
 		Runtime: &Runtime{AllocKBPerEvent: 4.25, AllocsPerEvent: 31.5, GCCPUShare: 0.034},
@@ -166,6 +166,11 @@ func TestTable(t *testing.T) {
 	// The threads' switches and run queue; the ceiling's were not read.
 	if !regexp.MustCompile(`thread switches/event \(ceiling: /request\) +18\.2 +- *\n *threads waiting for a CPU \(mean\) +0\.04 +- *\n`).MatchString(out) {
 		t.Errorf("table lacks the threads' switches and run queue:\n%s", out)
+	}
+	// Resident memory split: the gateway's anonymous part over the window
+	// and its mapped files; the ceiling's memory was not read.
+	if !regexp.MustCompile(`RSS anonymous MB, window start → end +21 → 23 *\n *RSS of mapped files MB at end \(the gateway's: its store\) +15 *\n`).MatchString(out) {
+		t.Errorf("table lacks the anonymous and mapped-file memory:\n%s", out)
 	}
 	(&Results{}).Table(&b) // nothing measured: no panic
 }

@@ -103,6 +103,17 @@ func (r *Results) Table(w io.Writer) {
 			cm = fmt.Sprintf("%.0f", c.Memory.RSSPeakMB)
 		}
 		row("RSS peak MB", fmt.Sprintf("%.0f", g.Memory.RSSPeakMB), cm, "")
+		if g.Memory.RSSAnonEndMB > 0 { // the kernel splits RSS
+			var anon, file [2]string
+			for i, m := range [...]*Memory{g.Memory, c.Memory} {
+				if m != nil && m.RSSAnonEndMB > 0 {
+					anon[i] = fmt.Sprintf("%.0f → %.0f", m.RSSAnonStartMB, m.RSSAnonEndMB)
+					file[i] = fmt.Sprintf("%.0f", m.RSSFileEndMB)
+				}
+			}
+			row("RSS anonymous MB, window start → end", anon[0], anon[1], "")
+			row("RSS of mapped files MB at end (the gateway's: its store)", file[0], file[1], "")
+		}
 	}
 	if st := g.Store; st != nil && st.FileMB > 0 {
 		row("store file MB", fmt.Sprintf("%.1f", st.FileMB), "", "")

@@ -192,10 +192,10 @@ func newSampler(stat func() (procstat.Sample, string, bool), store func() (windo
 
 // tick samples between the edges and returns the cores used since the
 // previous sample (0 when unknown).
-func (s *sampler) tick() (cores float64, rss uint64) {
+func (s *sampler) tick() (cores float64, mem procstat.Sample) {
 	smp, _, ok := s.stat()
 	if !ok {
-		return 0, 0
+		return 0, procstat.Sample{}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,7 +203,7 @@ func (s *sampler) tick() (cores float64, rss uint64) {
 		cores = (smp.CPU - s.last.CPU).Seconds() / smp.At.Sub(s.last.At).Seconds()
 	}
 	s.note(smp)
-	return cores, smp.RSS
+	return cores, smp
 }
 
 func (s *sampler) note(smp procstat.Sample) {
@@ -286,8 +286,8 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 			if t.Queued > 0 {
 				line += fmt.Sprintf("  queued %d", t.Queued)
 			}
-			if cores, rss := smp.tick(); rss > 0 && ownCPU {
-				line += fmt.Sprintf("  cpu %.2f rss %.0fMB", cores, float64(rss)/(1<<20))
+			if cores, mem := smp.tick(); mem.RSS > 0 && ownCPU {
+				line += resources(cores, mem)
 			}
 			if srv == serverGateway {
 				if mb := s.env.storeFileMB(); mb > 0 {
@@ -379,7 +379,8 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		if smp.self0 != nil && smp.self1 != nil && smp.scope == "process" {
 			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
 		}
-		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM)}
+		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM),
+			RSSAnonStartMB: mb(smp.start.RSSAnon), RSSAnonEndMB: mb(smp.end.RSSAnon), RSSFileEndMB: mb(smp.end.RSSFile)}
 	}
 	if a, b := smp.host0, smp.host1; a != nil && b != nil {
 		if busy, steal, iowait, ok := a.Share(*b); ok {
@@ -417,6 +418,18 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// resources is a progress line's part about the server's own process:
+// its cores over the last second and its resident memory, with the
+// anonymous part where the kernel splits it (a leak grows that part; a
+// store growing by design, the rest).
+func resources(cores float64, mem procstat.Sample) string {
+	s := fmt.Sprintf("  cpu %.2f rss %.0fMB", cores, mb(mem.RSS))
+	if mem.RSSAnon > 0 {
+		s += fmt.Sprintf(" (anon %.0fMB)", mb(mem.RSSAnon))
+	}
+	return s
+}
 
 // runtimeFigures are the gateway's allocations per round-tripped event
 // between two readings, and its collector's share of the CPU it used.

@@ -216,6 +216,15 @@ func TestQuickRun(t *testing.T) {
 			t.Fatalf("switches and run queue: gateway %+v, ceiling %+v", g, c)
 		}
 	}
+	// Resident memory split into anonymous and mapped files, where the
+	// kernel says (in-process: the whole bench process's, both sides).
+	if status, err := os.ReadFile("/proc/self/status"); err == nil && strings.Contains(string(status), "RssAnon:") {
+		for _, p := range []*report.Phase{&res.Gateway, &res.Ceiling} {
+			if m := p.Memory; m == nil || m.RSSAnonStartMB <= 0 || m.RSSAnonEndMB <= 0 || m.RSSFileEndMB <= 0 || m.RSSAnonEndMB > m.RSSPeakMB {
+				t.Fatalf("%s memory: %+v", p.Server, m)
+			}
+		}
+	}
 	// The machine's CPU over each main window, from /proc/stat.
 	for _, p := range []*report.Phase{&res.Gateway, &res.Ceiling} {
 		if h := p.HostCPU; h == nil || h.Busy <= 0 || h.Busy > 1 || h.Steal < 0 || h.Busy+h.Steal+h.IOWait > 1.0001 {
@@ -579,6 +588,22 @@ func TestDriftNote(t *testing.T) {
 		n := driftNote(&report.Results{CeilingWindowsRPS: c.windows})
 		if (c.want == "") != (n == "") || !strings.HasPrefix(n, c.want) {
 			t.Errorf("windows %v: note %q, want %q…", c.windows, n, c.want)
+		}
+	}
+}
+
+// TestResources: a progress line shows the server's cores and RSS, and
+// RSS's anonymous part where the kernel splits it.
+func TestResources(t *testing.T) {
+	for _, c := range []struct {
+		mem  procstat.Sample
+		want string
+	}{
+		{procstat.Sample{RSS: 466 << 20, RSSAnon: 205 << 20, RSSFile: 261 << 20}, "  cpu 0.87 rss 466MB (anon 205MB)"},
+		{procstat.Sample{RSS: 466 << 20}, "  cpu 0.87 rss 466MB"},
+	} {
+		if got := resources(0.871, c.mem); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.mem, got, c.want)
 		}
 	}
 }
