@@ -169,7 +169,7 @@ func TestTable(t *testing.T) {
 	}
 	// Resident memory split: the gateway's anonymous part over the window
 	// and its mapped files; the ceiling's memory was not read.
-	if !regexp.MustCompile(`RSS anonymous MB, window start → end +21 → 23 *\n *RSS of mapped files MB at end \(the gateway's: its store\) +15 *\n`).MatchString(out) {
+	if !regexp.MustCompile(`RSS anonymous MB, window start → end +21 → 23 *\n *RSS mapped files MB at end \(store\) +15 *\n`).MatchString(out) {
 		t.Errorf("table lacks the anonymous and mapped-file memory:\n%s", out)
 	}
 	(&Results{}).Table(&b) // nothing measured: no panic

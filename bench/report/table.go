@@ -112,7 +112,7 @@ func (r *Results) Table(w io.Writer) {
 				}
 			}
 			row("RSS anonymous MB, window start → end", anon[0], anon[1], "")
-			row("RSS of mapped files MB at end (the gateway's: its store)", file[0], file[1], "")
+			row("RSS mapped files MB at end (store)", file[0], file[1], "")
 		}
 	}
 	if st := g.Store; st != nil && st.FileMB > 0 {
