@@ -191,7 +191,7 @@ func newSampler(stat func() (procstat.Sample, string, bool), store func() (windo
 }
 
 // tick samples between the edges and returns the cores used since the
-// previous sample (0 when unknown).
+// previous sample (0 when unknown) and the sample itself.
 func (s *sampler) tick() (cores float64, latest procstat.Sample) {
 	smp, _, ok := s.stat()
 	if !ok {
