@@ -275,8 +275,8 @@ type HostCPU struct {
 // Memory is a server's resident memory.
 type Memory struct {
 	RSSPeakMB float64 `json:"rss_peak_mb"` // highest sample in the phase
-	RSSEndMB  float64 `json:"rss_end_mb"`
-	HWMMB     float64 `json:"hwm_mb"` // process peak since start
+	RSSEndMB  float64 `json:"rss_end_mb"`  // at the window's end, as the parts below
+	HWMMB     float64 `json:"hwm_mb"`      // process peak since start
 	// The anonymous part of RSS (heap, stacks) at the window's start and
 	// end, and its mapped files' part at the end (procstat.Sample.RSSAnon,
 	// RSSFile; absent where the kernel lacks them). The gateway's mapped

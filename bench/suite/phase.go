@@ -379,7 +379,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		if smp.self0 != nil && smp.self1 != nil && smp.scope == "process" {
 			p.BenchCPU = (smp.self1.CPU - smp.self0.CPU).Seconds() / win
 		}
-		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.last.RSS), HWMMB: mb(smp.last.HWM),
+		p.Memory = &report.Memory{RSSPeakMB: mb(smp.peakRSS), RSSEndMB: mb(smp.end.RSS), HWMMB: mb(smp.last.HWM),
 			RSSAnonStartMB: mb(smp.start.RSSAnon), RSSAnonEndMB: mb(smp.end.RSSAnon), RSSFileEndMB: mb(smp.end.RSSFile)}
 	}
 	if a, b := smp.host0, smp.host1; a != nil && b != nil {

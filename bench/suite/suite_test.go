@@ -220,7 +220,8 @@ func TestQuickRun(t *testing.T) {
 	// kernel says (in-process: the whole bench process's, both sides).
 	if status, err := os.ReadFile("/proc/self/status"); err == nil && strings.Contains(string(status), "RssAnon:") {
 		for _, p := range []*report.Phase{&res.Gateway, &res.Ceiling} {
-			if m := p.Memory; m == nil || m.RSSAnonStartMB <= 0 || m.RSSAnonEndMB <= 0 || m.RSSFileEndMB <= 0 || m.RSSAnonEndMB > m.RSSPeakMB {
+			if m := p.Memory; m == nil || m.RSSAnonStartMB <= 0 || m.RSSAnonEndMB <= 0 || m.RSSFileEndMB <= 0 || m.RSSAnonEndMB > m.RSSPeakMB ||
+				m.RSSAnonEndMB+m.RSSFileEndMB > m.RSSEndMB { // the parts of one end-of-window sample
 				t.Fatalf("%s memory: %+v", p.Server, m)
 			}
 		}
