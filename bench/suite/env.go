@@ -290,7 +290,7 @@ func (e *env) startBinary(ctx context.Context, o *Options, cfgPath string, log i
 		logf.Close()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("bench: starting %s: %w", bin, err)
 	}
@@ -339,7 +339,7 @@ func (e *env) startYardstick(o *Options, y *yardstick, name string, env []string
 				return err
 			}
 			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
+			if err := startChild(cmd); err != nil {
 				return fmt.Errorf("bench: starting the %s: %w", name, err)
 			}
 			y.pid = cmd.Process.Pid
