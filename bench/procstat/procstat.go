@@ -34,7 +34,8 @@ type Sample struct {
 	// kernel may drop those clean pages under pressure: RSSAnon is what a
 	// leak would raise.
 	RSSAnon, RSSFile uint64
-	// Source says how CPU was read: "schedstat", "stat" or "rusage".
+	// Source says how CPU was read: "schedstat", "stat" or "rusage" (and
+	// "metrics" for a sample the bench built from a process's /metrics).
 	Source string
 	// When Sched (the kernel has schedstat), summed over the threads:
 	// Switches is how many times one was switched onto a CPU, and

@@ -90,8 +90,9 @@ type Headline struct {
 	// were saturated (closed loop); at a fixed open-loop rate both keep up
 	// and it is about the events per webhook.
 	Ratio float64 `json:"ratio"`
-	// CPUMicrosPerEvent: gateway CPU time per round-tripped event (null
-	// when unknown: -target; process-wide in inprocess mode).
+	// CPUMicrosPerEvent: gateway CPU time per round-tripped event
+	// (process-wide in inprocess mode; with -target, per event accepted,
+	// from the gateway's /metrics, null when it has no CPU counter).
 	CPUMicrosPerEvent *float64 `json:"cpu_us_per_event"`
 	// Lost: acknowledged events missing at the backend plus replies
 	// missing at the channel API after the drain, over every gateway

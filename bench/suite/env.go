@@ -330,7 +330,7 @@ func (y *yardstick) stat() (procstat.Sample, string, bool) {
 // the secrets, never the command line), so its CPU is measured like the
 // gateway's; else in-process through start.
 func (e *env) startYardstick(o *Options, y *yardstick, name string, env []string, start func() (url string, stop func(), err error)) error {
-	if o.Mode == ModeBinary && o.Target == "" {
+	if o.Mode == ModeBinary {
 		if exe, err := os.Executable(); err == nil && !strings.HasSuffix(exe, ".test") {
 			cmd := exec.Command(exe, name, "-listen", "127.0.0.1:0")
 			cmd.Env = append(os.Environ(), env...)
@@ -472,7 +472,8 @@ func goTool() string {
 }
 
 // gatewayStat samples the gateway's CPU and memory: its own process in
-// binary mode, this whole process in-process, nothing with -target.
+// binary mode, this whole process in-process, and with -target the
+// process's own figures from its /metrics (wherever it runs).
 func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 	switch {
 	case e.gatewayPID != 0:
@@ -482,7 +483,65 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 		s, err := procstat.Self()
 		return s, "bench-process", err == nil
 	}
-	return procstat.Sample{}, "", false
+	body, ok := e.gatewayMetrics()
+	if !ok {
+		return procstat.Sample{}, "", false
+	}
+	s, ok := metricsSample(body, time.Now())
+	return s, "process", ok
+}
+
+// metricsSample reads a process's CPU and memory from its Prometheus text
+// exposition: process_cpu_seconds_total (the kernel's 10 ms ticks, so a
+// window of seconds is exact to a percent or better) and the
+// process_resident_memory_* gauges. ok needs the CPU and the RSS.
+func metricsSample(body []byte, at time.Time) (procstat.Sample, bool) {
+	s := procstat.Sample{At: at, Source: "metrics"}
+	var cpu, rss bool
+	for line := range bytes.Lines(body) {
+		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch string(name) {
+		case "process_cpu_seconds_total":
+			v, err := strconv.ParseFloat(string(value), 64)
+			if err != nil || v < 0 {
+				return procstat.Sample{}, false
+			}
+			s.CPU, cpu = time.Duration(v*float64(time.Second)), true
+			continue
+		case "process_resident_memory_bytes":
+			dst, rss = &s.RSS, true
+		case "process_resident_memory_peak_bytes":
+			dst = &s.HWM
+		case "process_resident_memory_anon_bytes":
+			dst = &s.RSSAnon
+		case "process_resident_memory_file_bytes":
+			dst = &s.RSSFile
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(string(value), 64)
+		if err != nil || v < 0 {
+			return procstat.Sample{}, false
+		}
+		*dst = uint64(v)
+	}
+	return s, cpu && rss
+}
+
+// gatewayMetrics fetches the gateway's /metrics; the body is a copy.
+func (e *env) gatewayMetrics() ([]byte, bool) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(e.gatewayURL + "/metrics")
+	if err := fasthttp.DoTimeout(req, resp, 2*time.Second); err != nil || resp.StatusCode() != 200 {
+		return nil, false
+	}
+	return append([]byte(nil), resp.Body()...), true
 }
 
 // windowCounts are counters read at a gateway window's edges: the store's
@@ -496,8 +555,8 @@ type windowCounts struct {
 	// commitBuckets: the store's commit duration histogram, count by
 	// vmrange (nil from builds without it).
 	commitBuckets map[string]uint64
-	// The Go runtime's counters (binary mode only: in-process they would
-	// be the whole bench's): bytes and objects allocated, and the
+	// The Go runtime's counters (not in-process: there they would be the
+	// whole bench's): bytes and objects allocated, and the
 	// garbage collector's CPU seconds; hasRuntime when all were read.
 	allocBytes, mallocs uint64
 	gcCPU               float64
@@ -505,22 +564,16 @@ type windowCounts struct {
 }
 
 // gatewayCounts reads the store counters from the gateway's /metrics and
-// the mocks' counts; not with -target (not ours, and its store may be
-// another kind).
+// the mocks' counts (none with -target). false when the store counters
+// are missing: a -target gateway on another store (Redis) has none.
 func (e *env) gatewayCounts() (windowCounts, bool) {
-	if e.gatewayPID == 0 && e.inproc == nil {
-		return windowCounts{}, false
-	}
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(e.gatewayURL + "/metrics")
-	if err := fasthttp.DoTimeout(req, resp, 2*time.Second); err != nil || resp.StatusCode() != 200 {
+	body, ok := e.gatewayMetrics()
+	if !ok {
 		return windowCounts{}, false
 	}
 	var c windowCounts
 	var seen, runtime int
-	for line := range bytes.Lines(resp.Body()) {
+	for line := range bytes.Lines(body) {
 		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
 		if !ok {
 			continue
@@ -548,7 +601,7 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 			dst = &c.settled
 			seen-- // optional
 		case "go_memstats_alloc_bytes_total", "go_memstats_mallocs_total", "go_gc_cpu_seconds_total":
-			if e.gatewayPID == 0 {
+			if e.inproc != nil { // this whole process's
 				continue
 			}
 		default:

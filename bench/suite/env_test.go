@@ -2,9 +2,10 @@ package suite
 
 import (
 	"math"
-	"os"
 	"testing"
+	"time"
 
+	"github.com/switchboard-gw/switchboard/bench/procstat"
 	"github.com/switchboard-gw/switchboard/bench/report"
 )
 
@@ -33,21 +34,22 @@ func TestRangeQuantile(t *testing.T) {
 }
 
 // TestGatewayRuntimeCounts: the Go runtime's allocation and GC counters
-// are read from the gateway's /metrics in binary mode only (in-process
-// they would count the generator and mocks too). Here an in-process
-// gateway stands in for the subprocess by giving its pid.
+// are read from the gateway's /metrics unless the gateway runs in this
+// process (they would count the generator and mocks too). Here an
+// in-process gateway stands in for a subprocess or a -target one by being
+// forgotten as in-process.
 func TestGatewayRuntimeCounts(t *testing.T) {
 	_, e := inProcessEnv(t)
 	c, ok := e.gatewayCounts()
 	if !ok || c.hasRuntime || c.allocBytes != 0 {
 		t.Fatalf("in-process: runtime counters read (%v, %+v)", ok, c)
 	}
-	e.gatewayPID = os.Getpid()
+	e.inproc = nil // its shutdown is already registered in e.closers
 	a, okA := e.gatewayCounts()
 	sink = make([]byte, 1<<20)
 	b, okB := e.gatewayCounts()
 	if !okA || !okB || !a.hasRuntime || !b.hasRuntime {
-		t.Fatalf("binary mode: runtime counters not read: %+v, %+v", a, b)
+		t.Fatalf("not in-process: runtime counters not read: %+v, %+v", a, b)
 	}
 	if b.allocBytes < a.allocBytes+1<<20 || b.mallocs <= a.mallocs || b.gcCPU < a.gcCPU {
 		t.Fatalf("counters did not follow a 1 MiB allocation: %+v then %+v", a, b)
@@ -55,6 +57,44 @@ func TestGatewayRuntimeCounts(t *testing.T) {
 }
 
 var sink []byte
+
+// TestMetricsSample: a -target gateway's CPU and memory, read from the
+// process_* lines of its /metrics.
+func TestMetricsSample(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	full := `# HELP process_cpu_seconds_total x
+process_cpu_seconds_total 12.34
+process_cpu_seconds_user_total 10
+process_resident_memory_bytes 2.68435456e+08
+process_resident_memory_peak_bytes 300000000
+process_resident_memory_anon_bytes 209715200
+process_resident_memory_file_bytes 58720256
+process_resident_memory_shared_bytes 1
+switchboard_store_commits_total 7
+`
+	for _, c := range []struct {
+		name string
+		body string
+		want procstat.Sample
+		ok   bool
+	}{
+		{"every figure", full, procstat.Sample{At: at, Source: "metrics", CPU: 12340 * time.Millisecond,
+			RSS: 268435456, HWM: 300000000, RSSAnon: 209715200, RSSFile: 58720256}, true},
+		{"CPU and RSS only", "process_cpu_seconds_total 0.5\nprocess_resident_memory_bytes 1048576\n",
+			procstat.Sample{At: at, Source: "metrics", CPU: 500 * time.Millisecond, RSS: 1 << 20}, true},
+		{"no CPU counter", "process_resident_memory_bytes 1048576\n", procstat.Sample{}, false},
+		{"no RSS gauge", "process_cpu_seconds_total 0.5\n", procstat.Sample{}, false},
+		{"a labelled line is another series", "process_cpu_seconds_total{mode=\"user\"} 3\nprocess_resident_memory_bytes 1\n", procstat.Sample{}, false},
+		{"not a number", "process_cpu_seconds_total x\nprocess_resident_memory_bytes 1\n", procstat.Sample{}, false},
+		{"negative", "process_cpu_seconds_total 1\nprocess_resident_memory_bytes -1\n", procstat.Sample{}, false},
+		{"empty", "", procstat.Sample{}, false},
+	} {
+		got, ok := metricsSample([]byte(c.body), at)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("%s: %+v, %v; want %+v, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}
 
 func TestRuntimeFigures(t *testing.T) {
 	a := &windowCounts{allocBytes: 1 << 20, mallocs: 1000, gcCPU: 0.5}

@@ -409,9 +409,6 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		}
 	}
 	smp.mu.Unlock()
-	if srv == serverGateway && s.env.gatewayPID == 0 && s.env.inproc == nil {
-		p.CPU, p.Memory = nil, nil // -target: not ours to measure
-	}
 	fmt.Fprintf(o.Progress, "%s done: %.0f webhooks/s, %.0f events/s, answer p99 %s, errors %d\n",
 		label, p.ThroughputRPS, p.EventsPerSec, fmtMS(p.LatencyMS.P99), p.Errors)
 	return p, res.Recorder().Histogram(), nil

@@ -412,7 +412,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	mode := o.Mode
 	if o.Target != "" {
 		mode = "target"
-		fmt.Fprintf(o.Progress, "bench: loading %s: no mocks around it, so no round trips, loss accounting or gateway CPU\n", o.Target)
+		fmt.Fprintf(o.Progress, "bench: loading %s: no mocks around it, so no round trips or loss accounting; its CPU, memory and store figures are read from its /metrics\n", o.Target)
 	}
 	fmt.Fprintf(o.Progress, "bench: gateway %s (%s), ceiling %s, mix %s\n", s.env.gatewayURL, mode, s.env.ceiling.url, mix)
 

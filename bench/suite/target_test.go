@@ -66,6 +66,19 @@ func TestTargetDefaultGateway(t *testing.T) {
 	if res.Errors != 0 || res.LatencyMS.Count == 0 || res.EventsPerSec < res.ThroughputRPS {
 		t.Fatalf("answered %d, throughput %v events %v errors %v\n%s", res.LatencyMS.Count, res.ThroughputRPS, res.EventsPerSec, res.Gateway.ErrorsBy, progress.String())
 	}
+	// Its own CPU, memory and store, read from its /metrics (the gateway
+	// runs in this test's process: the figures are the process's, which
+	// is what they would be of a gateway elsewhere).
+	g := res.Gateway
+	if g.CPU == nil || g.CPU.Source != "metrics" || g.CPU.Scope != "process" || res.CPUMicrosPerEvent == nil {
+		t.Fatalf("CPU %+v, cpu_us_per_event %v: want the target's own, from its /metrics\n%s", g.CPU, res.CPUMicrosPerEvent, progress.String())
+	}
+	if g.Memory == nil || g.Memory.RSSPeakMB <= 0 {
+		t.Fatalf("memory %+v: want the target's RSS", g.Memory)
+	}
+	if g.Store == nil {
+		t.Fatal("no store figures: the target's store counters were not read")
+	}
 }
 
 // TestTargetPreflight: a -target that refuses the bench's webhooks ends

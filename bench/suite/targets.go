@@ -42,13 +42,18 @@ func (s *suite) targets(res *report.Results) []report.Target {
 
 	cpu := report.Target{Name: "gateway CPU per event", Limit: targetCPUPerMsg, Op: "<=", Unit: "µs"}
 	switch g := res.Gateway; {
+	case g.CPU == nil && res.Mode == "target":
+		cpu.Note = "-target: its /metrics has no process_cpu_seconds_total"
 	case g.CPU == nil:
-		cpu.Note = "not measured with -target"
+		cpu.Note = "not measured"
 	case g.CPU.Scope != "process":
 		cpu.Note = "inprocess mode counts the generator too: use -mode binary"
 	default:
 		cpu.Value = report.F(g.CPU.MicrosPerEvent)
-		if res.Mix != targetTextMixStr {
+		switch {
+		case res.Mode == "target":
+			cpu.Note = "-target: per event accepted, from its /metrics"
+		case res.Mix != targetTextMixStr:
 			cpu.Note = "the target is for the text round trip (-mix text); this mix is heavier"
 		}
 		if r := res.Reference; r != nil && r.CPU != nil && r.CPU.Scope == "process" {
