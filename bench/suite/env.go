@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -56,7 +55,7 @@ type env struct {
 	gatewayURL string
 	gatewayPID int      // binary mode: the subprocess; 0 otherwise
 	inproc     *app.App // inprocess mode
-	gatewayCmd *exec.Cmd
+	gateway    *child   // binary mode
 	gatewayLog string
 	// storeFile is the gateway's bbolt file (binary and inprocess modes).
 	storeFile string
@@ -69,6 +68,9 @@ type env struct {
 	reference yardstick // not running unless Options.reference()
 
 	closers []func()
+	// fail ends the run with its error (a subprocess exited under it);
+	// nil: nobody watches.
+	fail func(error)
 }
 
 // close stops everything started, in reverse order.
@@ -80,9 +82,10 @@ func (e *env) close() {
 }
 
 // startEnv starts the mocks, the gateway (unless o.Target) and the
-// ceiling.
-func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer) (_ *env, err error) {
-	e := &env{}
+// ceiling; fail, unless nil, is called if a subprocess among them exits
+// before close stops it.
+func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer, fail func(error)) (_ *env, err error) {
+	e := &env{fail: fail}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -285,23 +288,18 @@ func (e *env) startBinary(ctx context.Context, o *Options, cfgPath string, log i
 	}
 	cmd := exec.Command(bin, "-config", cfgPath)
 	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
+	c, addr, err := startProcess("gateway", cmd, e.gatewayLog, "Switchboard listening on ", 60*time.Second)
 	if err != nil {
 		logf.Close()
 		return err
 	}
-	if err := startChild(cmd); err != nil {
-		logf.Close()
-		return fmt.Errorf("bench: starting %s: %w", bin, err)
-	}
-	e.gatewayCmd, e.gatewayPID = cmd, cmd.Process.Pid
+	e.gateway, e.gatewayPID = c, cmd.Process.Pid
 	e.closers = append(e.closers, func() {
-		stopProcess(cmd, 20*time.Second)
+		c.stop(20 * time.Second)
 		logf.Close()
 	})
-	addr, err := readAddr(stdout, "Switchboard listening on ", 60*time.Second)
-	if err != nil {
-		return fmt.Errorf("bench: the gateway did not start (%w); its log: %s", err, e.gatewayLog)
+	if e.fail != nil {
+		c.watch(e.fail)
 	}
 	e.gatewayURL = "http://" + addr
 	return nil
@@ -334,19 +332,15 @@ func (e *env) startYardstick(o *Options, y *yardstick, name string, env []string
 		if exe, err := os.Executable(); err == nil && !strings.HasSuffix(exe, ".test") {
 			cmd := exec.Command(exe, name, "-listen", "127.0.0.1:0")
 			cmd.Env = append(os.Environ(), env...)
-			stdout, err := cmd.StdoutPipe()
+			cmd.Stderr = os.Stderr
+			c, addr, err := startProcess(name, cmd, "", Banner(name), 10*time.Second)
 			if err != nil {
 				return err
 			}
-			cmd.Stderr = os.Stderr
-			if err := startChild(cmd); err != nil {
-				return fmt.Errorf("bench: starting the %s: %w", name, err)
-			}
 			y.pid = cmd.Process.Pid
-			e.closers = append(e.closers, func() { stopProcess(cmd, 5*time.Second) })
-			addr, err := readAddr(stdout, Banner(name), 10*time.Second)
-			if err != nil {
-				return fmt.Errorf("bench: the %s did not start: %w", name, err)
+			e.closers = append(e.closers, func() { c.stop(5 * time.Second) })
+			if e.fail != nil {
+				c.watch(e.fail)
 			}
 			y.url = "http://" + addr
 			return nil
@@ -412,6 +406,9 @@ func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error)
 		if !sent {
 			close(found)
 		}
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
 	}()
 	select {
 	case addr, ok := <-found:
@@ -421,22 +418,6 @@ func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error)
 		return addr, nil
 	case <-time.After(timeout):
 		return "", errors.New("no address within " + timeout.String())
-	}
-}
-
-// stopProcess asks cmd to stop (SIGTERM) and kills it after grace.
-func stopProcess(cmd *exec.Cmd, grace time.Duration) {
-	if cmd.Process == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(grace):
-		cmd.Process.Kill()
-		<-done
 	}
 }
 

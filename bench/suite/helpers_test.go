@@ -36,7 +36,7 @@ func inProcessEnv(t *testing.T) (context.Context, *env) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	e, err := startEnv(ctx, &o, o.pages(), io.Discard)
+	e, err := startEnv(ctx, &o, o.pages(), io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

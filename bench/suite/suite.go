@@ -330,8 +330,20 @@ type suite struct {
 }
 
 // Run runs the bench and returns its results (also printed, and written
-// to Out).
+// to Out). A subprocess of the run (the gateway, a yardstick) that exits
+// before the run is done ends it with an *ExitError.
 func Run(ctx context.Context, o Options) (*report.Results, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	res, err := run(ctx, o, cancel)
+	var exit *ExitError
+	if cause := context.Cause(ctx); errors.As(cause, &exit) {
+		return nil, cause
+	}
+	return res, err
+}
+
+func run(ctx context.Context, o Options, fail func(error)) (*report.Results, error) {
 	began := time.Now()
 	if err := o.normalize(); err != nil {
 		return nil, err
@@ -393,7 +405,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		}
 	}
 
-	s.env, err = startEnv(ctx, &o, pages, o.Progress)
+	s.env, err = startEnv(ctx, &o, pages, o.Progress, fail)
 	if err != nil {
 		return nil, err
 	}
