@@ -55,7 +55,6 @@ type env struct {
 	gatewayURL string
 	gatewayPID int      // binary mode: the subprocess; 0 otherwise
 	inproc     *app.App // inprocess mode
-	gateway    *child   // binary mode
 	gatewayLog string
 	// storeFile is the gateway's bbolt file (binary and inprocess modes).
 	storeFile string
@@ -293,7 +292,7 @@ func (e *env) startBinary(ctx context.Context, o *Options, cfgPath string, log i
 		logf.Close()
 		return err
 	}
-	e.gateway, e.gatewayPID = c, cmd.Process.Pid
+	e.gatewayPID = cmd.Process.Pid
 	e.closers = append(e.closers, func() {
 		c.stop(20 * time.Second)
 		logf.Close()
