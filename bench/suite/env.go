@@ -390,7 +390,8 @@ func (e *env) startReference(o *Options, backendURL string, pages []page) error 
 }
 
 // readAddr reads r until a line starting with prefix and returns the rest
-// of it; the remaining output is drained in the background.
+// of it; the remaining output is drained in the background, and r, when
+// it is a Closer, closed at its end.
 func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error) {
 	found := make(chan string, 1)
 	go func() {
