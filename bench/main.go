@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/bench/ceiling"
 	"github.com/switchboard-gw/switchboard/bench/reference"
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return serveCeiling(ctx, args[1:], stdout, stderr)
 		case "reference":
 			return serveReference(ctx, args[1:], stdout, stderr)
+		case "compare":
+			return compare(args[1:], stdout, stderr)
 		}
 	}
 	var o suite.Options
@@ -163,6 +166,37 @@ func runSuite(ctx context.Context, o suite.Options, runs int, versus string) ([]
 		return nil, err
 	}
 	return res.Targets, nil
+}
+
+// compare is `bench compare A B`: two saved runs (each an -out directory
+// or its results.json, one run or -runs N) side by side, figure by
+// figure, as -versus prints two builds run in turn. Saved runs were not
+// alternated: the machine may have changed between them, which a
+// difference then includes; what makes them different experiments (mix,
+// load, settings) is named first.
+func compare(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 {
+		fmt.Fprintln(stderr, "usage: bench compare A B   (each an -out directory or its results.json)")
+		return 2
+	}
+	var runs [2]*report.Runs
+	for i, p := range args {
+		r, err := report.Load(p)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		runs[i] = r
+	}
+	name := func(path string, r *report.Runs) string {
+		return fmt.Sprintf("%s (%s, %d run(s), %s mode, %s)", path, r.Started.Local().Format(time.DateTime), r.N, r.Mode, r.Load)
+	}
+	report.Compare(stdout, runs[0], runs[1], name(args[0], runs[0]), name(args[1], runs[1]),
+		"saved runs, not alternated: a change of the machine between them is part of any difference")
+	for _, d := range runs[0].About.Differences(runs[1].About) {
+		fmt.Fprintln(stdout, "note: the two differ in "+d)
+	}
+	return 0
 }
 
 // serveCeiling runs the ceiling server until SIGINT or SIGTERM; the app

@@ -358,9 +358,10 @@ func (a *Runs) Write(dir string) error {
 
 // Compare prints two sets of runs side by side, figure by figure (those
 // both have): each median, B's over A's, and whether the ranges overlap;
-// when they do, the runs cannot tell the two apart.
-func Compare(w io.Writer, a, b *Runs, nameA, nameB string) {
-	fmt.Fprintf(w, "\nA: %s\nB: %s\n%d runs each, alternated\n\n", nameA, nameB, min(a.N, b.N))
+// when they do, the runs cannot tell the two apart (nor can one run a
+// side, which has no range). how says how the runs were made.
+func Compare(w io.Writer, a, b *Runs, nameA, nameB, how string) {
+	fmt.Fprintf(w, "\nA: %s\nB: %s\n%s\n\n", nameA, nameB, how)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\tA median\tA range\tB median\tB range\tB ÷ A\t\t\n")
 	for _, fa := range a.Figures {
@@ -370,7 +371,7 @@ func Compare(w io.Writer, a, b *Runs, nameA, nameB string) {
 		}
 		fb := b.Figures[i]
 		verdict := ""
-		if fb.Min > fa.Max || fb.Max < fa.Min {
+		if len(fa.Values) > 1 && len(fb.Values) > 1 && (fb.Min > fa.Max || fb.Max < fa.Min) {
 			verdict = "ranges apart"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%s–%s\t%s\t%s\t\n", fa.Name, num(fa.Median), num(fa.Min), num(fa.Max),

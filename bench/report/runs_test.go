@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -155,7 +156,7 @@ func TestCompare(t *testing.T) {
 	}
 	b := Aggregate(runs, nil)
 	var out bytes.Buffer
-	Compare(&out, a, b, "old build", "new build")
+	Compare(&out, a, b, "old build", "new build", "3 runs each, alternated")
 	s := out.String()
 	for _, want := range []string{"A: old build", "B: new build", "3 runs each", "B ÷ A"} {
 		if !strings.Contains(s, want) {
@@ -176,6 +177,64 @@ func TestCompare(t *testing.T) {
 	}
 	if !strings.Contains(throughputLine, "1.000") || strings.Contains(throughputLine, "ranges apart") {
 		t.Errorf("throughput line %q: want 1.000 and overlapping ranges", throughputLine)
+	}
+}
+
+// One run a side has no range: no verdict, however far apart.
+func TestCompareSingleRuns(t *testing.T) {
+	runs := runsSample()
+	a := Aggregate(runs[:1], nil)
+	runs[0].Ratio *= 2
+	b := Aggregate(runs[:1], nil)
+	var out bytes.Buffer
+	Compare(&out, a, b, "monday", "tuesday", "saved results")
+	if s := out.String(); strings.Contains(s, "ranges apart") || !strings.Contains(s, "2.000") {
+		t.Fatalf("single runs:\n%s", s)
+	}
+}
+
+// Load reads what a run writes: one run's results.json as Runs of one, a
+// -runs N run's as written, from the directory or the file.
+func TestLoad(t *testing.T) {
+	runs := runsSample()
+	one, many := t.TempDir(), t.TempDir()
+	if _, err := runs[0].WriteJSON(one); err != nil {
+		t.Fatal(err)
+	}
+	agg := Aggregate(runs, nil)
+	if err := agg.Write(many); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := Load(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.N != 1 || r1.Ratio != runs[0].Ratio || len(r1.Figures) == 0 {
+		t.Fatalf("one run: N %d ratio %v figures %d", r1.N, r1.Ratio, len(r1.Figures))
+	}
+	rn, err := Load(filepath.Join(many, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.N != len(runs) || rn.Ratio != agg.Ratio || len(rn.Figures) != len(agg.Figures) {
+		t.Fatalf("%d runs: N %d ratio %v (want %v) figures %d (want %d)", len(runs), rn.N, rn.Ratio, agg.Ratio, len(rn.Figures), len(agg.Figures))
+	}
+	for name, body := range map[string]string{
+		"another tool":   `{"schema":1,"tool":"wrk"}`,
+		"a newer schema": `{"schema":99,"tool":"switchboard-bench"}`,
+		"not JSON":       `throughput: 5`,
+		"no runs":        `{"schema":1,"tool":"switchboard-bench","runs":0,"figures":[]}`,
+	} {
+		p := filepath.Join(t.TempDir(), "results.json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(p); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing file loaded")
 	}
 }
 
@@ -216,5 +275,24 @@ func TestAggregateGatewayParts(t *testing.T) {
 	}
 	if _, ok := got["store pages/commit"]; !ok {
 		t.Error("store pages/commit left out with every run's store present")
+	}
+}
+
+func TestDifferences(t *testing.T) {
+	a := About{Mix: "messenger:text=100", Mode: "binary", Load: LoadSpec{Loop: "closed", Concurrency: 128}, Host: Host{CPUs: 2}, StoreFS: "ext4"}
+	if d := a.Differences(a); len(d) != 0 {
+		t.Fatalf("a run differs from itself: %v", d)
+	}
+	b := a
+	b.Mix, b.Load, b.Settings, b.Host.CPUs, b.StoreFS = "realistic", LoadSpec{Loop: "open", Rate: 300}, []string{"send_batch: 50"}, 8, "tmpfs"
+	want := []string{
+		"mix: messenger:text=100 against realistic",
+		"load: closed loop, concurrency 128 against open loop 300 webhooks/s",
+		"gateway settings: the product's defaults against send_batch: 50",
+		"CPUs: 2 against 8",
+		"the store's filesystem: ext4 against tmpfs",
+	}
+	if d := a.Differences(b); !slices.Equal(d, want) {
+		t.Fatalf("differences\n%q\nwant\n%q", d, want)
 	}
 }

@@ -206,17 +206,9 @@ func (r *Results) Table(w io.Writer) {
 
 // head prints what ran, under title: mode, load, mix, settings, host.
 func (a *About) head(w io.Writer, title string) {
-	load := fmt.Sprintf("open loop %g webhooks/s", a.Load.Rate)
-	if a.Load.Loop == "closed" {
-		load = fmt.Sprintf("closed loop, concurrency %d", a.Load.Concurrency)
-	}
-	settings := "the product's defaults"
-	if len(a.Settings) > 0 {
-		settings = strings.Join(a.Settings, ", ")
-	}
 	fmt.Fprintf(w, "\n%s: %s mode, %s, %d connections, %gs measured after %gs warm-up\nmix %s\n",
-		title, a.Mode, load, a.Load.Connections, a.Load.DurationS, a.Load.WarmupS, a.Mix)
-	fmt.Fprintf(w, "gateway settings: %s\n", settings)
+		title, a.Mode, a.Load, a.Load.Connections, a.Load.DurationS, a.Load.WarmupS, a.Mix)
+	fmt.Fprintf(w, "gateway settings: %s\n", a.settings())
 	store := ""
 	if a.StoreFS != "" {
 		store = ", the gateway's store on " + a.StoreFS

@@ -728,17 +728,18 @@ func alternate(ctx context.Context, oa, ob Options, nameA, nameB string, n int) 
 		return nil, nil, err
 	}
 	a, b = all[0], all[1]
+	how := fmt.Sprintf("%d runs each, alternated", min(a.N, b.N))
 	w := oa.Stdout
 	if w == nil {
 		w = os.Stdout
 	}
-	report.Compare(w, a, b, nameA, nameB)
+	report.Compare(w, a, b, nameA, nameB, how)
 	if out != "" {
 		f, err := os.Create(filepath.Join(out, "versus.txt"))
 		if err != nil {
 			return a, b, err
 		}
-		report.Compare(f, a, b, nameA, nameB)
+		report.Compare(f, a, b, nameA, nameB, how)
 		if err := f.Close(); err != nil {
 			return a, b, err
 		}
