@@ -2,8 +2,6 @@ package suite
 
 import (
 	"bufio"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -11,33 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// childRoleEnv makes this test binary play a part in TestStartChildDiesWithParent.
-const childRoleEnv = "SUITE_TEST_CHILD_ROLE"
-
-// TestStartChildHelper is not a test: run by TestStartChildDiesWithParent
-// as the bench (which starts a child and prints its pid) or as the child.
-// Both wait to be killed.
-func TestStartChildHelper(t *testing.T) {
-	switch os.Getenv(childRoleEnv) {
-	case "parent":
-		child := exec.Command(os.Args[0], "-test.run=^TestStartChildHelper$")
-		child.Env = append(os.Environ(), childRoleEnv+"=child")
-		if err := startChild(child); err != nil {
-			t.Fatal(err)
-		}
-		os.Stdout.WriteString(strconv.Itoa(child.Process.Pid) + "\n")
-		select {}
-	case "child":
-		select {}
-	default:
-		t.Skip("a helper process of TestStartChildDiesWithParent")
-	}
-}
-
 // A child of a bench killed with SIGKILL (no cleanup runs) ends too.
 func TestStartChildDiesWithParent(t *testing.T) {
-	parent := exec.Command(os.Args[0], "-test.run=^TestStartChildHelper$")
-	parent.Env = append(os.Environ(), childRoleEnv+"=parent")
+	parent := helperCmd("parent")
 	out, err := parent.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,19 @@ const helperRoleEnv = "SUITE_TEST_HELPER_ROLE"
 //   - "silent": exits with status 3 before any banner.
 //   - "gateway": a stand-in gateway answering 200 to everything, which
 //     crashes (status 3) on its first webhook.
+//   - "parent": a bench that starts a "sleeper" with startChild, prints
+//     its pid and waits to be killed; "sleeper" waits to be killed.
 func TestChildHelper(t *testing.T) {
 	switch os.Getenv(helperRoleEnv) {
+	case "parent":
+		child := helperCmd("sleeper")
+		if err := startChild(child); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println(child.Process.Pid)
+		select {}
+	case "sleeper":
+		select {}
 	case "server":
 		fmt.Println("helper listening on 127.0.0.1:1")
 		fmt.Fprintln(os.Stderr, "serving")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -479,11 +480,7 @@ func (e *env) gatewayStat() (procstat.Sample, string, bool) {
 func metricsSample(body []byte, at time.Time) (procstat.Sample, bool) {
 	s := procstat.Sample{At: at, Source: "metrics"}
 	var cpu, rss bool
-	for line := range bytes.Lines(body) {
-		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
-		if !ok {
-			continue
-		}
+	for name, value := range metricLines(body) {
 		var dst *uint64
 		switch string(name) {
 		case "process_cpu_seconds_total":
@@ -511,6 +508,19 @@ func metricsSample(body []byte, at time.Time) (procstat.Sample, bool) {
 		*dst = uint64(v)
 	}
 	return s, cpu && rss
+}
+
+// metricLines yields each sample line of a Prometheus text exposition as
+// its series (name and labels) and its value, skipping comments.
+func metricLines(body []byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func([]byte, []byte) bool) {
+		for line := range bytes.Lines(body) {
+			name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
+			if ok && len(name) > 0 && name[0] != '#' && !yield(name, value) {
+				return
+			}
+		}
+	}
 }
 
 // gatewayMetrics fetches the gateway's /metrics; the body is a copy.
@@ -554,11 +564,7 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 	}
 	var c windowCounts
 	var seen, runtime int
-	for line := range bytes.Lines(body) {
-		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
-		if !ok {
-			continue
-		}
+	for name, value := range metricLines(body) {
 		if r, isBucket := bytes.CutPrefix(name, []byte(commitBucketPrefix)); isBucket {
 			n, err := strconv.ParseUint(string(value), 10, 64)
 			if err != nil {
