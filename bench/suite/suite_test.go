@@ -532,6 +532,26 @@ func TestTargetsNameTheReference(t *testing.T) {
 	}
 }
 
+// TestTargetModeRatioNotJudged: with -target the capacity ratio is events
+// accepted over the ceiling, not round trips: shown in the note, never a
+// pass (a run against `go run ./gateway` once "passed" at 0.258), while
+// the CPU target, the target's own per event, is judged.
+func TestTargetModeRatioNotJudged(t *testing.T) {
+	res := &report.Results{About: report.About{Mode: "target", Mix: targetTextMixStr}}
+	res.Max = &report.Max{Ratio: 0.258}
+	res.Gateway = report.Phase{Loop: "closed", CPU: &report.CPU{Scope: "process", Source: "metrics", MicrosPerEvent: 30}}
+	byName := map[string]report.Target{}
+	for _, tg := range (&suite{}).targets(res) {
+		byName[tg.Name] = tg
+	}
+	if tg := byName["round trip ÷ ceiling at capacity (ratio)"]; tg.Pass != nil || tg.Value != nil || !strings.Contains(tg.Note, "events accepted ÷ ceiling 0.258") {
+		t.Errorf("ratio: %+v", tg)
+	}
+	if tg := byName["gateway CPU per event"]; tg.Pass == nil || !*tg.Pass || !strings.Contains(tg.Note, "per event accepted") {
+		t.Errorf("cpu: %+v", tg)
+	}
+}
+
 // TestLatencyTargetsNameTheCommit: a latency target's note gives the
 // store's commit p99 in the phase it judges, after what it said before,
 // the slowest commit when it alone could explain the p99 (a slow commit

@@ -27,12 +27,13 @@ func (s *suite) targets(res *report.Results) []report.Target {
 	}
 
 	ratio := report.Target{Name: "round trip ÷ ceiling at capacity (ratio)", Limit: targetRatio, Op: ">=", Unit: ""}
-	if res.Max != nil {
+	switch {
+	case res.Max != nil && res.Mode == "target":
+		// Not the target's quantity: no verdict on it.
+		ratio.Note = fmt.Sprintf("-target: events accepted ÷ ceiling %.3f, not round trips", res.Max.Ratio)
+	case res.Max != nil:
 		ratio.Value = report.F(res.Max.Ratio)
-		if res.Mode == "target" {
-			ratio.Note = "-target: events accepted, not round trips"
-		}
-	} else {
+	default:
 		ratio.Note = "capacity not measured: run closed loop (-concurrency N) or sweep a percentage (-sweep 50%)"
 	}
 	if r := res.Reference; r != nil && r.Loop == "closed" && res.Max != nil {
