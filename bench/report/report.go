@@ -227,8 +227,8 @@ type Store struct {
 	// PagesPerCommit: 4 KB pages written per commit (each a pwrite and
 	// part of its fsync).
 	PagesPerCommit float64 `json:"pages_per_commit"`
-	// BackendPOSTsPerEvent: POSTs the mock backend received per
-	// round-tripped event (1 without backend batching).
+	// BackendPOSTsPerEvent: POSTs the mock backend received per event
+	// that reached it (1 without backend batching).
 	BackendPOSTsPerEvent float64 `json:"backend_posts_per_event"`
 	// CommitP50MS and CommitP99MS: the store's commit durations over the
 	// window (start to fsync'd), from the gateway's histogram (buckets

@@ -558,11 +558,17 @@ type windowCounts struct {
 // the mocks' counts (none with -target). false when the store counters
 // are missing: a -target gateway on another store (Redis) has none.
 func (e *env) gatewayCounts() (windowCounts, bool) {
+	var c windowCounts
+	// The mocks' counts first: the fetch below can take a while under load,
+	// and the window's edge is now.
+	if e.backend != nil && e.channel != nil {
+		c.backendPOSTs, c.channelRequests = e.backend.Requests.Load(), e.channel.Requests.Load()
+		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()
+	}
 	body, ok := e.gatewayMetrics()
 	if !ok {
 		return windowCounts{}, false
 	}
-	var c windowCounts
 	var seen, runtime int
 	for name, value := range metricLines(body) {
 		if r, isBucket := bytes.CutPrefix(name, []byte(commitBucketPrefix)); isBucket {
@@ -611,10 +617,6 @@ func (e *env) gatewayCounts() (windowCounts, bool) {
 		}
 	}
 	c.hasRuntime = runtime == 3
-	if e.backend != nil && e.channel != nil {
-		c.backendPOSTs, c.channelRequests = e.backend.Requests.Load(), e.channel.Requests.Load()
-		c.replies = e.channel.Accepted.Load() + e.channel.Refused.Load()
-	}
 	return c, seen == 3
 }
 

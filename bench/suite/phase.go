@@ -341,6 +341,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		MaxQueueMS: float64(res.MaxQueue) / float64(time.Millisecond),
 	}
 	events := float64(res.WindowEvents)
+	atBackend := events // events that reached the backend in the window
 	if src.phase != nil {
 		t0 := time.Now()
 		drained := src.phase.Drain(ctx, o.Drain)
@@ -348,7 +349,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		backend, replies := src.phase.InWindow()
 		p.EventsPerSec = float64(replies) / res.Window().Seconds()
 		p.BackendPerSec = float64(backend) / res.Window().Seconds()
-		events = float64(replies)
+		events, atBackend = float64(replies), float64(backend)
 		rt := src.phase.RoundTrip.Summary()
 		p.RoundTripMS = &rt
 		a := src.phase.Account()
@@ -392,7 +393,10 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
 		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
 		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
-		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(events, 1)
+		// Per event that reached the backend in the window, as the POSTs
+		// counted: replies lag their POSTs, so dividing by replies would
+		// count different events at the window's edges.
+		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(atBackend, 1)
 		if r := b.replies - a.replies; r > 0 { // none: the mix's replies go elsewhere (web)
 			st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / float64(r)
 			st.SettledPerReply = float64(st.Settled) / float64(r)

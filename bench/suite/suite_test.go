@@ -186,15 +186,11 @@ func TestQuickRun(t *testing.T) {
 	if st := res.Gateway.Store; st == nil || st.Commits == 0 || st.Writes < st.Commits || st.PagesPerCommit < 2 || st.CommitsPerEvent <= 0 {
 		t.Fatalf("store figures: %+v", st)
 	}
-	// One exchange per event on each leg without batching. Send requests
-	// and the replies they carry are both counted at the channel mock;
-	// backend POSTs are counted at the backend and divided by the replies
-	// that arrived in the window, so when replies lag their POSTs by a
-	// good part of a short window the two counts cover different events:
-	// under the race detector on a busy machine (a 0.36 s commit p99
-	// once) that moved a quick run's ~80 events by a quarter. Batching
-	// would be far below 1, a POST twice near 2.
-	if st := res.Gateway.Store; st.BackendPOSTsPerEvent < 0.5 || st.BackendPOSTsPerEvent > 1.5 ||
+	// One exchange per event on each leg without batching, each counted
+	// where it arrives: send requests and the replies they carry at the
+	// channel mock, POSTs and the events they carry at the backend (a
+	// retry or a window edge may tip it slightly).
+	if st := res.Gateway.Store; st.BackendPOSTsPerEvent < 0.8 || st.BackendPOSTsPerEvent > 1.2 ||
 		st.SendRequestsPerReply < 0.8 || st.SendRequestsPerReply > 1.2 {
 		t.Fatalf("exchanges per event without batching: %+v", st)
 	}
