@@ -59,7 +59,7 @@ func (a About) Differences(b About) []string {
 	var out []string
 	diff := func(what, x, y string) {
 		if x != y {
-			out = append(out, fmt.Sprintf("%s: %s against %s", what, orNone(x), orNone(y)))
+			out = append(out, fmt.Sprintf("%s: %s against %s", what, orUnknown(x), orUnknown(y)))
 		}
 	}
 	diff("mix", a.Mix, b.Mix)
@@ -71,7 +71,7 @@ func (a About) Differences(b About) []string {
 	return out
 }
 
-func orNone(s string) string {
+func orUnknown(s string) string {
 	if s == "" {
 		return "unknown"
 	}

@@ -391,9 +391,9 @@ func (e *env) startReference(o *Options, backendURL string, pages []page) error 
 }
 
 // readAddr reads r until a line starting with prefix and returns the rest
-// of it; the remaining output is drained in the background, and r, when
-// it is a Closer, closed at its end.
-func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error) {
+// of it; the remaining output is drained in the background, and r closed
+// at its end.
+func readAddr(r io.ReadCloser, prefix string, timeout time.Duration) (string, error) {
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(r)
@@ -407,9 +407,7 @@ func readAddr(r io.Reader, prefix string, timeout time.Duration) (string, error)
 		if !sent {
 			close(found)
 		}
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
+		r.Close()
 	}()
 	select {
 	case addr, ok := <-found:
