@@ -54,6 +54,9 @@ type env struct {
 	tmp string
 
 	gatewayURL string
+	// apiToken opens the gateway's /debug/pprof: the bench's own token,
+	// or with -target Options.APIToken.
+	apiToken   string
 	gatewayPID int      // binary mode: the subprocess; 0 otherwise
 	inproc     *app.App // inprocess mode
 	gatewayLog string
@@ -85,7 +88,7 @@ func (e *env) close() {
 // ceiling; fail, unless nil, is called if a subprocess among them exits
 // before close stops it.
 func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer, fail func(error)) (_ *env, err error) {
-	e := &env{fail: fail}
+	e := &env{fail: fail, apiToken: benchAPIToken}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -104,6 +107,7 @@ func startEnv(ctx context.Context, o *Options, pages []page, log io.Writer, fail
 	}
 	if o.Target != "" {
 		e.gatewayURL = strings.TrimSuffix(o.Target, "/")
+		e.apiToken = o.APIToken
 		return e, nil
 	}
 
@@ -666,15 +670,16 @@ func rangeQuantile(before, after map[string]uint64, q float64) (float64, bool) {
 // write timeout is 30 s.
 const maxRemoteProfile = 29 * time.Second
 
-// gatewayProfile fetches a CPU profile of the gateway subprocess over d
-// (at most maxRemoteProfile) from its /debug/pprof route.
+// gatewayProfile fetches a CPU profile of the gateway (the subprocess, or
+// -target's) over d (at most maxRemoteProfile) from its /debug/pprof
+// route.
 func (e *env) gatewayProfile(ctx context.Context, d time.Duration) ([]byte, error) {
 	secs := max(int(min(d, maxRemoteProfile).Round(time.Second)/time.Second), 1)
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.gatewayURL, secs))
-	req.Header.Set("Authorization", "Bearer "+benchAPIToken)
+	req.Header.Set("Authorization", "Bearer "+e.apiToken)
 	deadline := time.Now().Add(time.Duration(secs)*time.Second + 10*time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl

@@ -298,20 +298,19 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		},
 	}
 	profiling := false
-	var remote chan profileResult // binary mode: the gateway's own profile
+	var remote chan profileResult // binary mode and -target: the gateway's own profile
 	if o.CPUProfile != nil && srv == serverGateway && sp.name == "main" {
-		switch {
-		case s.env.gatewayPID != 0:
+		if s.env.inproc != nil {
+			if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+				return nil, nil, fmt.Errorf("bench: -cpuprofile: %w", err)
+			}
+			profiling = true
+		} else {
 			remote = make(chan profileResult, 1)
 			go func() {
 				b, err := s.env.gatewayProfile(ctx, cfg.Warmup+cfg.Duration)
 				remote <- profileResult{b, err}
 			}()
-		case s.env.inproc != nil:
-			if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-				return nil, nil, fmt.Errorf("bench: -cpuprofile: %w", err)
-			}
-			profiling = true
 		}
 	}
 	var res *load.Result

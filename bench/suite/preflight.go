@@ -15,10 +15,10 @@ import (
 )
 
 // targetDefaults fills the connection options -target leaves unset from
-// the embedded default's Messenger connection: what `go run ./gateway`
-// serves, so loading it needs no flags. Each option is filled on its own,
-// so a gateway with its own configuration is named with -connection,
-// -app-secret and -pages as before.
+// the embedded default's Messenger connection and API token: what `go run
+// ./gateway` serves, so loading it needs no flags. Each option is filled
+// on its own, so a gateway with its own configuration is named with
+// -connection, -app-secret, -pages and -api-token.
 func (o *Options) targetDefaults() error {
 	cfg, err := config.Default()
 	if err != nil {
@@ -39,6 +39,9 @@ func (o *Options) targetDefaults() error {
 				o.Pages = append(o.Pages, p.ID)
 			}
 		}
+		if o.APIToken == "" && len(cfg.APITokens) > 0 {
+			o.APIToken = cfg.APITokens[0]
+		}
 		return nil
 	}
 	return errors.New("bench: the embedded default configuration has no Messenger connection")
@@ -47,7 +50,7 @@ func (o *Options) targetDefaults() error {
 // preflight sends one signed webhook of each channel of the mix to the
 // -target gateway before any phase, so a wrong -connection or -app-secret
 // fails the run at once with the gateway's own reason, instead of
-// as a phase of errors. The web channel is left to startWeb, whose session
+// as a phase of errors; with -cpuprofile it checks the API token too. The web channel is left to startWeb, whose session
 // requests fail with their own reasons.
 func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error {
 	client := &fasthttp.Client{ReadTimeout: s.o.Timeout, WriteTimeout: s.o.Timeout}
@@ -82,7 +85,33 @@ func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error
 		}
 		ch.Acked(&w)
 	}
+	if s.o.CPUProfile != nil {
+		return s.profileAccess(client)
+	}
 	return nil
+}
+
+// profileAccess checks that the target serves its /debug/pprof to the
+// bench's API token, so that -cpuprofile fails before any phase rather
+// than after the main one. No error carries the token.
+func (s *suite) profileAccess(client *fasthttp.Client) error {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(s.env.gatewayURL + "/debug/pprof")
+	req.Header.Set("Authorization", "Bearer "+s.env.apiToken)
+	if err := client.DoTimeout(req, resp, s.o.Timeout+time.Second); err != nil {
+		return fmt.Errorf("bench: -cpuprofile: -target %s: GET /debug/pprof got no answer: %w", s.o.Target, err)
+	}
+	switch status := resp.StatusCode(); status {
+	case fasthttp.StatusOK:
+		return nil
+	case fasthttp.StatusUnauthorized, fasthttp.StatusForbidden:
+		return fmt.Errorf("bench: -cpuprofile: -target %s refused the API token for its CPU profile (GET /debug/pprof): %d %.200s"+
+			"\n  -api-token (or $SWITCHBOARD_API_TOKEN) must be one of its api_tokens", s.o.Target, status, resp.Body())
+	default:
+		return fmt.Errorf("bench: -cpuprofile: -target %s serves no CPU profile (GET /debug/pprof): %d %.200s", s.o.Target, status, resp.Body())
+	}
 }
 
 // post sends w to the target and returns the answer's status and body.

@@ -106,6 +106,11 @@ type Options struct {
 	// Pages are the Page ids of the connection (with -target: the real
 	// connection's); by default two made-up ones.
 	Pages []string
+	// APIToken is one of the -target gateway's api_tokens, which its
+	// /debug/pprof asks for when CPUProfile is set; by default the
+	// embedded default's (which reads $SWITCHBOARD_API_TOKEN). Never
+	// printed. The gateways the bench starts use a token of its own.
+	APIToken string
 
 	// Rate (webhooks/s, open loop) or Concurrency (closed loop). Neither:
 	// closed loop at DefaultConcurrency, plus the default sweep.
@@ -152,10 +157,11 @@ type Options struct {
 	// store.commit_interval (a duration such as 0s or 2ms).
 	CommitInterval string
 	Verbose        bool // the gateway's info logs
-	// CPUProfile, when set, receives this process's CPU profile of the
-	// main gateway phase. Goroutines carry the pprof label role=gateway,
-	// generator, mock or ceiling; in inprocess mode
-	// `go tool pprof -tagfocus=role=gateway` is the gateway's share.
+	// CPUProfile, when set, receives a CPU profile of the main gateway
+	// phase: in binary mode and with Target the gateway's own, from its
+	// /debug/pprof; in inprocess mode this process's, whose goroutines
+	// carry the pprof label role=gateway, generator, mock or ceiling
+	// (`go tool pprof -tagfocus=role=gateway` is the gateway's share).
 	CPUProfile io.Writer
 	KeepTemp   bool
 	Seed       uint64 // ids and choices; 0: from the clock

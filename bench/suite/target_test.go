@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -81,6 +83,28 @@ func TestTargetDefaultGateway(t *testing.T) {
 	}
 }
 
+// TestTargetProfile: -cpuprofile with -target writes the running
+// gateway's own CPU profile, fetched with the embedded default's API
+// token (a build that knew only the bench's own token, or started no
+// fetch without a subprocess, wrote nothing).
+func TestTargetProfile(t *testing.T) {
+	base := startDefaultGateway(t)
+	var progress strings.Builder
+	var prof bytes.Buffer
+	_, err := Run(context.Background(), Options{Target: base, Rate: 200, Duration: 400 * time.Millisecond,
+		Warmup: 100 * time.Millisecond, CPUProfile: &prof, Progress: &syncWriter{w: &progress}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	zr, err := gzip.NewReader(&prof)
+	if err != nil {
+		t.Fatalf("not a gzipped profile (%d bytes): %v", prof.Len(), err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || len(b) == 0 {
+		t.Fatalf("profile: %d bytes, %v", len(b), err)
+	}
+}
+
 // TestTargetPreflight: a -target that refuses the bench's webhooks ends
 // the run before any phase, with the gateway's reason and the flag to fix.
 func TestTargetPreflight(t *testing.T) {
@@ -104,6 +128,8 @@ func TestTargetPreflight(t *testing.T) {
 			[]string{"404", "telegram", `"` + TelegramConnection + `"`}},
 		{"nothing listening", Options{Target: nowhere},
 			[]string{"no answer", "is the gateway running"}},
+		{"wrong API token for -cpuprofile", Options{Target: base, APIToken: "not-the-token", CPUProfile: io.Discard},
+			[]string{"403", "bad_token", "-api-token", "$SWITCHBOARD_API_TOKEN"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var progress strings.Builder
@@ -117,6 +143,9 @@ func TestTargetPreflight(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q: %v", w, err)
 				}
+			}
+			if c.o.APIToken != "" && strings.Contains(err.Error()+progress.String(), c.o.APIToken) {
+				t.Errorf("the API token was printed: %v\n%s", err, progress.String())
 			}
 			if strings.Contains(progress.String(), "gateway main") {
 				t.Errorf("a phase ran:\n%s", progress.String())
