@@ -675,20 +675,30 @@ const maxRemoteProfile = 29 * time.Second
 // route.
 func (e *env) gatewayProfile(ctx context.Context, d time.Duration) ([]byte, error) {
 	secs := max(int(min(d, maxRemoteProfile).Round(time.Second)/time.Second), 1)
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.gatewayURL, secs))
-	req.Header.Set("Authorization", "Bearer "+e.apiToken)
 	deadline := time.Now().Add(time.Duration(secs)*time.Second + 10*time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	if err := fasthttp.DoDeadline(req, resp, deadline); err != nil {
+	status, body, err := e.pprofGet(fmt.Sprintf("/profile?seconds=%d", secs), deadline)
+	if err != nil {
 		return nil, fmt.Errorf("bench: gateway profile: %w", err)
 	}
-	if resp.StatusCode() != 200 {
-		return nil, fmt.Errorf("bench: gateway profile: status %d: %.200s", resp.StatusCode(), resp.Body())
+	if status != fasthttp.StatusOK {
+		return nil, fmt.Errorf("bench: gateway profile: status %d: %.200s", status, body)
 	}
-	return append([]byte(nil), resp.Body()...), nil
+	return body, nil
+}
+
+// pprofGet GETs /debug/pprof plus sub from the gateway with the API token
+// and returns the answer's status and a copy of its body.
+func (e *env) pprofGet(sub string, deadline time.Time) (int, []byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(e.gatewayURL + "/debug/pprof" + sub)
+	req.Header.Set("Authorization", "Bearer "+e.apiToken)
+	if err := fasthttp.DoDeadline(req, resp, deadline); err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }

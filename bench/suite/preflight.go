@@ -49,9 +49,10 @@ func (o *Options) targetDefaults() error {
 
 // preflight sends one signed webhook of each channel of the mix to the
 // -target gateway before any phase, so a wrong -connection or -app-secret
-// fails the run at once with the gateway's own reason, instead of
-// as a phase of errors; with -cpuprofile it checks the API token too. The web channel is left to startWeb, whose session
-// requests fail with their own reasons.
+// fails the run at once with the gateway's own reason, instead of as a
+// phase of errors; with -cpuprofile it checks the API token too. The web
+// channel is left to startWeb, whose session requests fail with their
+// own reasons.
 func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error {
 	client := &fasthttp.Client{ReadTimeout: s.o.Timeout, WriteTimeout: s.o.Timeout}
 	rnd := newRand(s.o.Seed, 1<<62)
@@ -86,7 +87,7 @@ func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error
 		ch.Acked(&w)
 	}
 	if s.o.CPUProfile != nil {
-		return s.profileAccess(client)
+		return s.profileAccess()
 	}
 	return nil
 }
@@ -94,23 +95,18 @@ func (s *suite) preflight(ctx context.Context, channels []traffic.Channel) error
 // profileAccess checks that the target serves its /debug/pprof to the
 // bench's API token, so that -cpuprofile fails before any phase rather
 // than after the main one. No error carries the token.
-func (s *suite) profileAccess(client *fasthttp.Client) error {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(s.env.gatewayURL + "/debug/pprof")
-	req.Header.Set("Authorization", "Bearer "+s.env.apiToken)
-	if err := client.DoTimeout(req, resp, s.o.Timeout+time.Second); err != nil {
+func (s *suite) profileAccess() error {
+	status, body, err := s.env.pprofGet("", time.Now().Add(s.o.Timeout+time.Second))
+	switch {
+	case err != nil:
 		return fmt.Errorf("bench: -cpuprofile: -target %s: GET /debug/pprof got no answer: %w", s.o.Target, err)
-	}
-	switch status := resp.StatusCode(); status {
-	case fasthttp.StatusOK:
+	case status == fasthttp.StatusOK:
 		return nil
-	case fasthttp.StatusUnauthorized, fasthttp.StatusForbidden:
+	case status == fasthttp.StatusUnauthorized || status == fasthttp.StatusForbidden:
 		return fmt.Errorf("bench: -cpuprofile: -target %s refused the API token for its CPU profile (GET /debug/pprof): %d %.200s"+
-			"\n  -api-token (or $SWITCHBOARD_API_TOKEN) must be one of its api_tokens", s.o.Target, status, resp.Body())
+			"\n  -api-token (or $SWITCHBOARD_API_TOKEN) must be one of its api_tokens", s.o.Target, status, body)
 	default:
-		return fmt.Errorf("bench: -cpuprofile: -target %s serves no CPU profile (GET /debug/pprof): %d %.200s", s.o.Target, status, resp.Body())
+		return fmt.Errorf("bench: -cpuprofile: -target %s serves no CPU profile (GET /debug/pprof): %d %.200s", s.o.Target, status, body)
 	}
 }
 
