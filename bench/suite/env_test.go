@@ -96,6 +96,34 @@ switchboard_store_commits_total 7
 	}
 }
 
+// TestStoreFigures: backend POSTs are per event that reached the backend
+// in the window, not per reply (replies lag their POSTs: 1,000 POSTs for
+// the 1,000 events at the backend read 1.11 against the 900 replies that
+// had arrived); batched POSTs carry many events; counters that went
+// backwards count zero.
+func TestStoreFigures(t *testing.T) {
+	a := &windowCounts{commits: 10, writes: 100, pages: 500, backendPOSTs: 100, channelRequests: 50, replies: 50, settled: 5}
+	b := &windowCounts{commits: 40, writes: 1000, pages: 1400, backendPOSTs: 1100, channelRequests: 950, replies: 950, settled: 455}
+	for _, c := range []struct {
+		name              string
+		a, b              *windowCounts
+		events, atBackend float64
+		want              report.Store
+	}{
+		{"one POST an event", a, b, 900, 1000, report.Store{Commits: 30, Writes: 900, Pages: 900, Settled: 450,
+			CommitsPerEvent: 30.0 / 900, WritesPerCommit: 30, PagesPerCommit: 30,
+			BackendPOSTsPerEvent: 1, SendRequestsPerReply: 1, SettledPerReply: 0.5}},
+		{"batched POSTs", a, b, 64000, 64000, report.Store{Commits: 30, Writes: 900, Pages: 900, Settled: 450,
+			CommitsPerEvent: 30.0 / 64000, WritesPerCommit: 30, PagesPerCommit: 30,
+			BackendPOSTsPerEvent: 1000.0 / 64000, SendRequestsPerReply: 1, SettledPerReply: 0.5}},
+		{"counters went backwards", b, a, 900, 1000, report.Store{}},
+	} {
+		if got := storeFigures(c.a, c.b, c.events, c.atBackend); *got != c.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, *got, c.want)
+		}
+	}
+}
+
 func TestRuntimeFigures(t *testing.T) {
 	a := &windowCounts{allocBytes: 1 << 20, mallocs: 1000, gcCPU: 0.5}
 	b := &windowCounts{allocBytes: 1<<20 + 4096*100, mallocs: 4000, gcCPU: 0.6}

@@ -388,23 +388,7 @@ func (s *suite) phase(ctx context.Context, sp spec, srv serverKind) (*report.Pha
 		}
 	}
 	if a, b := smp.store0, smp.store1; a != nil && b != nil {
-		st := &report.Store{Commits: b.commits - a.commits, Writes: b.writes - a.writes, Pages: b.pages - a.pages, Settled: b.settled - a.settled}
-		st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
-		st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
-		st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
-		// Per event that reached the backend in the window, as the POSTs
-		// counted: replies lag their POSTs, so dividing by replies would
-		// count different events at the window's edges.
-		st.BackendPOSTsPerEvent = float64(b.backendPOSTs-a.backendPOSTs) / max(atBackend, 1)
-		if r := b.replies - a.replies; r > 0 { // none: the mix's replies go elsewhere (web)
-			st.SendRequestsPerReply = float64(b.channelRequests-a.channelRequests) / float64(r)
-			st.SettledPerReply = float64(st.Settled) / float64(r)
-		}
-		if p50, ok := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.5); ok {
-			p99, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.99)
-			slowest, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 1)
-			st.CommitP50MS, st.CommitP99MS, st.CommitMaxMS = 1e3*p50, 1e3*p99, 1e3*slowest
-		}
+		st := storeFigures(a, b, events, atBackend)
 		st.FileMB = s.env.storeFileMB()
 		p.Store = st
 		if a.hasRuntime && b.hasRuntime {
@@ -431,12 +415,42 @@ func resources(cores float64, mem procstat.Sample) string {
 	return s
 }
 
+// storeFigures are the store's counts between two readings, per event
+// (the replies that arrived in the window; with -target the webhooks
+// accepted) and per commit, and the mocks' requests: backend POSTs per
+// event that reached the backend in the window (atBackend), which is what
+// the POSTs count (replies lag their POSTs: dividing by them would count
+// other events at the window's edges); Send API requests and settled
+// replies per reply.
+func storeFigures(a, b *windowCounts, events, atBackend float64) *report.Store {
+	st := &report.Store{Commits: since(a.commits, b.commits), Writes: since(a.writes, b.writes),
+		Pages: since(a.pages, b.pages), Settled: since(a.settled, b.settled)}
+	st.CommitsPerEvent = float64(st.Commits) / max(events, 1)
+	st.WritesPerCommit = float64(st.Writes) / max(float64(st.Commits), 1)
+	st.PagesPerCommit = float64(st.Pages) / max(float64(st.Commits), 1)
+	st.BackendPOSTsPerEvent = float64(since(a.backendPOSTs, b.backendPOSTs)) / max(atBackend, 1)
+	if r := since(a.replies, b.replies); r > 0 { // none: the mix's replies go elsewhere (web)
+		st.SendRequestsPerReply = float64(since(a.channelRequests, b.channelRequests)) / float64(r)
+		st.SettledPerReply = float64(st.Settled) / float64(r)
+	}
+	if p50, ok := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.5); ok {
+		p99, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 0.99)
+		slowest, _ := rangeQuantile(a.commitBuckets, b.commitBuckets, 1)
+		st.CommitP50MS, st.CommitP99MS, st.CommitMaxMS = 1e3*p50, 1e3*p99, 1e3*slowest
+	}
+	return st
+}
+
+// since is counter b less its earlier reading a; zero when it went
+// backwards (a -target gateway restarted), not a wrapped uint64.
+func since(a, b uint64) uint64 { return b - min(a, b) }
+
 // runtimeFigures are the gateway's allocations per round-tripped event
 // between two readings, and its collector's share of the CPU it used.
 func runtimeFigures(a, b *windowCounts, events float64, cpu *report.CPU) *report.Runtime {
 	rt := &report.Runtime{
-		AllocKBPerEvent: float64(b.allocBytes-min(a.allocBytes, b.allocBytes)) / 1024 / max(events, 1),
-		AllocsPerEvent:  float64(b.mallocs-min(a.mallocs, b.mallocs)) / max(events, 1),
+		AllocKBPerEvent: float64(since(a.allocBytes, b.allocBytes)) / 1024 / max(events, 1),
+		AllocsPerEvent:  float64(since(a.mallocs, b.mallocs)) / max(events, 1),
 	}
 	if cpu != nil && cpu.Seconds > 0 {
 		rt.GCCPUShare = max(b.gcCPU-a.gcCPU, 0) / cpu.Seconds
