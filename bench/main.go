@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var versus string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.Target, "target", "", "base URL of an already running gateway to load (no mocks: no round trips, loss or CPU figures)")
+	fs.StringVar(&o.Target, "target", "", "base URL of an already running gateway to load (no mocks: no round trips or loss; its CPU, memory and store figures from its /metrics)")
 	fs.StringVar(&o.Mode, "mode", suite.ModeBinary, "how to run the gateway: binary (built and run as a subprocess; its own CPU) or inprocess")
 	fs.Float64Var(&o.Rate, "rate", 0, "open loop: webhooks per second (latency from each request's intended send time)")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "closed loop: requests in flight (the gateway's loop also waits for each webhook's replies)")
@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.CommitInterval, "commit-interval", "", "the gateway's store.commit_interval, e.g. 0s to commit as soon as the previous commit ends (default: the gateway's, 2ms)")
 	fs.BoolVar(&o.Verbose, "v", false, "the gateway's info logs")
 	fs.BoolVar(&o.KeepTemp, "keep", false, "keep the temp dir (store, config, gateway log)")
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode and -target, the gateway process's own (from its /debug/pprof, at most 29 s; -target needs -api-token); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the main gateway phase: binary mode and -target, the gateway process's own (from its /debug/pprof, at most 29 s; with -target see -api-token); inprocess mode, the bench process's (go tool pprof -tagfocus=role=gateway shows the gateway's share)")
 	fs.BoolVar(&ref, "reference", true, "with a Messenger-only mix, also run the reference pipeline (bench/reference: verify, parse, one backend POST and one Send API call per event, no store) under the main phase's load, to read the gateway against the bare job")
 	fs.BoolVar(&check, "check", false, "exit 1 when a measured target fails")
 	fs.StringVar(&versus, "versus", "", "binary mode: compare the gateway build (-gateway-bin, or ./gateway built) with this one, alternating their runs (-runs each, 3 by default); with -out: DIR/a, DIR/b, DIR/versus.txt")
