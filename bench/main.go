@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.MaxDuration, "max-duration", 0, "measured time of the capacity probe (5s)")
 	fs.StringVar(&o.Out, "out", "", "directory for results.json, the chart and summary.txt")
 	fs.StringVar(&o.ChartFormat, "chart", "png", "chart format: png or svg")
-	fs.BoolVar(&o.Quick, "quick", false, "a ~2 s smoke run: short phases, no sweep")
+	fs.BoolVar(&o.Quick, "quick", false, "a smoke run of about 8 s: 1.5 s phases, no sweep")
 	fs.StringVar(&o.GatewayBin, "gateway-bin", "", "binary mode: run this gateway build instead of building ./gateway")
 	fs.StringVar(&o.Connection, "connection", "", "the Messenger connection's name (default "+suite.DefaultConnection+"; with -target: the running gateway's, by default the embedded default's, demo)")
 	fs.StringVar(&o.AppSecret, "app-secret", "", "the connection's app secret (default $SWITCHBOARD_BENCH_APP_SECRET or a fake; with -target: the running gateway's, by default the embedded default's)")

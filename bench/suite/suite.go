@@ -136,7 +136,9 @@ type Options struct {
 	// Out, when set, receives results.json, the chart and summary.txt.
 	Out         string
 	ChartFormat string // png (default) or svg
-	// Quick is a ~2 s smoke run: short phases, no sweep.
+	// Quick is a smoke run of about 8 s: 0.3 s warm-up and 1.5 s windows
+	// for each phase (the ceiling twice, the gateway, the reference), no
+	// sweep.
 	Quick bool
 
 	GatewayBin     string        // binary mode: use this build instead of building one
