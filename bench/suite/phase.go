@@ -468,7 +468,8 @@ func fmtMS(v float64) string {
 	return fmt.Sprintf("%.0fms", v)
 }
 
-// profileResult is a CPU profile fetched from the gateway subprocess.
+// profileResult is a CPU profile fetched from the gateway's /debug/pprof
+// (the subprocess's, or -target's).
 type profileResult struct {
 	b   []byte
 	err error

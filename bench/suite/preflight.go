@@ -24,6 +24,9 @@ func (o *Options) targetDefaults() error {
 	if err != nil {
 		return fmt.Errorf("bench: the embedded default configuration: %w", err)
 	}
+	if o.APIToken == "" && len(cfg.APITokens) > 0 {
+		o.APIToken = cfg.APITokens[0]
+	}
 	for _, c := range cfg.Connections {
 		if c.Messenger == nil {
 			continue
@@ -38,9 +41,6 @@ func (o *Options) targetDefaults() error {
 			for _, p := range c.Messenger.Pages {
 				o.Pages = append(o.Pages, p.ID)
 			}
-		}
-		if o.APIToken == "" && len(cfg.APITokens) > 0 {
-			o.APIToken = cfg.APITokens[0]
 		}
 		return nil
 	}
